@@ -1,0 +1,150 @@
+//! A linear lexical pass run before pest: it collects comments (for the formatter), finds
+//! lexical errors that deserve their own diagnostic (unterminated strings and comments) and
+//! bounds nesting depth, so that no later recursive pass can exhaust the stack.
+
+use crate::ast::Comment;
+use crate::span::{FileId, Span};
+
+/// How deeply `(`, `[`, `{` and type `<` may nest.
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// A lexical problem, found before parsing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum LexError {
+    /// A `"` (or `"""` when `raw`) with no closing quote; `start` is the opening quote.
+    UnterminatedString { start: u32, raw: bool },
+    /// A `/*` with no `*/`.
+    UnterminatedComment { start: u32 },
+    /// An opening delimiter at depth [`MAX_NESTING`] + 1.
+    TooDeep { start: u32 },
+}
+
+impl LexError {
+    pub(crate) fn start(self) -> u32 {
+        match self {
+            LexError::UnterminatedString { start, .. }
+            | LexError::UnterminatedComment { start }
+            | LexError::TooDeep { start } => start,
+        }
+    }
+}
+
+/// What the prescan found.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Ordinary comments (not doc comments), in source order.
+    pub comments: Vec<Comment>,
+    /// Lexical errors in source order; scanning stops after one that swallows the rest.
+    pub errors: Vec<LexError>,
+    /// Delimiters still open at the end of the file, outermost first: (offset, character).
+    pub unclosed: Vec<(u32, u8)>,
+}
+
+/// Scans `text`, which is file `file`.
+pub(crate) fn scan(file: FileId, text: &str) -> Scan {
+    let bytes = text.as_bytes();
+    let mut scan = Scan::default();
+    let mut open: Vec<(u32, u8)> = Vec::new();
+    // The last word seen, to tell the `<` of `list<`/`tensor<` from a comparison.
+    let mut last_word: &[u8] = b"";
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                match find(bytes, i + 3, b"\"\"\"") {
+                    Some(end) => i = end + 3,
+                    None => {
+                        let start = i as u32;
+                        scan.errors.push(LexError::UnterminatedString { start, raw: true });
+                        break;
+                    }
+                }
+                last_word = b"";
+                continue;
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        Some(b'\\') if bytes.get(i + 1).is_some_and(|&c| c != b'\n') => i += 2,
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\n') | None => {
+                            let start = start as u32;
+                            scan.errors.push(LexError::UnterminatedString { start, raw: false });
+                            break;
+                        }
+                        Some(_) => i += 1,
+                    }
+                }
+                last_word = b"";
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let end = find(bytes, i, b"\n").unwrap_or(bytes.len());
+                let doc = bytes.get(i + 2) == Some(&b'/') && bytes.get(i + 3) != Some(&b'/');
+                if !doc {
+                    let span = Span::new(file, i as u32, end as u32);
+                    scan.comments.push(Comment { span, block: false });
+                }
+                i = end;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => match find(bytes, i + 2, b"*/") {
+                Some(end) => {
+                    let span = Span::new(file, i as u32, end as u32 + 2);
+                    scan.comments.push(Comment { span, block: true });
+                    i = end + 2;
+                    continue;
+                }
+                None => {
+                    scan.errors.push(LexError::UnterminatedComment { start: i as u32 });
+                    break;
+                }
+            },
+            b'(' | b'[' | b'{' => open.push((i as u32, b)),
+            b'<' if last_word == b"list" || last_word == b"tensor" => open.push((i as u32, b)),
+            b')' | b']' | b'}' => {
+                let opener = match b {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                if let Some(at) = open.iter().rposition(|&(_, c)| c == opener) {
+                    open.truncate(at);
+                }
+            }
+            b'>' if open.last().is_some_and(|&(_, c)| c == b'<') && i > 0 && bytes[i - 1] != b'-' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        if open.len() > MAX_NESTING {
+            scan.errors.push(LexError::TooDeep { start: i as u32 });
+            break;
+        }
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            last_word = &bytes[start..i];
+            continue;
+        }
+        if !b.is_ascii_whitespace() {
+            last_word = b"";
+        }
+        i += 1;
+    }
+    scan.unclosed = open;
+    scan
+}
+
+/// The offset of the first `needle` in `bytes` at or after `from`.
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|at| from + at)
+}
