@@ -16,7 +16,11 @@ use crate::span::Span;
 /// Formats a parsed file whose source is `text`. Call it only on a file without syntax
 /// errors: items that failed to parse are not in the AST and would be lost.
 pub fn format(parsed: &Parsed, text: &str) -> String {
-    let mut f = Formatter { text, comments: &parsed.comments, next: 0 };
+    let mut f = Formatter {
+        text,
+        comments: &parsed.comments,
+        next: 0,
+    };
     let doc = f.module(&parsed.module);
     let mut out = doc::print(&doc);
     let trimmed = out.trim_end().len();
@@ -42,7 +46,11 @@ impl Formatter<'_> {
     /// The comments that start before `offset`, each on its own line.
     fn leading(&mut self, offset: u32) -> Doc {
         let mut docs = Vec::new();
-        while let Some(comment) = self.comments.get(self.next).filter(|c| c.span.start < offset) {
+        while let Some(comment) = self
+            .comments
+            .get(self.next)
+            .filter(|c| c.span.start < offset)
+        {
             docs.push(Doc::text(self.source(comment.span).trim_end()));
             docs.push(Doc::HardLine);
             self.next += 1;
@@ -52,14 +60,23 @@ impl Formatter<'_> {
 
     /// A comment that follows `end` on the same line, printed after a space.
     fn trailing(&mut self, end: u32) -> Doc {
-        let Some(comment) = self.comments.get(self.next) else { return Doc::Concat(vec![]) };
-        let between = self.text.get(end as usize..comment.span.start as usize).unwrap_or("\n");
-        if comment.span.start < end || between.contains('\n') {
+        let Some(comment) = self.comments.get(self.next) else {
+            return Doc::Concat(vec![]);
+        };
+        let between = self
+            .text
+            .get(end as usize..comment.span.start as usize)
+            .unwrap_or("\n");
+        if comment.span.start < end || !between.chars().all(|c| c == ',' || c == ' ' || c == '\t') {
             return Doc::Concat(vec![]);
         }
         self.next += 1;
         let text = self.source(comment.span).trim_end();
-        let after = if comment.block { Doc::Concat(vec![]) } else { Doc::BreakParent };
+        let after = if comment.block {
+            Doc::Concat(vec![])
+        } else {
+            Doc::BreakParent
+        };
         Doc::Concat(vec![Doc::text(format!(" {text}")), after])
     }
 
@@ -88,9 +105,9 @@ impl Formatter<'_> {
         for item in &module.items {
             let start = item_start(item);
             match prev {
+                // Runs of `use` or of `type` lines keep the blank lines they have.
                 Some((prev, end))
-                    if matches!(prev.kind, ItemKind::Use(_))
-                        && matches!(item.kind, ItemKind::Use(_))
+                    if same_one_line_kind(&prev.kind, &item.kind)
                         && !self.blank_between(end, start) => {}
                 None if module.package.is_none() => {}
                 _ => docs.push(Doc::EmptyLine),
@@ -206,13 +223,19 @@ impl Formatter<'_> {
                 .collect();
             clauses.push(Doc::text(keys.join(", ")));
             if let Some(last) = ai.prefer.last() {
-                let end = last.order.as_ref().map_or(last.key.span.end, |o| o.span.end);
+                let end = last
+                    .order
+                    .as_ref()
+                    .map_or(last.key.span.end, |o| o.span.end);
                 clauses.push(self.trailing(end));
             }
         }
         if let Some(fallback) = &ai.fallback {
             clauses.push(Doc::HardLine);
-            clauses.push(Doc::text(format!("fallback {}", self.source(fallback.span))));
+            clauses.push(Doc::text(format!(
+                "fallback {}",
+                self.source(fallback.span)
+            )));
         }
         docs.push(Doc::Concat(clauses).nest());
         Doc::Concat(docs)
@@ -222,7 +245,10 @@ impl Formatter<'_> {
         let items = params
             .iter()
             .map(|param| {
-                let mut doc = vec![Doc::text(format!("{}: ", param.name.name)), self.ty(&param.ty)];
+                let mut doc = vec![
+                    Doc::text(format!("{}: ", param.name.name)),
+                    self.ty(&param.ty),
+                ];
                 if let Some(default) = &param.default {
                     doc.push(Doc::text(" = "));
                     doc.push(self.expr(default));
@@ -235,7 +261,14 @@ impl Formatter<'_> {
 
     /// A bracketed, comma-separated list: flat, or one element per line with a trailing comma.
     /// `end` bounds the comments that may be printed inside, before the closing bracket.
-    fn list(&mut self, open: &str, items: Vec<(Span, Doc)>, close: &str, spaced: bool, end: u32) -> Doc {
+    fn list(
+        &mut self,
+        open: &str,
+        items: Vec<(Span, Doc)>,
+        close: &str,
+        spaced: bool,
+        end: u32,
+    ) -> Doc {
         if items.is_empty() {
             return Doc::text(format!("{open}{close}"));
         }
@@ -245,14 +278,24 @@ impl Formatter<'_> {
         for (i, (span, doc)) in items.into_iter().enumerate() {
             inner.push(self.leading(span.start));
             inner.push(doc);
-            inner.push(if i + 1 < count { Doc::text(",") } else { Doc::IfBreak(",") });
+            inner.push(if i + 1 < count {
+                Doc::text(",")
+            } else {
+                Doc::IfBreak(",")
+            });
             inner.push(self.trailing(span.end));
             if i + 1 < count {
                 inner.push(Doc::Line);
             }
         }
         let _ = end;
-        Doc::Concat(vec![Doc::text(open), Doc::Concat(inner).nest(), edge, Doc::text(close)]).group()
+        Doc::Concat(vec![
+            Doc::text(open),
+            Doc::Concat(inner).nest(),
+            edge,
+            Doc::text(close),
+        ])
+        .group()
     }
 
     fn ty(&mut self, ty: &TypeExpr) -> Doc {
@@ -263,7 +306,10 @@ impl Formatter<'_> {
                 Doc::Concat(vec![Doc::text("list<"), self.ty(inner), Doc::text(">")])
             }
             TypeKind::Tensor { dtype, dims } => {
-                let dims: Vec<String> = dims.iter().map(|d| self.source(d.span).to_owned()).collect();
+                let dims: Vec<String> = dims
+                    .iter()
+                    .map(|d| self.source(d.span).to_owned())
+                    .collect();
                 Doc::Concat(vec![
                     Doc::text("tensor<"),
                     self.ty(dtype),
@@ -282,26 +328,32 @@ impl Formatter<'_> {
                         (field.span, doc)
                     })
                     .collect();
-                Doc::Concat(vec![Doc::text("table "), self.list("{", items, "}", true, ty.span.end)])
+                Doc::Concat(vec![
+                    Doc::text("table "),
+                    self.list("{", items, "}", true, ty.span.end),
+                ])
             }
         }
     }
 
     fn block(&mut self, block: &Block) -> Doc {
         let close = block.span.end.saturating_sub(1);
-        let has_comments = self.comments.get(self.next).is_some_and(|c| c.span.start < close);
+        let has_comments = self
+            .comments
+            .get(self.next)
+            .is_some_and(|c| c.span.start < close);
         if block.stmts.is_empty() && !has_comments {
             return Doc::text("{}");
         }
         let mut inner = Vec::new();
         let mut prev_end = None;
         for stmt in &block.stmts {
-            inner.push(Doc::HardLine);
             if let Some(end) = prev_end
                 && self.blank_between(end, stmt_start(stmt))
             {
                 inner.push(Doc::EmptyLine);
             }
+            inner.push(Doc::HardLine);
             inner.push(self.leading(stmt_start(stmt)));
             inner.push(self.stmt(stmt));
             inner.push(self.trailing(stmt.span.end));
@@ -316,7 +368,12 @@ impl Formatter<'_> {
             // `leading` ends each comment with a line break; the closing brace adds its own.
             inner.pop();
         }
-        Doc::Concat(vec![Doc::text("{"), Doc::Concat(inner).nest(), Doc::HardLine, Doc::text("}")])
+        Doc::Concat(vec![
+            Doc::text("{"),
+            Doc::Concat(inner).nest(),
+            Doc::HardLine,
+            Doc::text("}"),
+        ])
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Doc {
@@ -377,7 +434,10 @@ impl Formatter<'_> {
                 Doc::Concat(vec![Doc::text("("), self.expr(inner), Doc::text(")")])
             }
             ExprKind::List(items) => {
-                let items = items.iter().map(|item| (item.span, self.expr(item))).collect();
+                let items = items
+                    .iter()
+                    .map(|item| (item.span, self.expr(item)))
+                    .collect();
                 self.list("[", items, "]", false, expr.span.end)
             }
             ExprKind::Binary { op, .. } => {
@@ -428,7 +488,16 @@ fn path(path: &Path) -> String {
 
 fn docs_lines(docs: &[Spanned<ecow::EcoString>]) -> Doc {
     Doc::Concat(
-        docs.iter().flat_map(|line| [Doc::text(format!("///{}", line.node)), Doc::HardLine]).collect(),
+        docs.iter()
+            .flat_map(|line| [Doc::text(format!("///{}", line.node)), Doc::HardLine])
+            .collect(),
+    )
+}
+
+fn same_one_line_kind(a: &ItemKind, b: &ItemKind) -> bool {
+    matches!(
+        (a, b),
+        (ItemKind::Use(_), ItemKind::Use(_)) | (ItemKind::Type(_), ItemKind::Type(_))
     )
 }
 

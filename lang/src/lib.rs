@@ -19,7 +19,9 @@ mod parse;
 mod source;
 mod span;
 
-pub use diagnostic::{CodeDoc, Diagnostic, DiagnosticFormat, Label, Severity, explain_code, render};
+pub use diagnostic::{
+    CodeDoc, Diagnostic, DiagnosticFormat, Label, Severity, explain_code, render,
+};
 pub use format::format;
 pub use parse::{KEYWORDS, Parsed, decode, parse};
 pub use source::{SourceFile, Sources};

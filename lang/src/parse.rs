@@ -44,10 +44,16 @@ impl Parsed {
 
 /// Parses `text`, the contents of file `file`. Never panics; every problem is a diagnostic.
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    let mut parsed = Parsed { module: Module::default(), comments: Vec::new(), diagnostics: Vec::new() };
+    let mut parsed = Parsed {
+        module: Module::default(),
+        comments: Vec::new(),
+        diagnostics: Vec::new(),
+    };
     if text.len() >= u32::MAX as usize {
         let error = SyntaxError::FileTooLarge { size: text.len() };
-        parsed.diagnostics.push(Diagnostic::from_error(file, &error));
+        parsed
+            .diagnostics
+            .push(Diagnostic::from_error(file, &error));
         return parsed;
     }
     let scan = prescan::scan(file, text);
@@ -55,8 +61,14 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     let span = |start: usize, end: usize| Span::new(file, start as u32, end as u32);
     if let Some(LexError::TooDeep { start }) = scan.errors.last().copied() {
         let start = start as usize;
-        let error = SyntaxError::TooDeep { what: "brackets", limit: MAX_NESTING, span: span(start, start + 1) };
-        parsed.diagnostics.push(Diagnostic::from_error(file, &error));
+        let error = SyntaxError::TooDeep {
+            what: "brackets",
+            limit: MAX_NESTING,
+            span: span(start, start + 1),
+        };
+        parsed
+            .diagnostics
+            .push(Diagnostic::from_error(file, &error));
         return parsed;
     }
     // Expected-token details make errors readable; every parse sets it, so it never flips.
@@ -74,11 +86,12 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
                 let end = pos + pair.as_span().end();
-                match Builder::new(file, pos).top_item(pair) {
+                match Builder::new(file, pos, text, &parsed.comments).top_item(pair) {
                     Ok(TopItem::Package(package)) => match first_item {
-                        Some(first) => {
-                            errors.push(SyntaxError::MisplacedPackage { span: package.span, first })
-                        }
+                        Some(first) => errors.push(SyntaxError::MisplacedPackage {
+                            span: package.span,
+                            first,
+                        }),
                         None => {
                             first_item = Some(package.span);
                             parsed.module.package = Some(package);
@@ -107,12 +120,26 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                 let explained = lexical.next_if(|e| e.start() as usize <= at);
                 let (error, stop) = match explained {
                     Some(LexError::UnterminatedString { start, raw }) => {
-                        let end = if raw { text.len() } else { line_end(text, start as usize) };
-                        (SyntaxError::UnterminatedString { span: span(start as usize, end) }, raw)
+                        let end = if raw {
+                            text.len()
+                        } else {
+                            line_end(text, start as usize)
+                        };
+                        (
+                            SyntaxError::UnterminatedString {
+                                span: span(start as usize, end),
+                            },
+                            raw,
+                        )
                     }
                     Some(LexError::UnterminatedComment { start }) => {
                         let start = start as usize;
-                        (SyntaxError::UnterminatedComment { span: span(start, start + 2) }, true)
+                        (
+                            SyntaxError::UnterminatedComment {
+                                span: span(start, start + 2),
+                            },
+                            true,
+                        )
                     }
                     _ => match (scan.unclosed.last(), at >= text.len()) {
                         (Some(&(open, delimiter)), true) => {
@@ -138,12 +165,28 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                 if stop {
                     break;
                 }
-                pos = next_item_start(text, at, pos);
+                let item_start = skip_trivia(text, pos, &parsed.comments);
+                pos = next_item_start(text, at, item_start);
             }
         }
     }
-    parsed.diagnostics = errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
+    parsed.diagnostics = errors
+        .iter()
+        .map(|e| Diagnostic::from_error(file, e))
+        .collect();
     parsed
+}
+
+/// The offset of the first token at or after `pos`, past whitespace and comments.
+fn skip_trivia(text: &str, mut pos: usize, comments: &[Comment]) -> usize {
+    loop {
+        pos += text[pos..].len() - text[pos..].trim_start().len();
+        let at = comments.partition_point(|c| (c.span.start as usize) < pos);
+        match comments.get(at) {
+            Some(c) if c.span.start as usize == pos => pos = c.span.end as usize,
+            _ => return pos,
+        }
+    }
 }
 
 /// The first line start at or after the line of `at`, and after `pos`, that begins an item.
@@ -164,10 +207,13 @@ fn starts_item(line: &str) -> bool {
     if line.starts_with('@') || line.starts_with("///") {
         return true;
     }
-    ["package", "use", "type", "ai", "pipeline", "test"].iter().any(|keyword| {
-        line.strip_prefix(keyword)
-            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
-    })
+    ["package", "use", "type", "ai", "pipeline", "test"]
+        .iter()
+        .any(|keyword| {
+            line.strip_prefix(keyword).is_some_and(|rest| {
+                !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
 }
 
 fn line_end(text: &str, from: usize) -> usize {
@@ -180,7 +226,10 @@ pub fn decode(file: FileId, bytes: Vec<u8>) -> Result<String, (String, Diagnosti
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to() as u32;
         let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
-        let error = SyntaxError::InvalidUtf8 { span: Span::new(file, offset, offset + 1), offset };
+        let error = SyntaxError::InvalidUtf8 {
+            span: Span::new(file, offset, offset + 1),
+            offset,
+        };
         (text, Diagnostic::from_error(file, &error))
     })
 }

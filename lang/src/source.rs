@@ -50,8 +50,18 @@ impl Sources {
         let id = FileId(self.files.len() as u32);
         let text = text.into();
         let lines = LineIndex::new(&text);
-        self.files.push(SourceFile { id, name: name.into(), text, lines });
+        self.files.push(SourceFile {
+            id,
+            name: name.into(),
+            text,
+            lines,
+        });
         id
+    }
+
+    /// The id the next [`add`](Self::add) will return.
+    pub fn next_id(&self) -> FileId {
+        FileId(self.files.len() as u32)
     }
 
     /// The file with this id, if it was added here.

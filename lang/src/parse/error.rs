@@ -2,9 +2,10 @@
 
 use std::collections::BTreeSet;
 
+use pest::Parser as _;
 use pest::error::{Error as PestError, InputLocation};
 
-use super::grammar::Rule;
+use super::grammar::{Grammar, Rule};
 use crate::span::Span;
 
 /// The errors of the parsing phase.
@@ -12,7 +13,10 @@ use crate::span::Span;
 pub(crate) enum SyntaxError {
     /// The file's bytes are not UTF-8.
     #[error("this file is not valid UTF-8")]
-    #[diagnostic(code(AG0100), help("save the file as UTF-8 (the first invalid byte is at offset {offset})"))]
+    #[diagnostic(
+        code(AG0100),
+        help("save the file as UTF-8 (the first invalid byte is at offset {offset})")
+    )]
     InvalidUtf8 {
         #[label("invalid byte")]
         span: Span,
@@ -33,7 +37,9 @@ pub(crate) enum SyntaxError {
     #[error("unterminated string")]
     #[diagnostic(
         code(AG0102),
-        help("close it with `\"` on the same line; a string that spans lines is written `\"\"\"...\"\"\"`")
+        help(
+            "close it with `\"` on the same line; a string that spans lines is written `\"\"\"...\"\"\"`"
+        )
     )]
     UnterminatedString {
         #[label("this string is never closed")]
@@ -59,7 +65,9 @@ pub(crate) enum SyntaxError {
     #[error("invalid escape `{escape}` in string")]
     #[diagnostic(
         code(AG0105),
-        help("the escapes are \\n \\r \\t \\0 \\\\ \\\" and \\u{{HEX}}; a raw string `\"\"\"...\"\"\"` takes backslashes as they are")
+        help(
+            "the escapes are \\n \\r \\t \\0 \\\\ \\\" and \\u{{HEX}}; a raw string `\"\"\"...\"\"\"` takes backslashes as they are"
+        )
     )]
     InvalidEscape {
         escape: String,
@@ -80,7 +88,9 @@ pub(crate) enum SyntaxError {
     #[error("doc comment documents nothing")]
     #[diagnostic(
         code(AG0107),
-        help("put it right before an item, a statement or a table column, or make it a `//` comment")
+        help(
+            "put it right before an item, a statement or a table column, or make it a `//` comment"
+        )
     )]
     DanglingDocComment {
         #[label("nothing follows this doc comment")]
@@ -114,7 +124,10 @@ pub(crate) enum SyntaxError {
     },
     /// An attribute on a statement kind that takes none.
     #[error("attributes cannot be put on `{statement}` statements")]
-    #[diagnostic(code(AG0111), help("put the attribute on the `let` step that computes the value"))]
+    #[diagnostic(
+        code(AG0111),
+        help("put the attribute on the `let` step that computes the value")
+    )]
     AttributeNotAllowed {
         statement: &'static str,
         #[label("attribute here")]
@@ -133,11 +146,28 @@ pub(crate) enum SyntaxError {
     },
     /// A package version that is not a semantic version.
     #[error("invalid package version: {reason}")]
-    #[diagnostic(code(AG0113), help("versions are semantic versions, e.g. `1.2.0` or `0.3.0-beta.1`"))]
+    #[diagnostic(
+        code(AG0113),
+        help("versions are semantic versions, e.g. `1.2.0` or `0.3.0-beta.1`")
+    )]
     InvalidVersion {
         reason: String,
         #[label("not a valid version")]
         span: Span,
+    },
+    /// Two statements on one line: `let a = 1 let b = 2`, or `f (x)` read as `f` then `(x)`.
+    #[error("expected a line break before this statement")]
+    #[diagnostic(
+        code(AG0115),
+        help(
+            "put each statement on its own line; a call's `(` must directly follow what is called: `f(x)`, not `f (x)`"
+        )
+    )]
+    StatementsOnOneLine {
+        #[label(primary, "second statement on the line")]
+        span: Span,
+        #[label("this statement ends here")]
+        previous: Span,
     },
     /// A file whose size does not fit the 32-bit offsets spans use.
     #[error("the file is too large ({size} bytes; the limit is 4 GiB)")]
@@ -151,56 +181,125 @@ pub const KEYWORDS: &[&str] = &[
     "prefer", "fallback", "true", "false", "null", "in",
 ];
 
-/// Turns a pest failure on `text[offset..]` into a syntax error; `file_span` builds spans.
+/// Turns a pest failure on `text[offset..]` into a syntax error; `span` builds spans.
 pub(crate) fn from_pest(
     error: &PestError<Rule>,
     text: &str,
     offset: usize,
     span: impl Fn(usize, usize) -> Span,
 ) -> SyntaxError {
-    // pest's attempt types live in a private module: read them into plain values here.
-    let attempts = error.parse_attempts();
-    let tokens: Vec<String> = attempts.iter().flat_map(|a| a.expected_tokens()).map(|t| t.to_string()).collect();
-    let stacks: Vec<(Option<Rule>, Option<Rule>)> = attempts
-        .iter()
-        .flat_map(|a| a.call_stacks())
-        .map(|stack| (stack.deepest.get_rule().copied(), stack.parent))
-        .collect();
-    let at = offset
-        + attempts.as_ref().map_or_else(
+    let failure = Failure::read(error, offset, text.len());
+    let raw = failure.at;
+    // pest stops inside or just after a word when a lookahead looked past it (`!keyword` in
+    // names, `!ident_char` after `asc`): report the word, and what was expected at its start.
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let word_start = text[offset..raw].len() - text[offset..raw].trim_end_matches(is_word).len();
+    if word_start > 0 {
+        let start = raw - word_start;
+        let end = raw + (text[raw..].len() - text[raw..].trim_start_matches(is_word).len());
+        let word = &text[start..end];
+        let mid_word = end > raw;
+        if let Some(keyword) = KEYWORDS.iter().find(|k| **k == word)
+            && declares_name(text, start, end)
+        {
+            return SyntaxError::KeywordAsName {
+                keyword: (*keyword).to_owned(),
+                span: span(start, end),
+            };
+        }
+        let mut masked = text[offset..start].to_owned();
+        masked.extend(std::iter::repeat_n('#', word.len()));
+        masked.push_str(&text[end..]);
+        if (mid_word || KEYWORDS.contains(&word))
+            && let Err(again) = Grammar::parse(Rule::next_item, &masked)
+        {
+            let failure = Failure::read(&again, offset, text.len());
+            if failure.at == start {
+                return unexpected(&failure, text, span, Some(word));
+            }
+        }
+    }
+    let mut failure = failure;
+    // A position on white space (after a lookahead) is reported at the next token.
+    while text[failure.at..].starts_with(|c: char| c.is_whitespace()) {
+        failure.at += text[failure.at..].chars().next().map_or(1, char::len_utf8);
+    }
+    if let Some(doc) = dangling_doc_comment(text, failure.at) {
+        return SyntaxError::DanglingDocComment {
+            span: span(doc.0, doc.1),
+        };
+    }
+    if let Found::Keyword(keyword) = Found::at(text, failure.at)
+        && failure.words.iter().all(|w| w == "a name")
+        && !failure.words.is_empty()
+    {
+        return SyntaxError::KeywordAsName {
+            keyword: keyword.to_owned(),
+            span: span(failure.at, failure.at + keyword.len()),
+        };
+    }
+    unexpected(&failure, text, span, None)
+}
+
+/// What pest reports about a failure, read into plain values (pest's attempt types live in a
+/// private module).
+struct Failure {
+    /// The absolute failure position.
+    at: usize,
+    /// What was expected there, in words.
+    words: Vec<String>,
+}
+
+impl Failure {
+    fn read(error: &PestError<Rule>, offset: usize, len: usize) -> Failure {
+        let attempts = error.parse_attempts();
+        let tokens: Vec<String> = attempts
+            .iter()
+            .flat_map(|a| a.expected_tokens())
+            .map(|t| t.to_string())
+            .collect();
+        let rules: Vec<Rule> = attempts
+            .iter()
+            .flat_map(|a| a.call_stacks())
+            .filter_map(|stack| stack.deepest.get_rule().copied())
+            .collect();
+        let at = attempts.as_ref().map_or_else(
             || match error.location {
                 InputLocation::Pos(p) | InputLocation::Span((p, _)) => p,
             },
             |attempts| attempts.max_position,
         );
-    let at = at.min(text.len());
-    let found = Found::at(text, at);
-    let expects_name = stacks.iter().any(|(deepest, parent)| {
-        matches!(deepest, Some(Rule::ident | Rule::segment)) || matches!(parent, Some(Rule::ident))
-    });
-    if let Found::Keyword(keyword) = found
-        && expects_name
-    {
-        return SyntaxError::KeywordAsName {
-            keyword: keyword.to_owned(),
-            span: span(at, at + keyword.len()),
-        };
+        Failure {
+            at: (offset + at).min(len),
+            words: expected_words(&tokens, rules.into_iter()),
+        }
     }
-    if let Some(doc) = dangling_doc_comment(text, at) {
-        return SyntaxError::DanglingDocComment { span: span(doc.0, doc.1) };
-    }
-    let rules = stacks.iter().filter_map(|(deepest, _)| *deepest);
-    let expected = expected_words(&tokens, rules);
-    let expected = match expected.as_slice() {
+}
+
+fn unexpected(
+    failure: &Failure,
+    text: &str,
+    span: impl Fn(usize, usize) -> Span,
+    word: Option<&str>,
+) -> SyntaxError {
+    let expected = match failure.words.as_slice() {
         [] => "something else".to_owned(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     };
+    let at = failure.at;
+    let found = match word {
+        Some(word) if KEYWORDS.contains(&word) => Found::Keyword(word),
+        Some(word) => Found::Word(word),
+        None => Found::at(text, at),
+    };
     let help = match found {
-        Found::Char('=') if expected.contains("an expression") => None,
         Found::Char(c) if !c.is_ascii() => {
             Some("names and operators are ASCII; non-ASCII text belongs in strings".to_owned())
         }
+        Found::Keyword(word) if expected.contains("a statement") => Some(format!(
+            "`{word}` starts a top-level item; is a `}}` missing before it?"
+        )),
         _ => None,
     };
     SyntaxError::Unexpected {
@@ -209,6 +308,18 @@ pub(crate) fn from_pest(
         span: span(at, at + found.len(text, at)),
         help,
     }
+}
+
+/// Whether the word at `start..end` stands where a new name is declared: after `let`,
+/// `pipeline`, `ai`, `type` or `as`, or before the `:` of a parameter.
+fn declares_name(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].trim_end();
+    let declarer = ["let", "pipeline", "ai", "type", "as"].iter().any(|d| {
+        before.ends_with(d)
+            && !before[..before.len() - d.len()]
+                .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    });
+    declarer || (text[end..].trim_start().starts_with(':') && before.ends_with(['(', ',']))
 }
 
 /// If the failure position directly follows a `///` line, the span of that doc comment.
@@ -224,13 +335,26 @@ fn dangling_doc_comment(text: &str, at: usize) -> Option<(usize, usize)> {
 /// What pest tried at the failure position, in words, deduplicated and grouped.
 fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<String> {
     let mut words = BTreeSet::new();
-    for token in tokens.iter().filter(|t| *t != "BUILTIN_RULE") {
+    // Whitespace, comment openers and character ranges (`0..9`) are how pest sees trivia and
+    // the inside of names; they are never what a person should be told to write.
+    let noise = |t: &&String| {
+        t.trim().is_empty()
+            || ["BUILTIN_RULE", "//", "/*", "\u{feff}", "_"].contains(&t.as_str())
+            || (t.chars().count() == 4 && t.contains(".."))
+    };
+    for token in tokens.iter().filter(|t| !noise(t)) {
         words.insert(describe_token(token));
     }
     words.extend(rules.filter_map(describe_rule).map(str::to_owned));
     let has = |w: &str| words.contains(w);
     let mut words: Vec<String> = if has("`let`") || has("`return`") {
-        let statement = ["`let`", "`return`", "`assert`", "an attribute", "a doc comment"];
+        let statement = [
+            "`let`",
+            "`return`",
+            "`assert`",
+            "an attribute",
+            "a doc comment",
+        ];
         let mut rest: Vec<_> = words
             .into_iter()
             .filter(|w| !statement.contains(&w.as_str()) && w != "an expression")
@@ -238,7 +362,14 @@ fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<S
         rest.push("a statement".to_owned());
         rest
     } else if has("`pipeline`") || has("`use`") {
-        let item = ["`use`", "`type`", "`ai`", "`pipeline`", "`test`", "`package`"];
+        let item = [
+            "`use`",
+            "`type`",
+            "`ai`",
+            "`pipeline`",
+            "`test`",
+            "`package`",
+        ];
         let mut rest: Vec<_> = words
             .into_iter()
             .filter(|w| !item.contains(&w.as_str()) && w != "an attribute" && w != "a doc comment")
@@ -248,6 +379,20 @@ fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<S
     } else {
         words.into_iter().collect()
     };
+    // The literal tokens that can start an expression are part of "an expression".
+    if words
+        .iter()
+        .any(|w| w == "a statement" || w == "an expression")
+    {
+        let starts = ["`[`", "`false`", "`null`", "`true`", "a string", "`\"\"\"`"];
+        words.retain(|w| !starts.contains(&w.as_str()));
+        if words.iter().any(|w| w == "a statement") {
+            words.retain(|w| w != "an expression");
+        }
+    }
+    if words.iter().any(|w| w == "a type") {
+        words.retain(|w| !["`list`", "`table`", "`tensor`"].contains(&w.as_str()));
+    }
     // After a complete expression or type, pest also offers to continue it (`(`, `.`, an
     // operator, `?`); when something else was possible too, those are noise.
     let continuation = ["`(`", "`.`", "an operator", "`?`"];
@@ -261,10 +406,9 @@ fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<S
 
 fn describe_token(token: &str) -> String {
     match token {
-        "!" | "-" => "an expression".to_owned(),
-        "|>" | "||" | "&&" | "==" | "!=" | "<=" | ">=" | "<" | ">" | "+" | "*" | "/" | "%" => {
-            "an operator".to_owned()
-        }
+        "!" => "an expression".to_owned(),
+        "-" | "|>" | "||" | "&&" | "==" | "!=" | "<=" | ">=" | "<" | ">" | "+" | "*" | "/"
+        | "%" | "in" => "an operator".to_owned(),
         "@" => "an attribute".to_owned(),
         "///" => "a doc comment".to_owned(),
         "\"" | "\"\"\"" => "a string".to_owned(),
@@ -275,8 +419,7 @@ fn describe_token(token: &str) -> String {
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::ident | Rule::segment | Rule::keyword => "a name",
-        Rule::expr
-        | Rule::postfix
+        Rule::postfix
         | Rule::paren
         | Rule::list
         | Rule::int
@@ -326,9 +469,6 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::W_WHERE => "`where`",
         Rule::W_PREFER => "`prefer`",
         Rule::W_FALLBACK => "`fallback`",
-        Rule::W_TABLE => "`table`",
-        Rule::W_TENSOR => "`tensor`",
-        Rule::W_LIST => "`list`",
         Rule::EOI => "end of file",
         _ => return None,
     })
@@ -349,17 +489,27 @@ enum Found<'a> {
 impl<'a> Found<'a> {
     fn at(text: &'a str, at: usize) -> Self {
         let rest = text.get(at..).unwrap_or("");
-        let Some(c) = rest.chars().next() else { return Found::End };
-        let word_len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+        let Some(c) = rest.chars().next() else {
+            return Found::End;
+        };
+        let word_len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
         if c.is_ascii_digit() {
             Found::Number(&rest[..word_len])
         } else if c.is_ascii_alphabetic() || c == '_' {
             let word = &rest[..word_len];
-            if KEYWORDS.contains(&word) { Found::Keyword(word) } else { Found::Word(word) }
+            if KEYWORDS.contains(&word) {
+                Found::Keyword(word)
+            } else {
+                Found::Word(word)
+            }
         } else if c == '"' {
             Found::String
-        } else if let Some(op) =
-            ["|>", "||", "&&", "==", "!=", "<=", ">=", "->"].into_iter().find(|op| rest.starts_with(op))
+        } else if let Some(op) = ["|>", "||", "&&", "==", "!=", "<=", ">=", "->"]
+            .into_iter()
+            .find(|op| rest.starts_with(op))
         {
             Found::Op(op)
         } else {
@@ -396,7 +546,11 @@ impl<'a> Found<'a> {
 }
 
 fn truncate(word: &str) -> String {
-    if word.len() > 40 { format!("{}...", &word[..40]) } else { word.to_owned() }
+    if word.len() > 40 {
+        format!("{}...", &word[..40])
+    } else {
+        word.to_owned()
+    }
 }
 
 /// Declares the documentation table of the `AG01xx` codes from `codes/CODE.md`.
@@ -427,4 +581,5 @@ pub(crate) const CODES: &[crate::diagnostic::CodeDoc] = code_docs![
     "AG0112" => "unclosed delimiter",
     "AG0113" => "invalid package version",
     "AG0114" => "file too large",
+    "AG0115" => "statements on one line",
 ];

@@ -16,7 +16,7 @@ use crate::span::Spanned;
 /// How deep an expression tree may be: keeps every recursive pass over the AST within stack.
 pub(crate) const MAX_EXPR_DEPTH: usize = 256;
 
-impl Builder {
+impl Builder<'_> {
     /// Builds an `expr` pair; `depth` bounds the depth of the enclosing expression tree.
     pub(super) fn expr(&self, pair: Pair<'_, Rule>, depth: usize) -> BuildResult<Expr> {
         let span = self.span(&pair);
@@ -24,11 +24,21 @@ impl Builder {
         // Every operator and postfix adds at most one level to the tree.
         let local: usize = parts
             .iter()
-            .map(|p| if p.as_rule() == Rule::postfix { p.clone().into_inner().count() } else { 1 })
+            .map(|p| {
+                if p.as_rule() == Rule::postfix {
+                    p.clone().into_inner().count()
+                } else {
+                    1
+                }
+            })
             .sum();
         let depth = depth + local;
         if depth > MAX_EXPR_DEPTH {
-            return Err(SyntaxError::TooDeep { what: "expressions", limit: MAX_EXPR_DEPTH, span });
+            return Err(SyntaxError::TooDeep {
+                what: "expressions",
+                limit: MAX_EXPR_DEPTH,
+                span,
+            });
         }
         let mut parts = parts.into_iter().peekable();
         self.climb(&mut parts, 0, depth)
@@ -47,10 +57,20 @@ impl Builder {
                 break;
             }
             let Some(op_pair) = parts.next() else { break };
-            let op = Spanned { node: op, span: self.span(&op_pair) };
+            let op = Spanned {
+                node: op,
+                span: self.span(&op_pair),
+            };
             let rhs = self.climb(parts, op.node.precedence() + 1, depth)?;
             let span = lhs.span.to(rhs.span);
-            lhs = Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span };
+            lhs = Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    lhs: Box::new(lhs),
+                    rhs: Box::new(rhs),
+                },
+                span,
+            };
         }
         Ok(lhs)
     }
@@ -68,31 +88,50 @@ impl Builder {
             _ => None,
         }) {
             if let Some(pair) = parts.next() {
-                prefixes.push(Spanned { node: op, span: self.span(&pair) });
+                prefixes.push(Spanned {
+                    node: op,
+                    span: self.span(&pair),
+                });
             }
         }
-        let Some(postfix) = parts.next() else { return Err(self.internal()) };
+        let Some(postfix) = parts.next() else {
+            return Err(self.internal());
+        };
         let mut expr = self.postfix(postfix, depth)?;
         for op in prefixes.into_iter().rev() {
             let span = op.span.to(expr.span);
-            expr = Expr { kind: ExprKind::Unary { op, operand: Box::new(expr) }, span };
+            expr = Expr {
+                kind: ExprKind::Unary {
+                    op,
+                    operand: Box::new(expr),
+                },
+                span,
+            };
         }
         Ok(expr)
     }
 
     fn postfix(&self, pair: Pair<'_, Rule>, depth: usize) -> BuildResult<Expr> {
         let mut parts = pair.into_inner();
-        let Some(primary) = parts.next() else { return Err(self.internal()) };
+        let Some(primary) = parts.next() else {
+            return Err(self.internal());
+        };
         let mut expr = self.primary(primary, depth)?;
         for part in parts {
             let span = expr.span.to(self.span(&part));
             let kind = match part.as_rule() {
-                Rule::paren_args => {
-                    ExprKind::Call { callee: Box::new(expr), args: self.args(part, depth)? }
-                }
+                Rule::paren_args => ExprKind::Call {
+                    callee: Box::new(expr),
+                    args: self.args(part, depth)?,
+                },
                 _ => {
-                    let Some(name) = part.into_inner().next() else { return Err(self.internal()) };
-                    ExprKind::Field { base: Box::new(expr), name: self.ident(name) }
+                    let Some(name) = part.into_inner().next() else {
+                        return Err(self.internal());
+                    };
+                    ExprKind::Field {
+                        base: Box::new(expr),
+                        name: self.ident(name),
+                    }
                 }
             };
             expr = Expr { kind, span };
@@ -122,25 +161,35 @@ impl Builder {
                     });
                 }
             },
-            Rule::duration => ExprKind::Duration(duration(text).ok_or(
-                SyntaxError::NumberOutOfRange {
+            Rule::duration => {
+                ExprKind::Duration(duration(text).ok_or(SyntaxError::NumberOutOfRange {
                     what: "duration",
                     span,
                     help: "durations are at most about 584 million years".into(),
-                },
-            )?),
+                })?)
+            }
             Rule::boolean => ExprKind::Bool(text == "true"),
             Rule::null => ExprKind::Null,
-            Rule::string => ExprKind::Str { value: self.string(&pair)?, raw: false },
+            Rule::string => ExprKind::Str {
+                value: self.string(&pair)?,
+                raw: false,
+            },
             Rule::raw_string => {
                 let value = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
-                ExprKind::Str { value: EcoString::from(value), raw: true }
+                ExprKind::Str {
+                    value: EcoString::from(value),
+                    raw: true,
+                }
             }
             Rule::list => ExprKind::List(
-                pair.into_inner().map(|e| self.expr(e, depth + 1)).collect::<BuildResult<_>>()?,
+                pair.into_inner()
+                    .map(|e| self.expr(e, depth + 1))
+                    .collect::<BuildResult<_>>()?,
             ),
             Rule::paren => {
-                let Some(inner) = pair.into_inner().next() else { return Err(self.internal()) };
+                let Some(inner) = pair.into_inner().next() else {
+                    return Err(self.internal());
+                };
                 ExprKind::Paren(Box::new(self.expr(inner, depth + 1)?))
             }
             _ => return Err(self.internal()),
@@ -161,11 +210,16 @@ impl Builder {
                     _ => value = Some(self.expr(part, depth + 1)?),
                 }
             }
-            let Some(value) = value else { return Err(self.internal()) };
+            let Some(value) = value else {
+                return Err(self.internal());
+            };
             if name.is_none()
                 && let Some(named) = args.iter().find(|a| a.name.is_some())
             {
-                return Err(SyntaxError::PositionalAfterNamed { span, named: named.span });
+                return Err(SyntaxError::PositionalAfterNamed {
+                    span,
+                    named: named.span,
+                });
             }
             args.push(Arg { name, value, span });
         }
@@ -188,7 +242,9 @@ impl Builder {
                 escape: body[i..(i + len).min(body.len())].to_owned(),
                 span: self.span_of(start + 1 + i, start + 1 + (i + len).min(body.len())),
             };
-            let Some((_, e)) = chars.next() else { return Err(bad(1)) };
+            let Some((_, e)) = chars.next() else {
+                return Err(bad(1));
+            };
             out.push(match e {
                 'n' => '\n',
                 'r' => '\r',
@@ -199,14 +255,18 @@ impl Builder {
                 'u' => {
                     let rest = &body[i + 2..];
                     let close = rest.find('}').filter(|_| rest.starts_with('{'));
-                    let Some(close) = close else { return Err(bad(2)) };
+                    let Some(close) = close else {
+                        return Err(bad(2));
+                    };
                     let hex = &rest[1..close];
                     let decoded = (1..=6)
                         .contains(&hex.len())
                         .then(|| u32::from_str_radix(hex, 16).ok())
                         .flatten()
                         .and_then(char::from_u32);
-                    let Some(decoded) = decoded else { return Err(bad(close + 3)) };
+                    let Some(decoded) = decoded else {
+                        return Err(bad(close + 3));
+                    };
                     for _ in 0..close + 1 {
                         chars.next();
                     }
@@ -242,7 +302,9 @@ fn binary_op(rule: Rule) -> Option<BinaryOp> {
 
 /// `30s`, `100ms`, `5m`, `2h`, `1d` as a duration; `None` on overflow.
 fn duration(text: &str) -> Option<Duration> {
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let value: u64 = text[..digits].parse().ok()?;
     let millis = match &text[digits..] {
         "ms" => Some(value),

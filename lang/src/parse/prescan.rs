@@ -56,7 +56,8 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                     Some(end) => i = end + 3,
                     None => {
                         let start = i as u32;
-                        scan.errors.push(LexError::UnterminatedString { start, raw: true });
+                        scan.errors
+                            .push(LexError::UnterminatedString { start, raw: true });
                         break;
                     }
                 }
@@ -75,7 +76,8 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                         }
                         Some(b'\n') | None => {
                             let start = start as u32;
-                            scan.errors.push(LexError::UnterminatedString { start, raw: false });
+                            scan.errors
+                                .push(LexError::UnterminatedString { start, raw: false });
                             break;
                         }
                         Some(_) => i += 1,
@@ -102,7 +104,8 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                     continue;
                 }
                 None => {
-                    scan.errors.push(LexError::UnterminatedComment { start: i as u32 });
+                    scan.errors
+                        .push(LexError::UnterminatedComment { start: i as u32 });
                     break;
                 }
             },
@@ -118,7 +121,10 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                     open.truncate(at);
                 }
             }
-            b'>' if open.last().is_some_and(|&(_, c)| c == b'<') && i > 0 && bytes[i - 1] != b'-' => {
+            b'>' if open.last().is_some_and(|&(_, c)| c == b'<')
+                && i > 0
+                && bytes[i - 1] != b'-' =>
+            {
                 open.pop();
             }
             _ => {}
@@ -146,5 +152,9 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
 
 /// The offset of the first `needle` in `bytes` at or after `from`.
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|at| from + at)
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|at| from + at)
 }

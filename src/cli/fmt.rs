@@ -1,0 +1,144 @@
+//! `aigridc fmt`: rewrite files in the canonical layout, or with `--check` list those that
+//! would change.
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use aigrid_lang::{DiagnosticFormat, Sources};
+
+use super::ExitStatus;
+use super::args::FmtArgs;
+use super::inputs;
+
+pub fn run(args: &FmtArgs) -> ExitStatus {
+    if args.paths.iter().any(|p| p == Path::new("-")) {
+        if args.paths.len() > 1 {
+            inputs::report_error("`-` (standard input) cannot be combined with other paths");
+            return ExitStatus::Error;
+        }
+        return stdin(args.check);
+    }
+    let (files, errors) = inputs::collect(&args.paths);
+    let mut status = ExitStatus::Success;
+    for error in &errors {
+        inputs::report_error(error);
+        status = ExitStatus::Error;
+    }
+    let mut sources = Sources::new();
+    let mut changed = 0;
+    for path in &files {
+        let (id, invalid) = match inputs::read(&mut sources, path) {
+            Ok(read) => read,
+            Err(error) => {
+                inputs::report_error(&error);
+                status = ExitStatus::Error;
+                continue;
+            }
+        };
+        let text = sources.get(id).map_or("", |file| file.text());
+        let parsed = aigrid_lang::parse(id, text);
+        let diagnostics: Vec<_> = invalid
+            .into_iter()
+            .chain(parsed.diagnostics.clone())
+            .collect();
+        if !diagnostics.is_empty() {
+            let human = inputs::diagnostic_format(super::args::OutputFormat::Human);
+            eprint!("{}", aigrid_lang::render(&diagnostics, &sources, human));
+            status = status.max(ExitStatus::Failure);
+            continue;
+        }
+        let formatted = aigrid_lang::format(&parsed, text);
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        if args.check {
+            println!("would reformat: {}", path.display());
+            status = status.max(ExitStatus::Failure);
+        } else if let Err(error) = write_atomically(path, &formatted) {
+            inputs::report_error(&format!("cannot write `{}`: {error}", path.display()));
+            status = ExitStatus::Error;
+        }
+    }
+    if !args.output.quiet {
+        let verb = if args.check {
+            "would reformat"
+        } else {
+            "reformatted"
+        };
+        eprintln!(
+            "{verb} {changed} of {} file{}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+    }
+    status
+}
+
+/// Formats standard input to standard output.
+fn stdin(check: bool) -> ExitStatus {
+    let mut bytes = Vec::new();
+    if let Err(error) = std::io::stdin().read_to_end(&mut bytes) {
+        inputs::report_error(&format!("cannot read standard input: {error}"));
+        return ExitStatus::Error;
+    }
+    let mut sources = Sources::new();
+    let id = sources.next_id();
+    let (text, invalid) = match aigrid_lang::decode(id, bytes) {
+        Ok(text) => (text, None),
+        Err((text, diagnostic)) => (text, Some(diagnostic)),
+    };
+    sources.add("<stdin>", text.clone());
+    let parsed = aigrid_lang::parse(id, &text);
+    let diagnostics: Vec<_> = invalid
+        .into_iter()
+        .chain(parsed.diagnostics.clone())
+        .collect();
+    if !diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            aigrid_lang::render(
+                &diagnostics,
+                &sources,
+                DiagnosticFormat::Human { color: false }
+            )
+        );
+        return ExitStatus::Failure;
+    }
+    let formatted = aigrid_lang::format(&parsed, &text);
+    if check {
+        return if formatted == text {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        };
+    }
+    match std::io::stdout().write_all(formatted.as_bytes()) {
+        Ok(()) => ExitStatus::Success,
+        Err(error) => {
+            inputs::report_error(&format!("cannot write standard output: {error}"));
+            ExitStatus::Error
+        }
+    }
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`, so that an
+/// interrupted write never leaves a half-written source file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".aigridc-fmt.tmp");
+    let temp = path.with_file_name(name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temp, metadata.permissions())?;
+        }
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
