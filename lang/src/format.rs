@@ -11,7 +11,7 @@ mod doc;
 use self::doc::Doc;
 use crate::ast::*;
 use crate::parse::Parsed;
-use crate::span::Span;
+use crate::span::{Span, Spanned};
 
 /// Formats a parsed file whose source is `text`. Call it only on a file without syntax
 /// errors: items that failed to parse are not in the AST and would be lost.
@@ -103,7 +103,7 @@ impl Formatter<'_> {
             docs.push(Doc::HardLine);
         }
         for item in &module.items {
-            let start = item_start(item);
+            let start = item.span.start;
             match prev {
                 // Runs of `use` or of `type` lines keep the blank lines they have.
                 Some((prev, end))
@@ -137,7 +137,7 @@ impl Formatter<'_> {
             ItemKind::Ai(ai) => self.ai(ai),
             ItemKind::Pipeline(pipeline) => {
                 let mut head = vec![Doc::text(format!("pipeline {}", pipeline.name.name))];
-                head.push(self.params(&pipeline.params, pipeline.body.span.start));
+                head.push(self.params(&pipeline.params));
                 if let Some(ret) = &pipeline.ret {
                     head.push(Doc::text(" -> "));
                     head.push(self.ty(ret));
@@ -162,7 +162,7 @@ impl Formatter<'_> {
             }
             docs.push(Doc::text(format!("@{}", attr.name.name)));
             if let Some(args) = &attr.args {
-                docs.push(self.args(args, attr.span.end));
+                docs.push(self.args(args));
             }
         }
         Doc::Concat(docs)
@@ -174,20 +174,21 @@ impl Formatter<'_> {
             UseImports::Module { alias: Some(alias) } => text += &format!(" as {}", alias.name),
             UseImports::Module { alias: None } => {}
             UseImports::Names(names) => {
-                let items = names
-                    .iter()
-                    .map(|name| {
-                        let doc = match &name.alias {
-                            Some(alias) => format!("{} as {}", name.name.name, alias.name),
-                            None => name.name.name.to_string(),
-                        };
-                        (name.name.span, Doc::text(doc))
-                    })
-                    .collect();
-                return Doc::Concat(vec![
-                    Doc::text(text + "."),
-                    self.list("{", items, "}", false, u32::MAX),
-                ]);
+                let list = self.list(
+                    ("{", "}"),
+                    names,
+                    false,
+                    |name| {
+                        name.alias
+                            .as_ref()
+                            .map_or(name.name.span, |a| name.name.span.to(a.span))
+                    },
+                    |_, name| match &name.alias {
+                        Some(alias) => Doc::text(format!("{} as {}", name.name.name, alias.name)),
+                        None => Doc::text(name.name.name.as_str()),
+                    },
+                );
+                return Doc::Concat(vec![Doc::text(text + "."), list]);
             }
         }
         Doc::text(text)
@@ -197,7 +198,7 @@ impl Formatter<'_> {
         let end = ai.ret.span.end;
         let mut docs = vec![
             Doc::text(format!("ai {}", ai.name.name)),
-            self.params(&ai.params, ai.ret.span.start),
+            self.params(&ai.params),
             Doc::text(" -> "),
             self.ty(&ai.ret),
             self.trailing(end),
@@ -241,54 +242,52 @@ impl Formatter<'_> {
         Doc::Concat(docs)
     }
 
-    fn params(&mut self, params: &[Param], end: u32) -> Doc {
-        let items = params
-            .iter()
-            .map(|param| {
-                let mut doc = vec![
-                    Doc::text(format!("{}: ", param.name.name)),
-                    self.ty(&param.ty),
-                ];
+    fn params(&mut self, params: &[Param]) -> Doc {
+        self.list(
+            ("(", ")"),
+            params,
+            false,
+            |param| param.span,
+            |f, param| {
+                let mut doc = vec![Doc::text(format!("{}: ", param.name.name)), f.ty(&param.ty)];
                 if let Some(default) = &param.default {
                     doc.push(Doc::text(" = "));
-                    doc.push(self.expr(default));
+                    doc.push(f.expr(default));
                 }
-                (param.span, Doc::Concat(doc))
-            })
-            .collect();
-        self.list("(", items, ")", false, end)
+                Doc::Concat(doc)
+            },
+        )
     }
 
     /// A bracketed, comma-separated list: flat, or one element per line with a trailing comma.
-    /// `end` bounds the comments that may be printed inside, before the closing bracket.
-    fn list(
+    /// Elements are built in order, after their leading comments are taken.
+    fn list<T>(
         &mut self,
-        open: &str,
-        items: Vec<(Span, Doc)>,
-        close: &str,
+        (open, close): (&str, &str),
+        items: &[T],
         spaced: bool,
-        end: u32,
+        span: impl Fn(&T) -> Span,
+        mut build: impl FnMut(&mut Self, &T) -> Doc,
     ) -> Doc {
         if items.is_empty() {
             return Doc::text(format!("{open}{close}"));
         }
-        let count = items.len();
         let edge = if spaced { Doc::Line } else { Doc::SoftLine };
         let mut inner = vec![edge.clone()];
-        for (i, (span, doc)) in items.into_iter().enumerate() {
-            inner.push(self.leading(span.start));
-            inner.push(doc);
-            inner.push(if i + 1 < count {
-                Doc::text(",")
-            } else {
+        for (i, item) in items.iter().enumerate() {
+            let last = i + 1 == items.len();
+            inner.push(self.leading(span(item).start));
+            inner.push(build(self, item));
+            inner.push(if last {
                 Doc::IfBreak(",")
+            } else {
+                Doc::text(",")
             });
-            inner.push(self.trailing(span.end));
-            if i + 1 < count {
+            inner.push(self.trailing(span(item).end));
+            if !last {
                 inner.push(Doc::Line);
             }
         }
-        let _ = end;
         Doc::Concat(vec![
             Doc::text(open),
             Doc::Concat(inner).nest(),
@@ -317,21 +316,20 @@ impl Formatter<'_> {
                 ])
             }
             TypeKind::Table(fields) => {
-                let items = fields
-                    .iter()
-                    .map(|field| {
-                        let doc = Doc::Concat(vec![
+                let list = self.list(
+                    ("{", "}"),
+                    fields,
+                    true,
+                    |field| field.span,
+                    |f, field| {
+                        Doc::Concat(vec![
                             docs_lines(&field.docs),
                             Doc::text(format!("{}: ", field.name.name)),
-                            self.ty(&field.ty),
-                        ]);
-                        (field.span, doc)
-                    })
-                    .collect();
-                Doc::Concat(vec![
-                    Doc::text("table "),
-                    self.list("{", items, "}", true, ty.span.end),
-                ])
+                            f.ty(&field.ty),
+                        ])
+                    },
+                );
+                Doc::Concat(vec![Doc::text("table "), list])
             }
         }
     }
@@ -349,24 +347,23 @@ impl Formatter<'_> {
         let mut prev_end = None;
         for stmt in &block.stmts {
             if let Some(end) = prev_end
-                && self.blank_between(end, stmt_start(stmt))
+                && self.blank_between(end, stmt.span.start)
             {
                 inner.push(Doc::EmptyLine);
             }
             inner.push(Doc::HardLine);
-            inner.push(self.leading(stmt_start(stmt)));
+            inner.push(self.leading(stmt.span.start));
             inner.push(self.stmt(stmt));
             inner.push(self.trailing(stmt.span.end));
             prev_end = Some(stmt.span.end);
         }
-        let rest = self.leading(close);
-        if let Doc::Concat(rest) = rest
+        if let Doc::Concat(mut rest) = self.leading(close)
             && !rest.is_empty()
         {
-            inner.push(Doc::HardLine);
-            inner.extend(rest.into_iter().take_while(|_| true));
             // `leading` ends each comment with a line break; the closing brace adds its own.
-            inner.pop();
+            rest.pop();
+            inner.push(Doc::HardLine);
+            inner.extend(rest);
         }
         Doc::Concat(vec![
             Doc::text("{"),
@@ -421,7 +418,7 @@ impl Formatter<'_> {
                 Doc::Concat(vec![self.expr(base), Doc::text(format!(".{}", name.name))])
             }
             ExprKind::Call { callee, args } => {
-                Doc::Concat(vec![self.expr(callee), self.args(args, expr.span.end)])
+                Doc::Concat(vec![self.expr(callee), self.args(args)])
             }
             ExprKind::Unary { op, operand } => {
                 let op = match op.node {
@@ -433,13 +430,13 @@ impl Formatter<'_> {
             ExprKind::Paren(inner) => {
                 Doc::Concat(vec![Doc::text("("), self.expr(inner), Doc::text(")")])
             }
-            ExprKind::List(items) => {
-                let items = items
-                    .iter()
-                    .map(|item| (item.span, self.expr(item)))
-                    .collect();
-                self.list("[", items, "]", false, expr.span.end)
-            }
+            ExprKind::List(items) => self.list(
+                ("[", "]"),
+                items,
+                false,
+                |item| item.span,
+                |f, item| f.expr(item),
+            ),
             ExprKind::Binary { op, .. } => {
                 // A chain of operators of one precedence breaks before each operator.
                 let precedence = op.node.precedence();
@@ -453,6 +450,14 @@ impl Formatter<'_> {
                     spine = lhs;
                 }
                 let mut rest = Vec::new();
+                // A pipe chain the author wrote across lines stays one step per line.
+                if op.node == BinaryOp::Pipe
+                    && let Some((_, first_rhs)) = operands.last()
+                    && self.text[spine.span.end as usize..first_rhs.span.start as usize]
+                        .contains('\n')
+                {
+                    rest.push(Doc::BreakParent);
+                }
                 let first = self.expr(spine);
                 for (op, rhs) in operands.into_iter().rev() {
                     rest.push(Doc::Line);
@@ -465,19 +470,20 @@ impl Formatter<'_> {
         Doc::Concat(vec![leading, doc])
     }
 
-    fn args(&mut self, args: &[Arg], end: u32) -> Doc {
-        let items = args
-            .iter()
-            .map(|arg| {
-                let value = self.expr(&arg.value);
-                let doc = match &arg.name {
+    fn args(&mut self, args: &[Arg]) -> Doc {
+        self.list(
+            ("(", ")"),
+            args,
+            false,
+            |arg| arg.span,
+            |f, arg| {
+                let value = f.expr(&arg.value);
+                match &arg.name {
                     Some(name) => Doc::Concat(vec![Doc::text(format!("{} = ", name.name)), value]),
                     None => value,
-                };
-                (arg.span, doc)
-            })
-            .collect();
-        self.list("(", items, ")", false, end)
+                }
+            },
+        )
     }
 }
 
@@ -500,13 +506,3 @@ fn same_one_line_kind(a: &ItemKind, b: &ItemKind) -> bool {
         (ItemKind::Use(_), ItemKind::Use(_)) | (ItemKind::Type(_), ItemKind::Type(_))
     )
 }
-
-fn item_start(item: &Item) -> u32 {
-    item.span.start
-}
-
-fn stmt_start(stmt: &Stmt) -> u32 {
-    stmt.span.start
-}
-
-use crate::span::Spanned;

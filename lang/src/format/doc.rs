@@ -96,7 +96,8 @@ pub(super) fn print(doc: &Doc) -> String {
             Doc::Concat(docs) => stack.extend(docs.iter().rev().map(|d| (indent, mode, d))),
             Doc::Nest(inner) => stack.push((indent + INDENT, mode, inner)),
             Doc::Group(inner) => {
-                let mode = if mode == Mode::Flat || fits(inner, WIDTH.saturating_sub(column)) {
+                let width = WIDTH.saturating_sub(column);
+                let mode = if mode == Mode::Flat || fits(inner, &stack, width) {
                     Mode::Flat
                 } else {
                     Mode::Break
@@ -108,11 +109,19 @@ pub(super) fn print(doc: &Doc) -> String {
     out
 }
 
-/// Whether `doc` printed flat takes at most `width` columns and has no forced break.
-fn fits(doc: &Doc, width: usize) -> bool {
+/// Whether `doc` printed flat, followed by what comes after it up to the next line break
+/// (`rest`, the printer's stack), takes at most `width` columns with no forced break inside.
+fn fits(doc: &Doc, rest: &[(usize, Mode, &Doc)], width: usize) -> bool {
     let mut remaining = width as isize;
-    let mut stack = vec![doc];
-    while let Some(doc) = stack.pop() {
+    let mut stack = vec![(Mode::Flat, doc)];
+    let mut rest = rest.iter().rev();
+    loop {
+        let Some((mode, doc)) = stack
+            .pop()
+            .or_else(|| rest.next().map(|&(_, mode, doc)| (mode, doc)))
+        else {
+            return true;
+        };
         match doc {
             Doc::Text(text) => {
                 if text.contains('\n') {
@@ -120,15 +129,20 @@ fn fits(doc: &Doc, width: usize) -> bool {
                 }
                 remaining -= text.chars().count() as isize;
             }
+            Doc::Line | Doc::SoftLine if mode == Mode::Break => return true,
             Doc::Line => remaining -= 1,
-            Doc::SoftLine | Doc::IfBreak(_) => {}
-            Doc::HardLine | Doc::EmptyLine | Doc::BreakParent => return false,
-            Doc::Concat(docs) => stack.extend(docs.iter().rev()),
-            Doc::Nest(inner) | Doc::Group(inner) => stack.push(inner),
+            Doc::SoftLine => {}
+            Doc::IfBreak(text) => {
+                if mode == Mode::Break {
+                    remaining -= text.len() as isize;
+                }
+            }
+            Doc::HardLine | Doc::EmptyLine | Doc::BreakParent => return mode == Mode::Break,
+            Doc::Concat(docs) => stack.extend(docs.iter().rev().map(|d| (mode, d))),
+            Doc::Nest(inner) | Doc::Group(inner) => stack.push((mode, inner)),
         }
         if remaining < 0 {
             return false;
         }
     }
-    true
 }
