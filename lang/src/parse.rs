@@ -19,7 +19,7 @@ use pest::Parser as _;
 
 use self::build::{Builder, TopItem};
 use self::grammar::{Grammar, Rule};
-use self::prescan::{LexError, MAX_NESTING};
+use self::prescan::{LexError, MAX_NESTING, starts_item};
 use crate::ast::{Comment, Module};
 use crate::diagnostic::Diagnostic;
 use crate::span::{FileId, Span};
@@ -77,12 +77,12 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     let mut lexical = scan.errors.iter().copied().peekable();
     let mut first_item: Option<Span> = None;
     let mut pos = 0;
-    while pos < text.len() {
-        let rest = &text[pos..];
-        if Grammar::parse(Rule::only_trivia, rest).is_ok() {
+    loop {
+        let start = skip_trivia(text, pos, &parsed.comments);
+        if start >= text.len() {
             break;
         }
-        match Grammar::parse(Rule::next_item, rest) {
+        match parse_item(text, pos, start) {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
                 let end = pos + pair.as_span().end();
@@ -165,8 +165,10 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                 if stop {
                     break;
                 }
-                let item_start = skip_trivia(text, pos, &parsed.comments);
-                pos = next_item_start(text, at, item_start);
+                pos = next_item_start(text, at, start);
+                if pos >= text.len() {
+                    break;
+                }
             }
         }
     }
@@ -177,10 +179,57 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
     parsed
 }
 
+/// Parses the item that starts at `start` (its leading trivia begins at `pos`).
+///
+/// pest builds each error by scanning its input backwards from the end, so it is given a
+/// window that ends at the next line starting an item, widened (doubling the number of such
+/// lines) only when the parse fails exactly at the window's end: an item that runs past such
+/// a line, such as one with a missing `}`.
+fn parse_item(
+    text: &str,
+    pos: usize,
+    start: usize,
+) -> Result<pest::iterators::Pairs<'_, Rule>, PestError> {
+    let mut boundaries = 1;
+    loop {
+        let end = (0..boundaries).try_fold(start, |at, _| next_item_start_after(text, at));
+        let window = &text[pos..end.unwrap_or(text.len())];
+        match Grammar::parse(Rule::next_item, window) {
+            Err(error) if end.is_some() && error_position(&error) >= window.len() => {
+                boundaries *= 2
+            }
+            result => return result,
+        }
+    }
+}
+
+type PestError = pest::error::Error<Rule>;
+
+fn error_position(error: &PestError) -> usize {
+    error
+        .parse_attempts()
+        .map_or(0, |attempts| attempts.max_position)
+}
+
+/// The start of the first line after the line of `at` that begins an item, if any.
+fn next_item_start_after(text: &str, at: usize) -> Option<usize> {
+    let mut line = at + text[at..].find('\n')? + 1;
+    loop {
+        if starts_item(&text[line..]) {
+            return Some(line);
+        }
+        line += text[line..].find('\n')? + 1;
+    }
+}
+
 /// The offset of the first token at or after `pos`, past whitespace and comments.
 fn skip_trivia(text: &str, mut pos: usize, comments: &[Comment]) -> usize {
     loop {
-        pos += text[pos..].len() - text[pos..].trim_start().len();
+        let rest = &text[pos..];
+        pos += rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+                .len();
         let at = comments.partition_point(|c| (c.span.start as usize) < pos);
         match comments.get(at) {
             Some(c) if c.span.start as usize == pos => pos = c.span.end as usize,
@@ -201,19 +250,6 @@ fn next_item_start(text: &str, at: usize, pos: usize) -> usize {
             None => return text.len(),
         }
     }
-}
-
-fn starts_item(line: &str) -> bool {
-    if line.starts_with('@') || line.starts_with("///") {
-        return true;
-    }
-    ["package", "use", "type", "ai", "pipeline", "test"]
-        .iter()
-        .any(|keyword| {
-            line.strip_prefix(keyword).is_some_and(|rest| {
-                !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            })
-        })
 }
 
 fn line_end(text: &str, from: usize) -> usize {

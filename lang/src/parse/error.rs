@@ -207,9 +207,9 @@ pub(crate) fn from_pest(
                 span: span(start, end),
             };
         }
+        // Nothing can follow `#`, so the text after the word is not needed.
         let mut masked = text[offset..start].to_owned();
         masked.extend(std::iter::repeat_n('#', word.len()));
-        masked.push_str(&text[end..]);
         if (mid_word || KEYWORDS.contains(&word))
             && let Err(again) = Grammar::parse(Rule::next_item, &masked)
         {

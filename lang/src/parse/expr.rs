@@ -21,15 +21,12 @@ impl Builder<'_> {
     pub(super) fn expr(&self, pair: Pair<'_, Rule>, depth: usize) -> BuildResult<Expr> {
         let span = self.span(&pair);
         let parts: Vec<_> = pair.into_inner().collect();
-        // Every operator and postfix adds at most one level to the tree.
+        // Every operator, call and field access adds at most one level to the tree.
         let local: usize = parts
             .iter()
-            .map(|p| {
-                if p.as_rule() == Rule::postfix {
-                    p.clone().into_inner().count()
-                } else {
-                    1
-                }
+            .map(|p| match p.as_rule() {
+                Rule::postfix => p.clone().into_inner().count().saturating_sub(1),
+                _ => 1,
             })
             .sum();
         let depth = depth + local;

@@ -50,6 +50,11 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        // Items do not nest: whatever is still open where a new item starts belongs to a
+        // broken earlier item (the parser reports it there), not to this one.
+        if (i == 0 || bytes[i - 1] == b'\n') && starts_item(&text[i..]) {
+            open.clear();
+        }
         match b {
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
                 match find(bytes, i + 3, b"\"\"\"") {
@@ -157,4 +162,19 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
         .windows(needle.len())
         .position(|w| w == needle)
         .map(|at| from + at)
+}
+
+/// Whether a line starting here begins a top-level item: a line starting at column 0 with
+/// `package`, `use`, `type`, `ai`, `pipeline`, `test`, `@` or `///`.
+pub(crate) fn starts_item(line: &str) -> bool {
+    if line.starts_with('@') || line.starts_with("///") {
+        return true;
+    }
+    ["package", "use", "type", "ai", "pipeline", "test"]
+        .iter()
+        .any(|keyword| {
+            line.strip_prefix(keyword).is_some_and(|rest| {
+                !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+        })
 }
