@@ -6,6 +6,7 @@ mod completions;
 mod explain;
 mod fmt;
 mod inputs;
+mod output;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,5 @@
 //! UI tests: every `tests/ui/**/*.ag` file is checked, its diagnostics must be exactly the ones
-//! its `//~` annotations name, and the rendered diagnostics must match the `NAME.stderr` file
+//! its `//~` annotations name, and the rendered diagnostics must match the `NAME.out` file
 //! next to it (source excerpt and message together). `UPDATE_EXPECT=1` rewrites the snapshots.
 //!
 //! Annotations, at the end of a line: `//~ error[AG0101]` (this line), `//~^ error[...]` (the
@@ -53,7 +53,7 @@ fn ui() {
             &sources,
             DiagnosticFormat::Human { color: false },
         );
-        expect_test::expect_file![path.with_extension("stderr")].assert_eq(&rendered);
+        expect_test::expect_file![path.with_extension("out")].assert_eq(&rendered);
     }
     assert!(
         failures.is_empty(),

@@ -80,6 +80,21 @@ impl Formatter<'_> {
         Doc::Concat(vec![Doc::text(format!(" {text}")), after])
     }
 
+    /// Whether the source has a line break between the end of the operand before `rhs_start`
+    /// (at or after `floor`) and `rhs_start`: the author broke the chain there.
+    fn line_break_before(&self, rhs_start: u32, floor: u32) -> bool {
+        let before = self
+            .text
+            .get(floor as usize..rhs_start as usize)
+            .unwrap_or("");
+        // The operator and the spaces around it directly precede the operand.
+        let before = before
+            .trim_end()
+            .trim_end_matches("|>")
+            .trim_end_matches([' ', '\t']);
+        before.ends_with('\n')
+    }
+
     /// Whether the source has a blank line between `start` and `end`.
     fn blank_between(&self, start: u32, end: u32) -> bool {
         let between = self.text.get(start as usize..end as usize).unwrap_or("");
@@ -452,9 +467,9 @@ impl Formatter<'_> {
                 let mut rest = Vec::new();
                 // A pipe chain the author wrote across lines stays one step per line.
                 if op.node == BinaryOp::Pipe
-                    && let Some((_, first_rhs)) = operands.last()
-                    && self.text[spine.span.end as usize..first_rhs.span.start as usize]
-                        .contains('\n')
+                    && operands
+                        .iter()
+                        .any(|(_, rhs)| self.line_break_before(rhs.span.start, spine.span.end))
                 {
                     rest.push(Doc::BreakParent);
                 }

@@ -4,13 +4,13 @@ use aigrid_lang::{Diagnostic, Sources};
 
 use super::ExitStatus;
 use super::args::CheckArgs;
-use super::inputs;
+use super::{inputs, output};
 
 pub fn run(args: &CheckArgs) -> ExitStatus {
     let (files, errors) = inputs::collect(&args.paths);
     let mut status = ExitStatus::Success;
     for error in &errors {
-        inputs::report_error(error);
+        output::error(error);
         status = ExitStatus::Error;
     }
     let mut sources = Sources::new();
@@ -23,25 +23,29 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
                 diagnostics.extend(aigrid_lang::parse(id, text).diagnostics);
             }
             Err(error) => {
-                inputs::report_error(&error);
+                output::error(&error);
                 status = ExitStatus::Error;
             }
         }
     }
     let format = inputs::diagnostic_format(args.format);
-    print!("{}", aigrid_lang::render(&diagnostics, &sources, format));
+    status = status.max(output::print(&aigrid_lang::render(
+        &diagnostics,
+        &sources,
+        format,
+    )));
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     if !args.output.quiet && args.format != super::args::OutputFormat::Json {
-        eprintln!(
-            "checked {} file{}: {} error{}, {} warning{}",
+        output::note(&format!(
+            "checked {} file{}: {} error{}, {} warning{}\n",
             files.len(),
             plural(files.len()),
             errors,
             plural(errors),
             warnings,
             plural(warnings)
-        );
+        ));
     }
     if errors > 0 {
         status = status.max(ExitStatus::Failure);

@@ -4,30 +4,28 @@ use aigrid_lang::CodeDoc;
 
 use super::ExitStatus;
 use super::args::ExplainArgs;
-use super::inputs;
+use super::output;
 
 /// Every phase's code table, in code order.
 const TABLES: &[&[CodeDoc]] = &[aigrid_lang::CODES];
 
 pub fn run(args: &ExplainArgs) -> ExitStatus {
     if args.list {
-        for doc in TABLES.iter().flat_map(|table| table.iter()) {
-            println!("{}  {}", doc.code, doc.title);
-        }
-        return ExitStatus::Success;
+        let list: String = TABLES
+            .iter()
+            .flat_map(|table| table.iter())
+            .map(|doc| format!("{}  {}\n", doc.code, doc.title))
+            .collect();
+        return output::print(&list);
     }
     if args.markdown {
-        print!("{}", markdown());
-        return ExitStatus::Success;
+        return output::print(&markdown());
     }
     let code = args.code.as_deref().unwrap_or_default();
     match aigrid_lang::explain_code(TABLES, code) {
-        Some(doc) => {
-            print!("{}", doc.doc);
-            ExitStatus::Success
-        }
+        Some(doc) => output::print(doc.doc),
         None => {
-            inputs::report_error(&format!(
+            output::error(&format!(
                 "unknown diagnostic code `{code}`; codes look like `AG0101` (`aigridc explain --list` lists them)"
             ));
             ExitStatus::Error

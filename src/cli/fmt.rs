@@ -8,12 +8,12 @@ use aigrid_lang::{DiagnosticFormat, Sources};
 
 use super::ExitStatus;
 use super::args::FmtArgs;
-use super::inputs;
+use super::{inputs, output};
 
 pub fn run(args: &FmtArgs) -> ExitStatus {
     if args.paths.iter().any(|p| p == Path::new("-")) {
         if args.paths.len() > 1 {
-            inputs::report_error("`-` (standard input) cannot be combined with other paths");
+            output::error("`-` (standard input) cannot be combined with other paths");
             return ExitStatus::Error;
         }
         return stdin(args.check);
@@ -21,16 +21,17 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
     let (files, errors) = inputs::collect(&args.paths);
     let mut status = ExitStatus::Success;
     for error in &errors {
-        inputs::report_error(error);
+        output::error(error);
         status = ExitStatus::Error;
     }
     let mut sources = Sources::new();
     let mut changed = 0;
+    let mut broken = 0;
     for path in &files {
         let (id, invalid) = match inputs::read(&mut sources, path) {
             Ok(read) => read,
             Err(error) => {
-                inputs::report_error(&error);
+                output::error(&error);
                 status = ExitStatus::Error;
                 continue;
             }
@@ -43,8 +44,9 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
             .collect();
         if !diagnostics.is_empty() {
             let human = inputs::diagnostic_format(super::args::OutputFormat::Human);
-            eprint!("{}", aigrid_lang::render(&diagnostics, &sources, human));
+            output::note(&aigrid_lang::render(&diagnostics, &sources, human));
             status = status.max(ExitStatus::Failure);
+            broken += 1;
             continue;
         }
         let formatted = aigrid_lang::format(&parsed, text);
@@ -53,10 +55,13 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         }
         changed += 1;
         if args.check {
-            println!("would reformat: {}", path.display());
+            status = status.max(output::print(&format!(
+                "would reformat: {}\n",
+                path.display()
+            )));
             status = status.max(ExitStatus::Failure);
         } else if let Err(error) = write_atomically(path, &formatted) {
-            inputs::report_error(&format!("cannot write `{}`: {error}", path.display()));
+            output::error(&format!("cannot write `{}`: {error}", path.display()));
             status = ExitStatus::Error;
         }
     }
@@ -66,11 +71,16 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         } else {
             "reformatted"
         };
-        eprintln!(
-            "{verb} {changed} of {} file{}",
+        let skipped = if broken > 0 {
+            format!(" ({broken} left unchanged: syntax errors)")
+        } else {
+            String::new()
+        };
+        output::note(&format!(
+            "{verb} {changed} of {} file{}{skipped}\n",
             files.len(),
             if files.len() == 1 { "" } else { "s" }
-        );
+        ));
     }
     status
 }
@@ -79,7 +89,7 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
 fn stdin(check: bool) -> ExitStatus {
     let mut bytes = Vec::new();
     if let Err(error) = std::io::stdin().read_to_end(&mut bytes) {
-        inputs::report_error(&format!("cannot read standard input: {error}"));
+        output::error(&format!("cannot read standard input: {error}"));
         return ExitStatus::Error;
     }
     let mut sources = Sources::new();
@@ -95,31 +105,18 @@ fn stdin(check: bool) -> ExitStatus {
         .chain(parsed.diagnostics.clone())
         .collect();
     if !diagnostics.is_empty() {
-        eprint!(
-            "{}",
-            aigrid_lang::render(
-                &diagnostics,
-                &sources,
-                DiagnosticFormat::Human { color: false }
-            )
-        );
+        let human = DiagnosticFormat::Human { color: false };
+        output::note(&aigrid_lang::render(&diagnostics, &sources, human));
         return ExitStatus::Failure;
     }
     let formatted = aigrid_lang::format(&parsed, &text);
     if check {
-        return if formatted == text {
-            ExitStatus::Success
-        } else {
-            ExitStatus::Failure
-        };
-    }
-    match std::io::stdout().write_all(formatted.as_bytes()) {
-        Ok(()) => ExitStatus::Success,
-        Err(error) => {
-            inputs::report_error(&format!("cannot write standard output: {error}"));
-            ExitStatus::Error
+        if formatted == text {
+            return ExitStatus::Success;
         }
+        return output::print("would reformat: <stdin>\n").max(ExitStatus::Failure);
     }
+    output::print(&formatted)
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`, so that an

@@ -72,8 +72,3 @@ pub fn diagnostic_format(format: OutputFormat) -> DiagnosticFormat {
 fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
-
-/// Prints a tool error (exit status 2) to standard error.
-pub fn report_error(message: &str) {
-    eprintln!("error: {message}");
-}
