@@ -71,18 +71,17 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             .push(Diagnostic::from_error(file, &error));
         return parsed;
     }
-    // Expected-token details make errors readable; every parse sets it, so it never flips.
-    pest::set_error_detail(true);
     let mut errors = Vec::new();
     let mut lexical = scan.errors.iter().copied().peekable();
     let mut first_item: Option<Span> = None;
-    let mut pos = 0;
+    // A byte-order mark is not part of the program.
+    let mut pos = if text.starts_with('\u{feff}') { 3 } else { 0 };
     loop {
         let start = skip_trivia(text, pos, &parsed.comments);
         if start >= text.len() {
             break;
         }
-        match parse_item(text, pos, start) {
+        match parse_item(text, pos, start).or_else(|_| detailed(|| parse_item(text, pos, start))) {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
                 let end = pos + pair.as_span().end();
@@ -206,9 +205,28 @@ fn parse_item(
 type PestError = pest::error::Error<Rule>;
 
 fn error_position(error: &PestError) -> usize {
-    error
-        .parse_attempts()
-        .map_or(0, |attempts| attempts.max_position)
+    match error.parse_attempts() {
+        Some(attempts) => attempts.max_position,
+        None => match error.location {
+            pest::error::InputLocation::Pos(at) | pest::error::InputLocation::Span((at, _)) => at,
+        },
+    }
+}
+
+/// Runs `parse` with pest's error details on: what was expected where the parse failed, for
+/// readable messages. Collecting them slows parsing several times over, so only a parse that
+/// already failed is repeated with them. pest reads the process-wide switch when a parse
+/// starts; the lock keeps two failing parses from switching it off under each other (a
+/// concurrent parse that sees it on merely runs slower, with the same result).
+pub(crate) fn detailed<T>(parse: impl FnOnce() -> T) -> T {
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = DETAIL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pest::set_error_detail(true);
+    let result = parse();
+    pest::set_error_detail(false);
+    result
 }
 
 /// The start of the first line after the line of `at` that begins an item, if any.

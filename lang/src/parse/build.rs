@@ -42,9 +42,15 @@ impl<'t> Builder<'t> {
         let span = pair.as_span();
         let start = self.offset + span.start();
         let mut end = self.offset + span.end();
+        let bytes = self.text.as_bytes();
         loop {
-            let trimmed = self.text[start..end].trim_end().len();
-            end = start + trimmed;
+            while end > start && bytes[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            }
+            // A comment can end here only before a line break (`//`) or after `*/`.
+            if !(bytes.get(end) == Some(&b'\n') || (end > start && bytes[end - 1] == b'/')) {
+                break;
+            }
             let comment = self
                 .comments
                 .partition_point(|c| (c.span.end as usize) < end);

@@ -211,7 +211,7 @@ pub(crate) fn from_pest(
         let mut masked = text[offset..start].to_owned();
         masked.extend(std::iter::repeat_n('#', word.len()));
         if (mid_word || KEYWORDS.contains(&word))
-            && let Err(again) = Grammar::parse(Rule::next_item, &masked)
+            && let Err(again) = super::detailed(|| Grammar::parse(Rule::next_item, &masked))
         {
             let failure = Failure::read(&again, offset, text.len());
             if failure.at == start {

@@ -1,0 +1,94 @@
+//! The documents in `spec/` stay true: every `ag` example in the language spec parses and is
+//! formatted, `spec/errors.md` is what `aigridc explain --markdown` prints, and the example
+//! of each diagnostic code reports that code. `UPDATE_EXPECT=1` regenerates `spec/errors.md`.
+
+use std::path::Path;
+
+use aigrid_lang::FileId;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The contents of the fenced code blocks of `markdown` whose info string is `lang`.
+fn code_blocks<'a>(markdown: &'a str, lang: &str) -> Vec<&'a str> {
+    let fence = format!("```{lang}\n");
+    let mut blocks = Vec::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find(&fence) {
+        let body = &rest[start + fence.len()..];
+        let Some(end) = body.find("```") else { break };
+        blocks.push(&body[..end]);
+        rest = &body[end..];
+    }
+    blocks
+}
+
+#[test]
+fn every_language_spec_example_parses_and_is_formatted() {
+    let spec = std::fs::read_to_string(root().join("spec/language.md")).unwrap_or_default();
+    let blocks = code_blocks(&spec, "ag");
+    assert!(
+        blocks.len() >= 10,
+        "spec/language.md should have examples, found {}",
+        blocks.len()
+    );
+    for (i, block) in blocks.iter().enumerate() {
+        let parsed = aigrid_lang::parse(FileId(0), block);
+        assert!(
+            parsed.is_ok(),
+            "example {} of spec/language.md does not parse: {:?}\n{block}",
+            i + 1,
+            parsed.diagnostics
+        );
+        let formatted = aigrid_lang::format(&parsed, block);
+        assert_eq!(
+            &formatted,
+            block,
+            "example {} of spec/language.md is not formatted",
+            i + 1
+        );
+    }
+}
+
+#[test]
+fn errors_md_is_generated_from_the_code_docs() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aigridc"))
+        .args(["explain", "--markdown"])
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run aigridc: {error}"));
+    assert!(output.status.success());
+    let markdown = String::from_utf8_lossy(&output.stdout);
+    expect_test::expect_file![root().join("spec/errors.md")].assert_eq(&markdown);
+}
+
+#[test]
+fn every_code_example_reports_its_code() {
+    for doc in aigrid_lang::CODES {
+        for heading in ["## What it means", "## Example", "## How to fix"] {
+            assert!(doc.doc.contains(heading), "{} lacks `{heading}`", doc.code);
+        }
+        for example in code_blocks(doc.doc, "ag") {
+            let parsed = aigrid_lang::parse(FileId(0), example);
+            assert!(
+                parsed.diagnostics.iter().any(|d| d.code == doc.code),
+                "the example of {} reports {:?} instead:\n{example}",
+                doc.code,
+                parsed
+                    .diagnostics
+                    .iter()
+                    .map(|d| &d.code)
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[test]
+fn codes_are_unique_and_ordered() {
+    let codes: Vec<_> = aigrid_lang::CODES.iter().map(|doc| doc.code).collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(codes, sorted);
+}
