@@ -53,11 +53,7 @@ pub fn run() -> ExitStatus {
         Err(error) => {
             // clap prints help and version to stdout (success) and usage errors to stderr.
             let _ = error.print();
-            return if error.use_stderr() {
-                ExitStatus::Error
-            } else {
-                ExitStatus::Success
-            };
+            return if error.use_stderr() { ExitStatus::Error } else { ExitStatus::Success };
         }
     };
     match cli.command {

@@ -73,9 +73,8 @@ fn aigridc() -> Command {
 
 /// Runs a command without a snapshot: exit code, stdout, stderr.
 fn run(command: &mut Command) -> (i32, String, String) {
-    let output: Output = command
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    let output: Output =
+        command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -95,9 +94,8 @@ fn run_with_stdin(command: &mut Command, stdin: &str) -> (i32, String, String) {
         pipe.write_all(stdin.as_bytes())
             .unwrap_or_else(|error| panic!("cannot write to stdin: {error}"));
     }
-    let output = child
-        .wait_with_output()
-        .unwrap_or_else(|error| panic!("cannot wait for aigridc: {error}"));
+    let output =
+        child.wait_with_output().unwrap_or_else(|error| panic!("cannot wait for aigridc: {error}"));
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -195,10 +193,7 @@ fn fmt_help() {
 fn check_clean_file() {
     let scratch = Scratch::new("check_clean_file");
     scratch.write("clean.ag", CLEAN);
-    assert_cmd_snapshot!(
-        "check_clean_file",
-        scratch.aigridc().args(["check", "clean.ag"])
-    );
+    assert_cmd_snapshot!("check_clean_file", scratch.aigridc().args(["check", "clean.ag"]));
 }
 
 #[test]
@@ -207,27 +202,19 @@ fn check_two_errors_in_every_format() {
     scratch.write("broken.ag", TWO_ERRORS);
     assert_cmd_snapshot!(
         "check_two_errors_human",
-        scratch
-            .aigridc()
-            .args(["check", "--format", "human", "broken.ag"])
+        scratch.aigridc().args(["check", "--format", "human", "broken.ag"])
     );
     assert_cmd_snapshot!(
         "check_two_errors_short",
-        scratch
-            .aigridc()
-            .args(["check", "--format", "short", "broken.ag"])
+        scratch.aigridc().args(["check", "--format", "short", "broken.ag"])
     );
     assert_cmd_snapshot!(
         "check_two_errors_json",
-        scratch
-            .aigridc()
-            .args(["check", "--format", "json", "broken.ag"])
+        scratch.aigridc().args(["check", "--format", "json", "broken.ag"])
     );
     // The JSON is one well-formed array, alone on stdout, one element per diagnostic.
     let (code, stdout, stderr) =
-        run(scratch
-            .aigridc()
-            .args(["check", "--format", "json", "broken.ag"]));
+        run(scratch.aigridc().args(["check", "--format", "json", "broken.ag"]));
     assert_eq!(code, 1);
     assert_eq!(stderr, "", "--format json prints no summary line");
     let json: serde_json::Value = serde_json::from_str(&stdout)
@@ -238,25 +225,17 @@ fn check_two_errors_in_every_format() {
         .iter()
         .map(|d| (d["code"].as_str(), d["line"].as_u64()))
         .collect();
-    assert_eq!(
-        lines,
-        [(Some("AG0101"), Some(4)), (Some("AG0101"), Some(10))]
-    );
+    assert_eq!(lines, [(Some("AG0101"), Some(4)), (Some("AG0101"), Some(10))]);
 }
 
 #[test]
 fn check_columns_count_characters_not_bytes() {
     let scratch = Scratch::new("check_columns");
     // `x` is the 25th character of line 2 but its 30th byte.
-    scratch.write(
-        "unicode.ag",
-        "pipeline p() {\n    let s = [\"日本\", \"é\"] x\n}\n",
-    );
+    scratch.write("unicode.ag", "pipeline p() {\n    let s = [\"日本\", \"é\"] x\n}\n");
     assert_cmd_snapshot!(
         "check_columns_count_characters",
-        scratch
-            .aigridc()
-            .args(["check", "--format", "short", "unicode.ag"])
+        scratch.aigridc().args(["check", "--format", "short", "unicode.ag"])
     );
 }
 
@@ -266,9 +245,7 @@ fn check_clean_file_as_json_is_an_empty_array() {
     scratch.write("clean.ag", CLEAN);
     assert_cmd_snapshot!(
         "check_clean_file_json",
-        scratch
-            .aigridc()
-            .args(["check", "--format", "json", "clean.ag"])
+        scratch.aigridc().args(["check", "--format", "json", "clean.ag"])
     );
 }
 
@@ -288,9 +265,7 @@ fn check_directory_reports_only_the_broken_file() {
     scratch.write("project/target/broken.ag", TWO_ERRORS);
     assert_cmd_snapshot!(
         "check_directory",
-        scratch
-            .aigridc()
-            .args(["check", "--format", "short", "project"])
+        scratch.aigridc().args(["check", "--format", "short", "project"])
     );
 }
 
@@ -320,20 +295,14 @@ fn check_missing_path_is_an_error_and_the_rest_is_still_checked() {
 fn check_invalid_utf8() {
     let scratch = Scratch::new("check_invalid_utf8");
     scratch.write("latin1.ag", b"pipeline p() {\n    let s = \"caf\xe9\"\n}\n");
-    assert_cmd_snapshot!(
-        "check_invalid_utf8",
-        scratch.aigridc().args(["check", "latin1.ag"])
-    );
+    assert_cmd_snapshot!("check_invalid_utf8", scratch.aigridc().args(["check", "latin1.ag"]));
 }
 
 #[test]
 fn check_empty_file_is_clean() {
     let scratch = Scratch::new("check_empty_file");
     scratch.write("empty.ag", "");
-    assert_cmd_snapshot!(
-        "check_empty_file",
-        scratch.aigridc().args(["check", "empty.ag"])
-    );
+    assert_cmd_snapshot!("check_empty_file", scratch.aigridc().args(["check", "empty.ag"]));
 }
 
 #[test]
@@ -343,9 +312,7 @@ fn check_quiet_drops_the_summary_line() {
     scratch.write("broken.ag", TWO_ERRORS);
     assert_cmd_snapshot!(
         "check_quiet",
-        scratch
-            .aigridc()
-            .args(["check", "--quiet", "--format", "short", "broken.ag"])
+        scratch.aigridc().args(["check", "--quiet", "--format", "short", "broken.ag"])
     );
     let (code, stdout, stderr) = run(scratch.aigridc().args(["check", "-q", "clean.ag"]));
     assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
@@ -362,10 +329,7 @@ fn check_examples_directory_is_clean() {
         .and_then(|rest| rest.strip_suffix(" files: 0 errors, 0 warnings\n"))
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("unexpected summary: {stderr:?}"));
-    assert!(
-        files >= 5,
-        "expected the examples to be found, {files} checked"
-    );
+    assert!(files >= 5, "expected the examples to be found, {files} checked");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,15 +342,9 @@ fn fmt_check_unformatted_file() {
     scratch.write("clean.ag", CLEAN);
     assert_cmd_snapshot!(
         "fmt_check_unformatted",
-        scratch
-            .aigridc()
-            .args(["fmt", "--check", "clean.ag", "messy.ag"])
+        scratch.aigridc().args(["fmt", "--check", "clean.ag", "messy.ag"])
     );
-    assert_eq!(
-        scratch.read("messy.ag"),
-        MESSY.as_bytes(),
-        "--check must not write"
-    );
+    assert_eq!(scratch.read("messy.ag"), MESSY.as_bytes(), "--check must not write");
 }
 
 #[test]
@@ -406,15 +364,8 @@ fn fmt_rewrites_the_file_in_place() {
     assert_cmd_snapshot!("fmt_rewrites", scratch.aigridc().args(["fmt", "messy.ag"]));
     let formatted = String::from_utf8_lossy(&scratch.read("messy.ag")).into_owned();
     assert_eq!(formatted, MESSY_FORMATTED);
-    for comment in [
-        "// keep this comment",
-        "/// Copies a table.",
-        "// trailing comment",
-    ] {
-        assert!(
-            formatted.contains(comment),
-            "lost {comment:?}:\n{formatted}"
-        );
+    for comment in ["// keep this comment", "/// Copies a table.", "// trailing comment"] {
+        assert!(formatted.contains(comment), "lost {comment:?}:\n{formatted}");
     }
     // No temporary file is left behind.
     assert_eq!(scratch.files(), ["messy.ag"]);
@@ -430,10 +381,7 @@ fn fmt_leaves_a_file_with_syntax_errors_unchanged() {
     // Badly laid out as well as broken: a formatter that ignored the errors would change it.
     let broken = format!("{TWO_ERRORS}pipeline  third( ){{ }}\n");
     scratch.write("broken.ag", &broken);
-    assert_cmd_snapshot!(
-        "fmt_syntax_errors",
-        scratch.aigridc().args(["fmt", "broken.ag"])
-    );
+    assert_cmd_snapshot!("fmt_syntax_errors", scratch.aigridc().args(["fmt", "broken.ag"]));
     assert_eq!(scratch.read("broken.ag"), broken.as_bytes());
     assert_eq!(scratch.files(), ["broken.ag"]);
 }
@@ -472,10 +420,7 @@ fn fmt_stdin_cannot_be_combined_with_paths() {
     scratch.write("other.ag", MESSY);
     assert_cmd_snapshot!(
         "fmt_stdin_and_paths",
-        scratch
-            .aigridc()
-            .args(["fmt", "-", "other.ag"])
-            .pass_stdin(MESSY)
+        scratch.aigridc().args(["fmt", "-", "other.ag"]).pass_stdin(MESSY)
     );
     assert_eq!(scratch.read("other.ag"), MESSY.as_bytes());
 }
@@ -519,10 +464,7 @@ fn completions() {
         assert!(stdout.contains("aigridc"), "{shell} script:\n{stdout}");
         // The verbs are offered.
         for verb in ["check", "fmt", "explain"] {
-            assert!(
-                stdout.contains(verb),
-                "{shell} script lacks {verb}:\n{stdout}"
-            );
+            assert!(stdout.contains(verb), "{shell} script lacks {verb}:\n{stdout}");
         }
     }
 }

@@ -28,11 +28,7 @@ fn code_blocks<'a>(markdown: &'a str, lang: &str) -> Vec<&'a str> {
 fn every_language_spec_example_parses_and_is_formatted() {
     let spec = std::fs::read_to_string(root().join("spec/language.md")).unwrap_or_default();
     let blocks = code_blocks(&spec, "ag");
-    assert!(
-        blocks.len() >= 10,
-        "spec/language.md should have examples, found {}",
-        blocks.len()
-    );
+    assert!(blocks.len() >= 10, "spec/language.md should have examples, found {}", blocks.len());
     for (i, block) in blocks.iter().enumerate() {
         let parsed = aigrid_lang::parse(FileId(0), block);
         assert!(
@@ -42,12 +38,7 @@ fn every_language_spec_example_parses_and_is_formatted() {
             parsed.diagnostics
         );
         let formatted = aigrid_lang::format(&parsed, block);
-        assert_eq!(
-            &formatted,
-            block,
-            "example {} of spec/language.md is not formatted",
-            i + 1
-        );
+        assert_eq!(&formatted, block, "example {} of spec/language.md is not formatted", i + 1);
     }
 }
 
@@ -74,11 +65,7 @@ fn every_code_example_reports_its_code() {
                 parsed.diagnostics.iter().any(|d| d.code == doc.code),
                 "the example of {} reports {:?} instead:\n{example}",
                 doc.code,
-                parsed
-                    .diagnostics
-                    .iter()
-                    .map(|d| &d.code)
-                    .collect::<Vec<_>>()
+                parsed.diagnostics.iter().map(|d| &d.code).collect::<Vec<_>>()
             );
         }
     }

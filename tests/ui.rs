@@ -31,11 +31,7 @@ fn ui() {
     );
     let mut failures = Vec::new();
     for path in &files {
-        let relative = path
-            .strip_prefix(root)
-            .unwrap_or(path)
-            .display()
-            .to_string();
+        let relative = path.strip_prefix(root).unwrap_or(path).display().to_string();
         let bytes = std::fs::read(path).unwrap_or_default();
         let mut sources = Sources::new();
         let id = sources.next_id();
@@ -48,11 +44,8 @@ fn ui() {
         if let Err(problems) = compare(&text, &annotations(&text), &diagnostics) {
             failures.push(format!("{relative}:\n{problems}"));
         }
-        let rendered = aigrid_lang::render(
-            &diagnostics,
-            &sources,
-            DiagnosticFormat::Human { color: false },
-        );
+        let rendered =
+            aigrid_lang::render(&diagnostics, &sources, DiagnosticFormat::Human { color: false });
         expect_test::expect_file![path.with_extension("out")].assert_eq(&rendered);
     }
     assert!(
@@ -88,11 +81,8 @@ fn annotations(text: &str) -> Vec<Expected> {
         let Some((code, rest)) = rest.split_once(']') else {
             continue;
         };
-        let text = rest
-            .trim()
-            .strip_prefix(':')
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+        let text =
+            rest.trim().strip_prefix(':').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
         expected.push(Expected {
             line: index + 1 + down - up,
             severity: severity.trim().to_owned(),
@@ -106,15 +96,8 @@ fn annotations(text: &str) -> Vec<Expected> {
 /// The 1-based line of a diagnostic; the end of a file that ends with a line break counts as
 /// its last line.
 fn line_of(text: &str, diagnostic: &Diagnostic) -> usize {
-    let offset = diagnostic
-        .primary_span()
-        .map_or(0, |s| s.start as usize)
-        .min(text.len());
-    let offset = if offset == text.len() && text.ends_with('\n') {
-        offset - 1
-    } else {
-        offset
-    };
+    let offset = diagnostic.primary_span().map_or(0, |s| s.start as usize).min(text.len());
+    let offset = if offset == text.len() && text.ends_with('\n') { offset - 1 } else { offset };
     text[..offset].matches('\n').count() + 1
 }
 
@@ -126,10 +109,7 @@ fn compare(text: &str, expected: &[Expected], diagnostics: &[Diagnostic]) -> Res
             line_of(text, d) == want.line
                 && d.severity.as_str() == want.severity
                 && d.code == want.code
-                && want
-                    .text
-                    .as_ref()
-                    .is_none_or(|t| d.message.contains(t.as_str()))
+                && want.text.as_ref().is_none_or(|t| d.message.contains(t.as_str()))
         });
         match found {
             Some(i) => {
@@ -140,10 +120,7 @@ fn compare(text: &str, expected: &[Expected], diagnostics: &[Diagnostic]) -> Res
                 want.line,
                 want.severity,
                 want.code,
-                want.text
-                    .as_ref()
-                    .map(|t| format!(": {t}"))
-                    .unwrap_or_default()
+                want.text.as_ref().map(|t| format!(": {t}")).unwrap_or_default()
             )),
         }
     }
@@ -156,9 +133,5 @@ fn compare(text: &str, expected: &[Expected], diagnostics: &[Diagnostic]) -> Res
             d.message
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
 }

@@ -73,20 +73,13 @@ impl Diagnostic {
             .into_iter()
             .flatten()
             .map(|label| Label {
-                span: Span::new(
-                    file,
-                    label.offset() as u32,
-                    (label.offset() + label.len()) as u32,
-                ),
+                span: Span::new(file, label.offset() as u32, (label.offset() + label.len()) as u32),
                 message: label.label().map(str::to_owned),
                 primary: label.primary(),
             })
             .collect();
         Diagnostic {
-            code: error
-                .code()
-                .map(|code| code.to_string())
-                .unwrap_or_default(),
+            code: error.code().map(|code| code.to_string()).unwrap_or_default(),
             severity: match error.severity() {
                 Some(miette::Severity::Warning) => Severity::Warning,
                 Some(miette::Severity::Advice) => Severity::Advice,
@@ -101,11 +94,7 @@ impl Diagnostic {
 
     /// The main location: the first primary label, else the first label.
     pub fn primary_span(&self) -> Option<Span> {
-        self.labels
-            .iter()
-            .find(|label| label.primary)
-            .or(self.labels.first())
-            .map(|l| l.span)
+        self.labels.iter().find(|label| label.primary).or(self.labels.first()).map(|l| l.span)
     }
 
     /// Whether this diagnostic makes the command fail.

@@ -16,11 +16,7 @@ use crate::span::{Span, Spanned};
 /// Formats a parsed file whose source is `text`. Call it only on a file without syntax
 /// errors: items that failed to parse are not in the AST and would be lost.
 pub fn format(parsed: &Parsed, text: &str) -> String {
-    let mut f = Formatter {
-        text,
-        comments: &parsed.comments,
-        next: 0,
-    };
+    let mut f = Formatter { text, comments: &parsed.comments, next: 0 };
     let doc = f.module(&parsed.module);
     let mut out = doc::print(&doc);
     let trimmed = out.trim_end().len();
@@ -46,11 +42,7 @@ impl Formatter<'_> {
     /// The comments that start before `offset`, each on its own line.
     fn leading(&mut self, offset: u32) -> Doc {
         let mut docs = Vec::new();
-        while let Some(comment) = self
-            .comments
-            .get(self.next)
-            .filter(|c| c.span.start < offset)
-        {
+        while let Some(comment) = self.comments.get(self.next).filter(|c| c.span.start < offset) {
             docs.push(Doc::text(self.source(comment.span).trim_end()));
             docs.push(Doc::HardLine);
             self.next += 1;
@@ -63,35 +55,22 @@ impl Formatter<'_> {
         let Some(comment) = self.comments.get(self.next) else {
             return Doc::Concat(vec![]);
         };
-        let between = self
-            .text
-            .get(end as usize..comment.span.start as usize)
-            .unwrap_or("\n");
+        let between = self.text.get(end as usize..comment.span.start as usize).unwrap_or("\n");
         if comment.span.start < end || !between.chars().all(|c| c == ',' || c == ' ' || c == '\t') {
             return Doc::Concat(vec![]);
         }
         self.next += 1;
         let text = self.source(comment.span).trim_end();
-        let after = if comment.block {
-            Doc::Concat(vec![])
-        } else {
-            Doc::BreakParent
-        };
+        let after = if comment.block { Doc::Concat(vec![]) } else { Doc::BreakParent };
         Doc::Concat(vec![Doc::text(format!(" {text}")), after])
     }
 
     /// Whether the source has a line break between the end of the operand before `rhs_start`
     /// (at or after `floor`) and `rhs_start`: the author broke the chain there.
     fn line_break_before(&self, rhs_start: u32, floor: u32) -> bool {
-        let before = self
-            .text
-            .get(floor as usize..rhs_start as usize)
-            .unwrap_or("");
+        let before = self.text.get(floor as usize..rhs_start as usize).unwrap_or("");
         // The operator and the spaces around it directly precede the operand.
-        let before = before
-            .trim_end()
-            .trim_end_matches("|>")
-            .trim_end_matches([' ', '\t']);
+        let before = before.trim_end().trim_end_matches("|>").trim_end_matches([' ', '\t']);
         before.ends_with('\n')
     }
 
@@ -194,9 +173,7 @@ impl Formatter<'_> {
                     names,
                     false,
                     |name| {
-                        name.alias
-                            .as_ref()
-                            .map_or(name.name.span, |a| name.name.span.to(a.span))
+                        name.alias.as_ref().map_or(name.name.span, |a| name.name.span.to(a.span))
                     },
                     |_, name| match &name.alias {
                         Some(alias) => Doc::text(format!("{} as {}", name.name.name, alias.name)),
@@ -239,19 +216,13 @@ impl Formatter<'_> {
                 .collect();
             clauses.push(Doc::text(keys.join(", ")));
             if let Some(last) = ai.prefer.last() {
-                let end = last
-                    .order
-                    .as_ref()
-                    .map_or(last.key.span.end, |o| o.span.end);
+                let end = last.order.as_ref().map_or(last.key.span.end, |o| o.span.end);
                 clauses.push(self.trailing(end));
             }
         }
         if let Some(fallback) = &ai.fallback {
             clauses.push(Doc::HardLine);
-            clauses.push(Doc::text(format!(
-                "fallback {}",
-                self.source(fallback.span)
-            )));
+            clauses.push(Doc::text(format!("fallback {}", self.source(fallback.span))));
         }
         docs.push(Doc::Concat(clauses).nest());
         Doc::Concat(docs)
@@ -293,23 +264,14 @@ impl Formatter<'_> {
             let last = i + 1 == items.len();
             inner.push(self.leading(span(item).start));
             inner.push(build(self, item));
-            inner.push(if last {
-                Doc::IfBreak(",")
-            } else {
-                Doc::text(",")
-            });
+            inner.push(if last { Doc::IfBreak(",") } else { Doc::text(",") });
             inner.push(self.trailing(span(item).end));
             if !last {
                 inner.push(Doc::Line);
             }
         }
-        Doc::Concat(vec![
-            Doc::text(open),
-            Doc::Concat(inner).nest(),
-            edge,
-            Doc::text(close),
-        ])
-        .group()
+        Doc::Concat(vec![Doc::text(open), Doc::Concat(inner).nest(), edge, Doc::text(close)])
+            .group()
     }
 
     fn ty(&mut self, ty: &TypeExpr) -> Doc {
@@ -320,10 +282,8 @@ impl Formatter<'_> {
                 Doc::Concat(vec![Doc::text("list<"), self.ty(inner), Doc::text(">")])
             }
             TypeKind::Tensor { dtype, dims } => {
-                let dims: Vec<String> = dims
-                    .iter()
-                    .map(|d| self.source(d.span).to_owned())
-                    .collect();
+                let dims: Vec<String> =
+                    dims.iter().map(|d| self.source(d.span).to_owned()).collect();
                 Doc::Concat(vec![
                     Doc::text("tensor<"),
                     self.ty(dtype),
@@ -351,10 +311,7 @@ impl Formatter<'_> {
 
     fn block(&mut self, block: &Block) -> Doc {
         let close = block.span.end.saturating_sub(1);
-        let has_comments = self
-            .comments
-            .get(self.next)
-            .is_some_and(|c| c.span.start < close);
+        let has_comments = self.comments.get(self.next).is_some_and(|c| c.span.start < close);
         if block.stmts.is_empty() && !has_comments {
             return Doc::text("{}");
         }
@@ -380,12 +337,7 @@ impl Formatter<'_> {
             inner.push(Doc::HardLine);
             inner.extend(rest);
         }
-        Doc::Concat(vec![
-            Doc::text("{"),
-            Doc::Concat(inner).nest(),
-            Doc::HardLine,
-            Doc::text("}"),
-        ])
+        Doc::Concat(vec![Doc::text("{"), Doc::Concat(inner).nest(), Doc::HardLine, Doc::text("}")])
     }
 
     fn stmt(&mut self, stmt: &Stmt) -> Doc {
@@ -445,13 +397,9 @@ impl Formatter<'_> {
             ExprKind::Paren(inner) => {
                 Doc::Concat(vec![Doc::text("("), self.expr(inner), Doc::text(")")])
             }
-            ExprKind::List(items) => self.list(
-                ("[", "]"),
-                items,
-                false,
-                |item| item.span,
-                |f, item| f.expr(item),
-            ),
+            ExprKind::List(items) => {
+                self.list(("[", "]"), items, false, |item| item.span, |f, item| f.expr(item))
+            }
             ExprKind::Binary { op, .. } => {
                 // A chain of operators of one precedence breaks before each operator.
                 let precedence = op.node.precedence();
@@ -516,8 +464,5 @@ fn docs_lines(docs: &[Spanned<ecow::EcoString>]) -> Doc {
 }
 
 fn same_one_line_kind(a: &ItemKind, b: &ItemKind) -> bool {
-    matches!(
-        (a, b),
-        (ItemKind::Use(_), ItemKind::Use(_)) | (ItemKind::Type(_), ItemKind::Type(_))
-    )
+    matches!((a, b), (ItemKind::Use(_), ItemKind::Use(_)) | (ItemKind::Type(_), ItemKind::Type(_)))
 }

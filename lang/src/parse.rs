@@ -44,16 +44,11 @@ impl Parsed {
 
 /// Parses `text`, the contents of file `file`. Never panics; every problem is a diagnostic.
 pub fn parse(file: FileId, text: &str) -> Parsed {
-    let mut parsed = Parsed {
-        module: Module::default(),
-        comments: Vec::new(),
-        diagnostics: Vec::new(),
-    };
+    let mut parsed =
+        Parsed { module: Module::default(), comments: Vec::new(), diagnostics: Vec::new() };
     if text.len() >= u32::MAX as usize {
         let error = SyntaxError::FileTooLarge { size: text.len() };
-        parsed
-            .diagnostics
-            .push(Diagnostic::from_error(file, &error));
+        parsed.diagnostics.push(Diagnostic::from_error(file, &error));
         return parsed;
     }
     let scan = prescan::scan(file, text);
@@ -66,9 +61,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             limit: MAX_NESTING,
             span: span(start, start + 1),
         };
-        parsed
-            .diagnostics
-            .push(Diagnostic::from_error(file, &error));
+        parsed.diagnostics.push(Diagnostic::from_error(file, &error));
         return parsed;
     }
     let mut errors = Vec::new();
@@ -87,10 +80,9 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                 let end = pos + pair.as_span().end();
                 match Builder::new(file, pos, text, &parsed.comments).top_item(pair) {
                     Ok(TopItem::Package(package)) => match first_item {
-                        Some(first) => errors.push(SyntaxError::MisplacedPackage {
-                            span: package.span,
-                            first,
-                        }),
+                        Some(first) => {
+                            errors.push(SyntaxError::MisplacedPackage { span: package.span, first })
+                        }
                         None => {
                             first_item = Some(package.span);
                             parsed.module.package = Some(package);
@@ -119,26 +111,12 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                 let explained = lexical.next_if(|e| e.start() as usize <= at);
                 let (error, stop) = match explained {
                     Some(LexError::UnterminatedString { start, raw }) => {
-                        let end = if raw {
-                            text.len()
-                        } else {
-                            line_end(text, start as usize)
-                        };
-                        (
-                            SyntaxError::UnterminatedString {
-                                span: span(start as usize, end),
-                            },
-                            raw,
-                        )
+                        let end = if raw { text.len() } else { line_end(text, start as usize) };
+                        (SyntaxError::UnterminatedString { span: span(start as usize, end) }, raw)
                     }
                     Some(LexError::UnterminatedComment { start }) => {
                         let start = start as usize;
-                        (
-                            SyntaxError::UnterminatedComment {
-                                span: span(start, start + 2),
-                            },
-                            true,
-                        )
+                        (SyntaxError::UnterminatedComment { span: span(start, start + 2) }, true)
                     }
                     _ => match (scan.unclosed.last(), at >= text.len()) {
                         (Some(&(open, delimiter)), true) => {
@@ -171,10 +149,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             }
         }
     }
-    parsed.diagnostics = errors
-        .iter()
-        .map(|e| Diagnostic::from_error(file, e))
-        .collect();
+    parsed.diagnostics = errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
     parsed
 }
 
@@ -220,9 +195,7 @@ fn error_position(error: &PestError) -> usize {
 /// concurrent parse that sees it on merely runs slower, with the same result).
 pub(crate) fn detailed<T>(parse: impl FnOnce() -> T) -> T {
     static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = DETAIL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = DETAIL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     pest::set_error_detail(true);
     let result = parse();
     pest::set_error_detail(false);
@@ -245,9 +218,7 @@ fn skip_trivia(text: &str, mut pos: usize, comments: &[Comment]) -> usize {
     loop {
         let rest = &text[pos..];
         pos += rest.len()
-            - rest
-                .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-                .len();
+            - rest.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}').len();
         let at = comments.partition_point(|c| (c.span.start as usize) < pos);
         match comments.get(at) {
             Some(c) if c.span.start as usize == pos => pos = c.span.end as usize,
@@ -280,10 +251,7 @@ pub fn decode(file: FileId, bytes: Vec<u8>) -> Result<String, (String, Diagnosti
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to() as u32;
         let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
-        let error = SyntaxError::InvalidUtf8 {
-            span: Span::new(file, offset, offset + 1),
-            offset,
-        };
+        let error = SyntaxError::InvalidUtf8 { span: Span::new(file, offset, offset + 1), offset };
         (text, Diagnostic::from_error(file, &error))
     })
 }

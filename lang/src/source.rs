@@ -50,12 +50,7 @@ impl Sources {
         let id = FileId(self.files.len() as u32);
         let text = text.into();
         let lines = LineIndex::new(&text);
-        self.files.push(SourceFile {
-            id,
-            name: name.into(),
-            text,
-            lines,
-        });
+        self.files.push(SourceFile { id, name: name.into(), text, lines });
         id
     }
 

@@ -17,9 +17,7 @@ pub fn ast_without_spans(parsed: &Parsed) -> String {
     while let Some(at) = rest.find('@') {
         out.push_str(&rest[..at]);
         let tail = &rest[at + 1..];
-        let digits = tail
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(tail.len());
+        let digits = tail.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(tail.len());
         if digits > 0 && tail[..digits].contains("..") {
             rest = &tail[digits..];
         } else {
@@ -33,11 +31,8 @@ pub fn ast_without_spans(parsed: &Parsed) -> String {
 
 /// The texts of all ordinary comments, sorted.
 pub fn comment_texts(parsed: &Parsed, text: &str) -> Vec<String> {
-    let mut texts: Vec<String> = parsed
-        .comments
-        .iter()
-        .map(|c| c.span.text(text).trim_end().to_owned())
-        .collect();
+    let mut texts: Vec<String> =
+        parsed.comments.iter().map(|c| c.span.text(text).trim_end().to_owned()).collect();
     texts.sort();
     texts
 }
@@ -46,11 +41,7 @@ pub fn comment_texts(parsed: &Parsed, text: &str) -> Vec<String> {
 /// keeps the AST (spans aside) and keeps every comment. Returns the formatted text.
 pub fn assert_format_contract(name: &str, text: &str) -> String {
     let parsed = parse(text);
-    assert!(
-        parsed.is_ok(),
-        "{name} does not parse: {:?}",
-        parsed.diagnostics
-    );
+    assert!(parsed.is_ok(), "{name} does not parse: {:?}", parsed.diagnostics);
     let once = aigrid_lang::format(&parsed, text);
     let reparsed = parse(&once);
     assert!(

@@ -1,6 +1,9 @@
 //! The formatter's contract (idempotent, AST unchanged, every comment kept) on the examples,
 //! the spec and generated programs; and the canonical layout of each construct.
 
+// Tests read the examples from disk; the library itself does no IO.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use expect_test::{Expect, expect};
@@ -26,10 +29,7 @@ fn every_example_keeps_its_contract_and_is_formatted() {
             }
         }
     }
-    assert!(
-        files.len() >= 6,
-        "examples/ should hold at least 6 pipelines"
-    );
+    assert!(files.len() >= 6, "examples/ should hold at least 6 pipelines");
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let formatted = common::assert_format_contract(&path.display().to_string(), &text);
@@ -146,10 +146,8 @@ fn raw_strings_and_literals_are_kept_verbatim() {
 // Generated programs: valid by construction, with comments in many places.
 
 fn name() -> impl Strategy<Value = String> {
-    proptest::sample::select(vec![
-        "a", "docs", "vecs", "t", "f", "g", "x1", "_tmp", "top",
-    ])
-    .prop_map(str::to_owned)
+    proptest::sample::select(vec!["a", "docs", "vecs", "t", "f", "g", "x1", "_tmp", "top"])
+        .prop_map(str::to_owned)
 }
 
 fn literal() -> impl Strategy<Value = String> {
@@ -215,9 +213,7 @@ fn ty() -> BoxedStrategy<String> {
     scalar
         .prop_recursive(3, 12, 3, |inner| {
             prop_oneof![
-                inner
-                    .clone()
-                    .prop_map(|t| if t.ends_with('?') { t } else { format!("{t}?") }),
+                inner.clone().prop_map(|t| if t.ends_with('?') { t } else { format!("{t}?") }),
                 inner.clone().prop_map(|t| format!("list<{t}>")),
                 proptest::collection::vec((name(), inner), 0..4).prop_map(|fields| {
                     let fields: Vec<_> = fields.iter().map(|(n, t)| format!("{n}: {t}")).collect();

@@ -48,36 +48,20 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 #[test]
 fn nesting_within_the_limit_parses_and_formats() {
-    let text = format!(
-        "pipeline p() {{\n    let x = {}1{}\n}}\n",
-        "(".repeat(60),
-        ")".repeat(60)
-    );
+    let text = format!("pipeline p() {{\n    let x = {}1{}\n}}\n", "(".repeat(60), ")".repeat(60));
     common::assert_format_contract("60 parentheses", &text);
 }
 
 #[test]
 fn long_operator_chains_are_bounded() {
     let chain = vec!["a"; 100_000].join(" + ");
-    assert_eq!(
-        codes(&format!("pipeline p() {{\n    let x = {chain}\n}}\n")),
-        ["AG0104"]
-    );
+    assert_eq!(codes(&format!("pipeline p() {{\n    let x = {chain}\n}}\n")), ["AG0104"]);
     let pipes = vec!["f"; 100_000].join(" |> ");
-    assert_eq!(
-        codes(&format!("pipeline p() {{\n    let x = {pipes}\n}}\n")),
-        ["AG0104"]
-    );
+    assert_eq!(codes(&format!("pipeline p() {{\n    let x = {pipes}\n}}\n")), ["AG0104"]);
     let fields = vec!["a"; 100_000].join(".");
-    assert_eq!(
-        codes(&format!("pipeline p() {{\n    let x = {fields}\n}}\n")),
-        ["AG0104"]
-    );
+    assert_eq!(codes(&format!("pipeline p() {{\n    let x = {fields}\n}}\n")), ["AG0104"]);
     let chain = vec!["a"; 200].join(" + ");
-    assert_eq!(
-        codes(&format!("pipeline p() {{\n    let x = {chain}\n}}\n")),
-        Vec::<String>::new()
-    );
+    assert_eq!(codes(&format!("pipeline p() {{\n    let x = {chain}\n}}\n")), Vec::<String>::new());
 }
 
 #[test]
@@ -94,18 +78,13 @@ fn unterminated_things_at_end_of_file() {
 #[test]
 fn nul_bytes_and_control_characters() {
     assert_eq!(codes("\0"), ["AG0101"]);
-    assert_eq!(
-        codes("pipeline p() {\n    let s = \"a\0b\"\n}\n"),
-        Vec::<String>::new()
-    );
+    assert_eq!(codes("pipeline p() {\n    let s = \"a\0b\"\n}\n"), Vec::<String>::new());
     assert_eq!(codes("pipeline p\0() {}\n"), ["AG0101"]);
 }
 
 #[test]
 fn invalid_utf8_is_reported_at_the_first_bad_byte() {
-    let diagnostic = aigrid_lang::decode(FileId(0), b"use std\n\xff\xfe".to_vec())
-        .unwrap_err()
-        .1;
+    let diagnostic = aigrid_lang::decode(FileId(0), b"use std\n\xff\xfe".to_vec()).unwrap_err().1;
     assert_eq!(diagnostic.code, "AG0100");
     assert_eq!(diagnostic.primary_span().map(|s| s.start), Some(8));
 }
@@ -123,10 +102,8 @@ fn ten_megabytes_of_random_bytes() {
     }
     assert_eq!(run(&bytes), ["AG0100"]);
     // The same stream folded into printable ASCII, so that it reaches the parser.
-    let ascii: Vec<u8> = bytes
-        .iter()
-        .map(|b| b" \n(){}[]<>\"/*@abc0123=|>.,:"[(*b % 27) as usize])
-        .collect();
+    let ascii: Vec<u8> =
+        bytes.iter().map(|b| b" \n(){}[]<>\"/*@abc0123=|>.,:"[(*b % 27) as usize]).collect();
     let found = run(&ascii);
     assert!(!found.is_empty());
 }

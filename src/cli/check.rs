@@ -29,11 +29,7 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
         }
     }
     let format = inputs::diagnostic_format(args.format);
-    status = status.max(output::print(&aigrid_lang::render(
-        &diagnostics,
-        &sources,
-        format,
-    )));
+    status = status.max(output::print(&aigrid_lang::render(&diagnostics, &sources, format)));
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     if !args.output.quiet && args.format != super::args::OutputFormat::Json {

@@ -42,12 +42,7 @@ fn markdown() -> String {
     );
     let docs: Vec<_> = TABLES.iter().flat_map(|table| table.iter()).collect();
     for doc in &docs {
-        out += &format!(
-            "| [{}](#{}) | {} |\n",
-            doc.code,
-            doc.code.to_lowercase(),
-            doc.title
-        );
+        out += &format!("| [{}](#{}) | {} |\n", doc.code, doc.code.to_lowercase(), doc.title);
     }
     for doc in &docs {
         // Each file starts with `# CODE: title`; demote its headings one level.

@@ -38,10 +38,7 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         };
         let text = sources.get(id).map_or("", |file| file.text());
         let parsed = aigrid_lang::parse(id, text);
-        let diagnostics: Vec<_> = invalid
-            .into_iter()
-            .chain(parsed.diagnostics.clone())
-            .collect();
+        let diagnostics: Vec<_> = invalid.into_iter().chain(parsed.diagnostics.clone()).collect();
         if !diagnostics.is_empty() {
             let human = inputs::diagnostic_format(super::args::OutputFormat::Human);
             output::note(&aigrid_lang::render(&diagnostics, &sources, human));
@@ -55,10 +52,7 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         }
         changed += 1;
         if args.check {
-            status = status.max(output::print(&format!(
-                "would reformat: {}\n",
-                path.display()
-            )));
+            status = status.max(output::print(&format!("would reformat: {}\n", path.display())));
             status = status.max(ExitStatus::Failure);
         } else if let Err(error) = write_atomically(path, &formatted) {
             output::error(&format!("cannot write `{}`: {error}", path.display()));
@@ -66,11 +60,7 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         }
     }
     if !args.output.quiet {
-        let verb = if args.check {
-            "would reformat"
-        } else {
-            "reformatted"
-        };
+        let verb = if args.check { "would reformat" } else { "reformatted" };
         let skipped = if broken > 0 {
             format!(" ({broken} left unchanged: syntax errors)")
         } else {
@@ -100,10 +90,7 @@ fn stdin(check: bool) -> ExitStatus {
     };
     sources.add("<stdin>", text.clone());
     let parsed = aigrid_lang::parse(id, &text);
-    let diagnostics: Vec<_> = invalid
-        .into_iter()
-        .chain(parsed.diagnostics.clone())
-        .collect();
+    let diagnostics: Vec<_> = invalid.into_iter().chain(parsed.diagnostics.clone()).collect();
     if !diagnostics.is_empty() {
         let human = DiagnosticFormat::Human { color: false };
         output::note(&aigrid_lang::render(&diagnostics, &sources, human));

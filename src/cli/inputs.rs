@@ -15,10 +15,8 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     let mut errors = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let walk = walkdir::WalkDir::new(path)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_entry(|e| {
+            let walk =
+                walkdir::WalkDir::new(path).sort_by_file_name().into_iter().filter_entry(|e| {
                     let name = e.file_name().to_string_lossy();
                     e.depth() == 0 || !(name.starts_with('.') || name == "target")
                 });
@@ -34,10 +32,7 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            errors.push(format!(
-                "cannot read `{}`: no such file or directory",
-                path.display()
-            ));
+            errors.push(format!("cannot read `{}`: no such file or directory", path.display()));
         }
     }
     (files, errors)

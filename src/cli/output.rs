@@ -9,10 +9,7 @@ use super::ExitStatus;
 /// what it wanted); any other write error is reported and is a tool error.
 pub fn print(text: &str) -> ExitStatus {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => ExitStatus::Success,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Success,
         Err(error) => {

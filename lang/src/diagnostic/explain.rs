@@ -16,8 +16,5 @@ pub struct CodeDoc {
 
 /// Finds the documentation of `code` (case-insensitive) among `tables`.
 pub fn lookup<'a>(tables: &[&'a [CodeDoc]], code: &str) -> Option<&'a CodeDoc> {
-    tables
-        .iter()
-        .flat_map(|table| table.iter())
-        .find(|doc| doc.code.eq_ignore_ascii_case(code))
+    tables.iter().flat_map(|table| table.iter()).find(|doc| doc.code.eq_ignore_ascii_case(code))
 }

@@ -30,23 +30,16 @@ pub enum DiagnosticFormat {
 pub fn render(diagnostics: &[Diagnostic], sources: &Sources, format: DiagnosticFormat) -> String {
     match format {
         DiagnosticFormat::Human { color } => {
-            let theme = if color {
-                GraphicalTheme::unicode()
-            } else {
-                GraphicalTheme::unicode_nocolor()
-            };
-            let handler = GraphicalReportHandler::new_themed(theme)
-                .with_width(100)
-                .with_links(false);
+            let theme =
+                if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+            let handler =
+                GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
             let mut out = String::new();
             for diagnostic in diagnostics {
                 let file = sources.get(diagnostic.file);
                 let name = file.map_or("<unknown>", SourceFile::name);
                 let text = file.map_or("", SourceFile::text);
-                let report = Report {
-                    diagnostic,
-                    source: NamedText { name, text },
-                };
+                let report = Report { diagnostic, source: NamedText { name, text } };
                 // Rendering into a String cannot fail; a formatter error would only truncate.
                 let _ = handler.render_report(&mut out, &report);
             }
@@ -68,10 +61,7 @@ pub fn render(diagnostics: &[Diagnostic], sources: &Sources, format: DiagnosticF
             })
             .collect(),
         DiagnosticFormat::Json => {
-            let located: Vec<_> = diagnostics
-                .iter()
-                .map(|d| Located::new(d, sources))
-                .collect();
+            let located: Vec<_> = diagnostics.iter().map(|d| Located::new(d, sources)).collect();
             let mut json = serde_json::to_string_pretty(&located).unwrap_or_else(|_| "[]".into());
             json.push('\n');
             json
@@ -96,9 +86,7 @@ struct Located<'a> {
 impl<'a> Located<'a> {
     fn new(diagnostic: &'a Diagnostic, sources: &'a Sources) -> Self {
         let file = sources.get(diagnostic.file);
-        let (start, end) = diagnostic
-            .primary_span()
-            .map_or((0, 0), |span| (span.start, span.end));
+        let (start, end) = diagnostic.primary_span().map_or((0, 0), |span| (span.start, span.end));
         let (line, column) = file.map_or((1, 1), |f| f.line_col(start));
         let (end_line, end_column) = file.map_or((1, 1), |f| f.line_col(end));
         Located {
@@ -174,10 +162,7 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.diagnostic
-            .help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        self.diagnostic.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

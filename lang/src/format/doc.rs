@@ -116,9 +116,8 @@ fn fits(doc: &Doc, rest: &[(usize, Mode, &Doc)], width: usize) -> bool {
     let mut stack = vec![(Mode::Flat, doc)];
     let mut rest = rest.iter().rev();
     loop {
-        let Some((mode, doc)) = stack
-            .pop()
-            .or_else(|| rest.next().map(|&(_, mode, doc)| (mode, doc)))
+        let Some((mode, doc)) =
+            stack.pop().or_else(|| rest.next().map(|&(_, mode, doc)| (mode, doc)))
         else {
             return true;
         };

@@ -28,12 +28,7 @@ pub(crate) struct Builder<'t> {
 
 impl<'t> Builder<'t> {
     pub(crate) fn new(file: FileId, offset: usize, text: &'t str, comments: &'t [Comment]) -> Self {
-        Builder {
-            file,
-            offset,
-            text,
-            comments,
-        }
+        Builder { file, offset, text, comments }
     }
 
     /// The span of a pair, without the whitespace and comments pest includes at the end of a
@@ -51,9 +46,7 @@ impl<'t> Builder<'t> {
             if !(bytes.get(end) == Some(&b'\n') || (end > start && bytes[end - 1] == b'/')) {
                 break;
             }
-            let comment = self
-                .comments
-                .partition_point(|c| (c.span.end as usize) < end);
+            let comment = self.comments.partition_point(|c| (c.span.end as usize) < end);
             match self.comments.get(comment) {
                 Some(c) if c.span.end as usize == end && c.span.start as usize >= start => {
                     end = c.span.start as usize;
@@ -69,10 +62,7 @@ impl<'t> Builder<'t> {
     }
 
     pub(super) fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
-        Ident {
-            name: EcoString::from(pair.as_str()),
-            span: self.span(&pair),
-        }
+        Ident { name: EcoString::from(pair.as_str()), span: self.span(&pair) }
     }
 
     pub(crate) fn top_item(&self, pair: Pair<'_, Rule>) -> BuildResult<TopItem> {
@@ -107,44 +97,27 @@ impl<'t> Builder<'t> {
                 Rule::version => {
                     let vspan = self.span(&part);
                     let parsed = semver::Version::parse(part.as_str()).map_err(|e| {
-                        SyntaxError::InvalidVersion {
-                            reason: e.to_string(),
-                            span: vspan,
-                        }
+                        SyntaxError::InvalidVersion { reason: e.to_string(), span: vspan }
                     })?;
-                    version = Some(Spanned {
-                        node: parsed,
-                        span: vspan,
-                    });
+                    version = Some(Spanned { node: parsed, span: vspan });
                 }
                 _ => {}
             }
         }
         match (name, version) {
-            (Some(name), Some(version)) => Ok(PackageDecl {
-                docs,
-                name,
-                version,
-                span,
-            }),
+            (Some(name), Some(version)) => Ok(PackageDecl { docs, name, version, span }),
             _ => Err(self.internal()),
         }
     }
 
     fn doc(&self, pair: Pair<'_, Rule>) -> Spanned<EcoString> {
         let text = pair.as_str().strip_prefix("///").unwrap_or("");
-        Spanned {
-            node: EcoString::from(text.trim_end()),
-            span: self.span(&pair),
-        }
+        Spanned { node: EcoString::from(text.trim_end()), span: self.span(&pair) }
     }
 
     pub(super) fn path(&self, pair: Pair<'_, Rule>) -> Path {
         let span = self.span(&pair);
-        Path {
-            segments: pair.into_inner().map(|p| self.ident(p)).collect(),
-            span,
-        }
+        Path { segments: pair.into_inner().map(|p| self.ident(p)).collect(), span }
     }
 
     fn item(&self, pair: Pair<'_, Rule>) -> BuildResult<Item> {
@@ -167,10 +140,7 @@ impl<'t> Builder<'t> {
                     let (Some(name), Some(ty)) = (inner.next(), inner.next()) else {
                         return Err(self.internal());
                     };
-                    ItemKind::Type(TypeAlias {
-                        name: self.ident(name),
-                        ty: self.type_expr(ty)?,
-                    })
+                    ItemKind::Type(TypeAlias { name: self.ident(name), ty: self.type_expr(ty)? })
                 }
                 Rule::ai_decl => ItemKind::Ai(self.ai_decl(part)?),
                 Rule::pipeline_decl => ItemKind::Pipeline(self.pipeline_decl(part)?),
@@ -179,23 +149,12 @@ impl<'t> Builder<'t> {
                     let (Some(name), Some(body)) = (inner.next(), inner.next()) else {
                         return Err(self.internal());
                     };
-                    let name = Spanned {
-                        node: self.string(&name)?,
-                        span: self.span(&name),
-                    };
-                    ItemKind::Test(TestDecl {
-                        name,
-                        body: self.block(body)?,
-                    })
+                    let name = Spanned { node: self.string(&name)?, span: self.span(&name) };
+                    ItemKind::Test(TestDecl { name, body: self.block(body)? })
                 }
                 _ => return Err(self.internal()),
             };
-            return Ok(Item {
-                docs,
-                attrs,
-                kind,
-                span,
-            });
+            return Ok(Item { docs, attrs, kind, span });
         }
         Err(self.internal())
     }
@@ -207,11 +166,7 @@ impl<'t> Builder<'t> {
             return Err(self.internal());
         };
         let args = inner.next().map(|args| self.args(args, 0)).transpose()?;
-        Ok(Attribute {
-            name: self.ident(name),
-            args,
-            span,
-        })
+        Ok(Attribute { name: self.ident(name), args, span })
     }
 
     fn use_decl(&self, pair: Pair<'_, Rule>) -> BuildResult<UseDecl> {
@@ -232,8 +187,7 @@ impl<'t> Builder<'t> {
                         let mut parts = name.into_inner();
                         let name = parts.next().map(|n| self.ident(n));
                         let alias = parts.next().map(|a| self.ident(a));
-                        name.map(|name| UseName { name, alias })
-                            .ok_or_else(|| self.internal())
+                        name.map(|name| UseName { name, alias }).ok_or_else(|| self.internal())
                     })
                     .collect::<BuildResult<_>>()?,
             ),
@@ -277,10 +231,7 @@ impl<'t> Builder<'t> {
                             },
                             span: self.span(&order),
                         });
-                        decl.prefer.push(PreferKey {
-                            key: self.ident(name),
-                            order,
-                        });
+                        decl.prefer.push(PreferKey { key: self.ident(name), order });
                     }
                 }
                 Rule::fallback_clause => {
@@ -288,15 +239,13 @@ impl<'t> Builder<'t> {
                         return Err(self.internal());
                     };
                     let span = self.span(&count);
-                    let node = count
-                        .as_str()
-                        .replace('_', "")
-                        .parse::<u32>()
-                        .map_err(|_| SyntaxError::NumberOutOfRange {
+                    let node = count.as_str().replace('_', "").parse::<u32>().map_err(|_| {
+                        SyntaxError::NumberOutOfRange {
                             what: "fallback count",
                             span,
                             help: format!("`fallback` takes a count up to {}", u32::MAX),
-                        })?;
+                        }
+                    })?;
                     decl.fallback = Some(Spanned { node, span });
                 }
                 _ => return Err(self.internal()),
@@ -320,12 +269,7 @@ impl<'t> Builder<'t> {
         let Some(body) = body else {
             return Err(self.internal());
         };
-        Ok(PipelineDecl {
-            name: self.ident(name),
-            params: self.params(params)?,
-            ret,
-            body,
-        })
+        Ok(PipelineDecl { name: self.ident(name), params: self.params(params)?, ret, body })
     }
 
     fn params(&self, pair: Pair<'_, Rule>) -> BuildResult<Vec<Param>> {
@@ -337,12 +281,7 @@ impl<'t> Builder<'t> {
                     return Err(self.internal());
                 };
                 let default = parts.next().map(|e| self.expr(e, 0)).transpose()?;
-                Ok(Param {
-                    name: self.ident(name),
-                    ty: self.type_expr(ty)?,
-                    default,
-                    span,
-                })
+                Ok(Param { name: self.ident(name), ty: self.type_expr(ty)?, default, span })
             })
             .collect()
     }
@@ -360,9 +299,7 @@ impl<'t> Builder<'t> {
                 span: base_span,
             }),
             Rule::table_type => TypeKind::Table(
-                base.into_inner()
-                    .map(|field| self.field(field))
-                    .collect::<BuildResult<_>>()?,
+                base.into_inner().map(|field| self.field(field)).collect::<BuildResult<_>>()?,
             ),
             Rule::tensor_type => {
                 let mut parts = base.into_inner();
@@ -381,15 +318,9 @@ impl<'t> Builder<'t> {
             }
             _ => return Err(self.internal()),
         };
-        let ty = TypeExpr {
-            kind,
-            span: base_span,
-        };
+        let ty = TypeExpr { kind, span: base_span };
         Ok(match inner.next() {
-            Some(_optional) => TypeExpr {
-                kind: TypeKind::Optional(Box::new(ty)),
-                span,
-            },
+            Some(_optional) => TypeExpr { kind: TypeKind::Optional(Box::new(ty)), span },
             None => ty,
         })
     }
@@ -406,12 +337,7 @@ impl<'t> Builder<'t> {
                     let Some(name) = name else {
                         return Err(self.internal());
                     };
-                    return Ok(Field {
-                        docs,
-                        name,
-                        ty: self.type_expr(part)?,
-                        span,
-                    });
+                    return Ok(Field { docs, name, ty: self.type_expr(part)?, span });
                 }
             }
         }
@@ -439,10 +365,8 @@ impl<'t> Builder<'t> {
 
     pub(super) fn block(&self, pair: Pair<'_, Rule>) -> BuildResult<Block> {
         let span = self.span(&pair);
-        let stmts: Vec<Stmt> = pair
-            .into_inner()
-            .map(|stmt| self.stmt(stmt))
-            .collect::<BuildResult<_>>()?;
+        let stmts: Vec<Stmt> =
+            pair.into_inner().map(|stmt| self.stmt(stmt)).collect::<BuildResult<_>>()?;
         for pair in stmts.windows(2) {
             let between = &self.text[pair[0].span.end as usize..pair[1].span.start as usize];
             if !between.contains('\n') {
@@ -485,11 +409,7 @@ impl<'t> Builder<'t> {
                     let Some(value) = value else {
                         return Err(self.internal());
                     };
-                    StmtKind::Let {
-                        name: self.ident(name),
-                        ty,
-                        value,
-                    }
+                    StmtKind::Let { name: self.ident(name), ty, value }
                 }
                 Rule::return_stmt | Rule::expr_stmt => {
                     let Some(expr) = part.into_inner().next() else {
@@ -519,17 +439,9 @@ impl<'t> Builder<'t> {
                 _ => None,
             };
             if let (Some(statement), Some(attr)) = (statement, attrs.first()) {
-                return Err(SyntaxError::AttributeNotAllowed {
-                    statement,
-                    span: attr.span,
-                });
+                return Err(SyntaxError::AttributeNotAllowed { statement, span: attr.span });
             }
-            return Ok(Stmt {
-                docs,
-                attrs,
-                kind,
-                span,
-            });
+            return Ok(Stmt { docs, attrs, kind, span });
         }
         Err(self.internal())
     }

@@ -124,10 +124,7 @@ pub(crate) enum SyntaxError {
     },
     /// An attribute on a statement kind that takes none.
     #[error("attributes cannot be put on `{statement}` statements")]
-    #[diagnostic(
-        code(AG0111),
-        help("put the attribute on the `let` step that computes the value")
-    )]
+    #[diagnostic(code(AG0111), help("put the attribute on the `let` step that computes the value"))]
     AttributeNotAllowed {
         statement: &'static str,
         #[label("attribute here")]
@@ -225,9 +222,7 @@ pub(crate) fn from_pest(
         failure.at += text[failure.at..].chars().next().map_or(1, char::len_utf8);
     }
     if let Some(doc) = dangling_doc_comment(text, failure.at) {
-        return SyntaxError::DanglingDocComment {
-            span: span(doc.0, doc.1),
-        };
+        return SyntaxError::DanglingDocComment { span: span(doc.0, doc.1) };
     }
     if let Found::Keyword(keyword) = Found::at(text, failure.at)
         && failure.words.iter().all(|w| w == "a name")
@@ -253,11 +248,8 @@ struct Failure {
 impl Failure {
     fn read(error: &PestError<Rule>, offset: usize, len: usize) -> Failure {
         let attempts = error.parse_attempts();
-        let tokens: Vec<String> = attempts
-            .iter()
-            .flat_map(|a| a.expected_tokens())
-            .map(|t| t.to_string())
-            .collect();
+        let tokens: Vec<String> =
+            attempts.iter().flat_map(|a| a.expected_tokens()).map(|t| t.to_string()).collect();
         let rules: Vec<Rule> = attempts
             .iter()
             .flat_map(|a| a.call_stacks())
@@ -269,10 +261,7 @@ impl Failure {
             },
             |attempts| attempts.max_position,
         );
-        Failure {
-            at: (offset + at).min(len),
-            words: expected_words(&tokens, rules.into_iter()),
-        }
+        Failure { at: (offset + at).min(len), words: expected_words(&tokens, rules.into_iter()) }
     }
 }
 
@@ -297,9 +286,9 @@ fn unexpected(
         Found::Char(c) if !c.is_ascii() => {
             Some("names and operators are ASCII; non-ASCII text belongs in strings".to_owned())
         }
-        Found::Keyword(word) if expected.contains("a statement") => Some(format!(
-            "`{word}` starts a top-level item; is a `}}` missing before it?"
-        )),
+        Found::Keyword(word) if expected.contains("a statement") => {
+            Some(format!("`{word}` starts a top-level item; is a `}}` missing before it?"))
+        }
         _ => None,
     };
     SyntaxError::Unexpected {
@@ -348,13 +337,7 @@ fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<S
     words.extend(rules.filter_map(describe_rule).map(str::to_owned));
     let has = |w: &str| words.contains(w);
     let mut words: Vec<String> = if has("`let`") || has("`return`") {
-        let statement = [
-            "`let`",
-            "`return`",
-            "`assert`",
-            "an attribute",
-            "a doc comment",
-        ];
+        let statement = ["`let`", "`return`", "`assert`", "an attribute", "a doc comment"];
         let mut rest: Vec<_> = words
             .into_iter()
             .filter(|w| !statement.contains(&w.as_str()) && w != "an expression")
@@ -362,14 +345,7 @@ fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<S
         rest.push("a statement".to_owned());
         rest
     } else if has("`pipeline`") || has("`use`") {
-        let item = [
-            "`use`",
-            "`type`",
-            "`ai`",
-            "`pipeline`",
-            "`test`",
-            "`package`",
-        ];
+        let item = ["`use`", "`type`", "`ai`", "`pipeline`", "`test`", "`package`"];
         let mut rest: Vec<_> = words
             .into_iter()
             .filter(|w| !item.contains(&w.as_str()) && w != "an attribute" && w != "a doc comment")
@@ -380,10 +356,7 @@ fn expected_words(tokens: &[String], rules: impl Iterator<Item = Rule>) -> Vec<S
         words.into_iter().collect()
     };
     // The literal tokens that can start an expression are part of "an expression".
-    if words
-        .iter()
-        .any(|w| w == "a statement" || w == "an expression")
-    {
+    if words.iter().any(|w| w == "a statement" || w == "an expression") {
         let starts = ["`[`", "`false`", "`null`", "`true`", "a string", "`\"\"\"`"];
         words.retain(|w| !starts.contains(&w.as_str()));
         if words.iter().any(|w| w == "a statement") {
@@ -492,19 +465,12 @@ impl<'a> Found<'a> {
         let Some(c) = rest.chars().next() else {
             return Found::End;
         };
-        let word_len = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            .count();
+        let word_len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
         if c.is_ascii_digit() {
             Found::Number(&rest[..word_len])
         } else if c.is_ascii_alphabetic() || c == '_' {
             let word = &rest[..word_len];
-            if KEYWORDS.contains(&word) {
-                Found::Keyword(word)
-            } else {
-                Found::Word(word)
-            }
+            if KEYWORDS.contains(&word) { Found::Keyword(word) } else { Found::Word(word) }
         } else if c == '"' {
             Found::String
         } else if let Some(op) = ["|>", "||", "&&", "==", "!=", "<=", ">=", "->"]
@@ -546,11 +512,7 @@ impl<'a> Found<'a> {
 }
 
 fn truncate(word: &str) -> String {
-    if word.len() > 40 {
-        format!("{}...", &word[..40])
-    } else {
-        word.to_owned()
-    }
+    if word.len() > 40 { format!("{}...", &word[..40]) } else { word.to_owned() }
 }
 
 /// Declares the documentation table of the `AG01xx` codes from `codes/CODE.md`.

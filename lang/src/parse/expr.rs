@@ -31,11 +31,7 @@ impl Builder<'_> {
             .sum();
         let depth = depth + local;
         if depth > MAX_EXPR_DEPTH {
-            return Err(SyntaxError::TooDeep {
-                what: "expressions",
-                limit: MAX_EXPR_DEPTH,
-                span,
-            });
+            return Err(SyntaxError::TooDeep { what: "expressions", limit: MAX_EXPR_DEPTH, span });
         }
         let mut parts = parts.into_iter().peekable();
         self.climb(&mut parts, 0, depth)
@@ -54,18 +50,11 @@ impl Builder<'_> {
                 break;
             }
             let Some(op_pair) = parts.next() else { break };
-            let op = Spanned {
-                node: op,
-                span: self.span(&op_pair),
-            };
+            let op = Spanned { node: op, span: self.span(&op_pair) };
             let rhs = self.climb(parts, op.node.precedence() + 1, depth)?;
             let span = lhs.span.to(rhs.span);
             lhs = Expr {
-                kind: ExprKind::Binary {
-                    op,
-                    lhs: Box::new(lhs),
-                    rhs: Box::new(rhs),
-                },
+                kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) },
                 span,
             };
         }
@@ -85,10 +74,7 @@ impl Builder<'_> {
             _ => None,
         }) {
             if let Some(pair) = parts.next() {
-                prefixes.push(Spanned {
-                    node: op,
-                    span: self.span(&pair),
-                });
+                prefixes.push(Spanned { node: op, span: self.span(&pair) });
             }
         }
         let Some(postfix) = parts.next() else {
@@ -97,13 +83,7 @@ impl Builder<'_> {
         let mut expr = self.postfix(postfix, depth)?;
         for op in prefixes.into_iter().rev() {
             let span = op.span.to(expr.span);
-            expr = Expr {
-                kind: ExprKind::Unary {
-                    op,
-                    operand: Box::new(expr),
-                },
-                span,
-            };
+            expr = Expr { kind: ExprKind::Unary { op, operand: Box::new(expr) }, span };
         }
         Ok(expr)
     }
@@ -117,18 +97,14 @@ impl Builder<'_> {
         for part in parts {
             let span = expr.span.to(self.span(&part));
             let kind = match part.as_rule() {
-                Rule::paren_args => ExprKind::Call {
-                    callee: Box::new(expr),
-                    args: self.args(part, depth)?,
-                },
+                Rule::paren_args => {
+                    ExprKind::Call { callee: Box::new(expr), args: self.args(part, depth)? }
+                }
                 _ => {
                     let Some(name) = part.into_inner().next() else {
                         return Err(self.internal());
                     };
-                    ExprKind::Field {
-                        base: Box::new(expr),
-                        name: self.ident(name),
-                    }
+                    ExprKind::Field { base: Box::new(expr), name: self.ident(name) }
                 }
             };
             expr = Expr { kind, span };
@@ -167,21 +143,13 @@ impl Builder<'_> {
             }
             Rule::boolean => ExprKind::Bool(text == "true"),
             Rule::null => ExprKind::Null,
-            Rule::string => ExprKind::Str {
-                value: self.string(&pair)?,
-                raw: false,
-            },
+            Rule::string => ExprKind::Str { value: self.string(&pair)?, raw: false },
             Rule::raw_string => {
                 let value = text.get(3..text.len().saturating_sub(3)).unwrap_or("");
-                ExprKind::Str {
-                    value: EcoString::from(value),
-                    raw: true,
-                }
+                ExprKind::Str { value: EcoString::from(value), raw: true }
             }
             Rule::list => ExprKind::List(
-                pair.into_inner()
-                    .map(|e| self.expr(e, depth + 1))
-                    .collect::<BuildResult<_>>()?,
+                pair.into_inner().map(|e| self.expr(e, depth + 1)).collect::<BuildResult<_>>()?,
             ),
             Rule::paren => {
                 let Some(inner) = pair.into_inner().next() else {
@@ -213,10 +181,7 @@ impl Builder<'_> {
             if name.is_none()
                 && let Some(named) = args.iter().find(|a| a.name.is_some())
             {
-                return Err(SyntaxError::PositionalAfterNamed {
-                    span,
-                    named: named.span,
-                });
+                return Err(SyntaxError::PositionalAfterNamed { span, named: named.span });
             }
             args.push(Arg { name, value, span });
         }
@@ -299,9 +264,7 @@ fn binary_op(rule: Rule) -> Option<BinaryOp> {
 
 /// `30s`, `100ms`, `5m`, `2h`, `1d` as a duration; `None` on overflow.
 fn duration(text: &str) -> Option<Duration> {
-    let digits = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let value: u64 = text[..digits].parse().ok()?;
     let millis = match &text[digits..] {
         "ms" => Some(value),

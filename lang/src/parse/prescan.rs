@@ -61,8 +61,7 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                     Some(end) => i = end + 3,
                     None => {
                         let start = i as u32;
-                        scan.errors
-                            .push(LexError::UnterminatedString { start, raw: true });
+                        scan.errors.push(LexError::UnterminatedString { start, raw: true });
                         break;
                     }
                 }
@@ -81,8 +80,7 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                         }
                         Some(b'\n') | None => {
                             let start = start as u32;
-                            scan.errors
-                                .push(LexError::UnterminatedString { start, raw: false });
+                            scan.errors.push(LexError::UnterminatedString { start, raw: false });
                             break;
                         }
                         Some(_) => i += 1,
@@ -109,8 +107,7 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                     continue;
                 }
                 None => {
-                    scan.errors
-                        .push(LexError::UnterminatedComment { start: i as u32 });
+                    scan.errors.push(LexError::UnterminatedComment { start: i as u32 });
                     break;
                 }
             },
@@ -157,11 +154,7 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
 
 /// The offset of the first `needle` in `bytes` at or after `from`.
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|at| from + at)
+    bytes.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|at| from + at)
 }
 
 /// Whether a line starting here begins a top-level item: a line starting at column 0 with
@@ -170,11 +163,8 @@ pub(crate) fn starts_item(line: &str) -> bool {
     if line.starts_with('@') || line.starts_with("///") {
         return true;
     }
-    ["package", "use", "type", "ai", "pipeline", "test"]
-        .iter()
-        .any(|keyword| {
-            line.strip_prefix(keyword).is_some_and(|rest| {
-                !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            })
-        })
+    ["package", "use", "type", "ai", "pipeline", "test"].iter().any(|keyword| {
+        line.strip_prefix(keyword)
+            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+    })
 }
