@@ -7,24 +7,15 @@ use super::args::CheckArgs;
 use super::{inputs, output};
 
 pub fn run(args: &CheckArgs) -> ExitStatus {
-    let (files, errors) = inputs::collect(&args.paths);
-    let mut status = ExitStatus::Success;
-    for error in &errors {
-        output::error(error);
-        status = ExitStatus::Error;
-    }
     let mut sources = Sources::new();
+    let (files, mut status) = inputs::load(&args.paths, &mut sources);
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    for path in &files {
-        match inputs::read(&mut sources, path) {
-            Ok((_, Some(invalid))) => diagnostics.push(invalid),
-            Ok((id, None)) => {
-                let text = sources.get(id).map_or("", |file| file.text());
-                diagnostics.extend(aigrid_lang::parse(id, text).diagnostics);
-            }
-            Err(error) => {
-                output::error(&error);
-                status = ExitStatus::Error;
+    for input in &files {
+        match input.invalid.clone() {
+            Some(invalid) => diagnostics.push(invalid),
+            None => {
+                let text = sources.get(input.id).map_or("", |file| file.text());
+                diagnostics.extend(aigrid_lang::parse(input.id, text).diagnostics);
             }
         }
     }

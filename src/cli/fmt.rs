@@ -18,24 +18,13 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         }
         return stdin(args.check);
     }
-    let (files, errors) = inputs::collect(&args.paths);
-    let mut status = ExitStatus::Success;
-    for error in &errors {
-        output::error(error);
-        status = ExitStatus::Error;
-    }
     let mut sources = Sources::new();
+    let (files, mut status) = inputs::load(&args.paths, &mut sources);
     let mut changed = 0;
     let mut broken = 0;
-    for path in &files {
-        let (id, invalid) = match inputs::read(&mut sources, path) {
-            Ok(read) => read,
-            Err(error) => {
-                output::error(&error);
-                status = ExitStatus::Error;
-                continue;
-            }
-        };
+    let count = files.len();
+    for input in files {
+        let (path, id, invalid) = (&input.path, input.id, input.invalid);
         let text = sources.get(id).map_or("", |file| file.text());
         let parsed = aigrid_lang::parse(id, text);
         let diagnostics: Vec<_> = invalid.into_iter().chain(parsed.diagnostics.clone()).collect();
@@ -68,8 +57,8 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         };
         output::note(&format!(
             "{verb} {changed} of {} file{}{skipped}\n",
-            files.len(),
-            if files.len() == 1 { "" } else { "s" }
+            count,
+            if count == 1 { "" } else { "s" }
         ));
     }
     status
@@ -83,12 +72,8 @@ fn stdin(check: bool) -> ExitStatus {
         return ExitStatus::Error;
     }
     let mut sources = Sources::new();
-    let id = sources.next_id();
-    let (text, invalid) = match aigrid_lang::decode(id, bytes) {
-        Ok(text) => (text, None),
-        Err((text, diagnostic)) => (text, Some(diagnostic)),
-    };
-    sources.add("<stdin>", text.clone());
+    let (id, invalid) = inputs::add(&mut sources, "<stdin>".into(), bytes);
+    let text = sources.get(id).map_or("", |file| file.text()).to_owned();
     let parsed = aigrid_lang::parse(id, &text);
     let diagnostics: Vec<_> = invalid.into_iter().chain(parsed.diagnostics.clone()).collect();
     if !diagnostics.is_empty() {

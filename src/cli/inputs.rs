@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use aigrid_lang::{Diagnostic, DiagnosticFormat, FileId, Sources};
 
 use super::args::OutputFormat;
+use super::{ExitStatus, output};
 
 /// Expands `paths`: files as given, directories searched recursively for `*.ag` files
 /// (hidden directories and `target` skipped), in a stable order. Unreadable paths are
 /// returned as error messages.
-pub fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+fn collect(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -42,16 +43,49 @@ fn has_ag_extension(path: &Path) -> bool {
     path.extension().is_some_and(|ext| ext == "ag")
 }
 
-/// Reads a file into `sources`. Text that is not UTF-8 is added lossily, with its diagnostic.
-pub fn read(sources: &mut Sources, path: &Path) -> Result<(FileId, Option<Diagnostic>), String> {
-    let bytes = std::fs::read(path)
-        .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-    let name = path.display().to_string();
-    let id = sources.next_id();
-    Ok(match aigrid_lang::decode(id, bytes) {
+/// A source file read for a command.
+pub struct Input {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its id in the command's [`Sources`].
+    pub id: FileId,
+    /// The AG0100 diagnostic when its bytes were not UTF-8 (its text is then a lossy copy,
+    /// good for showing excerpts only).
+    pub invalid: Option<Diagnostic>,
+}
+
+/// Finds and reads the files named by `paths` into `sources`. Paths and files that cannot be
+/// read are reported, and make the status a tool error; the other files are still returned.
+pub fn load(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Input>, ExitStatus) {
+    let (files, errors) = collect(paths);
+    let mut status = ExitStatus::Success;
+    for error in &errors {
+        output::error(error);
+        status = ExitStatus::Error;
+    }
+    let mut inputs = Vec::new();
+    for path in files {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let (id, invalid) = add(sources, path.display().to_string(), bytes);
+                inputs.push(Input { path, id, invalid });
+            }
+            Err(error) => {
+                output::error(&format!("cannot read `{}`: {error}", path.display()));
+                status = ExitStatus::Error;
+            }
+        }
+    }
+    (inputs, status)
+}
+
+/// Adds a file's bytes to `sources`; bytes that are not UTF-8 are added lossily, with their
+/// diagnostic.
+pub fn add(sources: &mut Sources, name: String, bytes: Vec<u8>) -> (FileId, Option<Diagnostic>) {
+    match aigrid_lang::decode(sources.next_id(), bytes) {
         Ok(text) => (sources.add(name, text), None),
         Err((text, diagnostic)) => (sources.add(name, text), Some(diagnostic)),
-    })
+    }
 }
 
 /// The renderer settings for an output format.
