@@ -63,3 +63,9 @@ pub fn assert_format_contract(name: &str, text: &str) -> String {
     assert_eq!(once, twice, "{name}: formatting is not idempotent");
     once
 }
+
+/// The number of property-test cases: `default`, or `PROPTEST_CASES` for a longer campaign.
+#[allow(clippy::disallowed_methods)] // Test configuration, not library code.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

@@ -269,7 +269,7 @@ fn item() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::cases(256), ..ProptestConfig::default() })]
 
     #[test]
     fn generated_programs_keep_the_format_contract(items in proptest::collection::vec(item(), 0..6)) {

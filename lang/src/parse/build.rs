@@ -75,13 +75,12 @@ impl<'t> Builder<'t> {
         }
     }
 
-    /// An error for a pair shape the grammar does not produce; reported, never panicked on.
+    /// An error for a pair shape the grammar does not produce: reported as a bug, never
+    /// panicked on.
     pub(super) fn internal(&self) -> SyntaxError {
-        SyntaxError::Unexpected {
-            expected: "a well-formed item".into(),
-            found: "an internal parser inconsistency (please report this bug)".into(),
+        SyntaxError::Internal {
+            what: "unexpected parse tree shape",
             span: self.span_of(self.offset, self.offset),
-            help: None,
         }
     }
 

@@ -166,6 +166,20 @@ pub(crate) enum SyntaxError {
         #[label("this statement ends here")]
         previous: Span,
     },
+    /// The parser met a shape its own grammar should not produce: a bug in aigrid, not in the
+    /// program.
+    #[error("internal parser error: {what}")]
+    #[diagnostic(
+        code(AG0199),
+        help(
+            "this is a bug in aigrid, not in your program; please report it with the file attached"
+        )
+    )]
+    Internal {
+        what: &'static str,
+        #[label("while parsing this item")]
+        span: Span,
+    },
     /// A file whose size does not fit the 32-bit offsets spans use.
     #[error("the file is too large ({size} bytes; the limit is 4 GiB)")]
     #[diagnostic(code(AG0114), help("split it into several modules"))]
@@ -544,4 +558,5 @@ pub(crate) const CODES: &[crate::diagnostic::CodeDoc] = code_docs![
     "AG0113" => "invalid package version",
     "AG0114" => "file too large",
     "AG0115" => "statements on one line",
+    "AG0199" => "internal parser error",
 ];
