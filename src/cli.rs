@@ -7,6 +7,7 @@ mod explain;
 mod fmt;
 mod inputs;
 mod output;
+mod world;
 
 use std::process::ExitCode;
 

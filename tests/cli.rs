@@ -20,7 +20,7 @@ const CLEAN: &str = "\
 use std.io.{read_csv}
 
 /// Loads the raw documents.
-pipeline ingest(src: path) {
+pipeline ingest(src: path) -> table { id: i64, body: utf8 } {
     let docs = read_csv(src)
     return docs
 }

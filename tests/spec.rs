@@ -55,17 +55,19 @@ fn errors_md_is_generated_from_the_code_docs() {
 
 #[test]
 fn every_code_example_reports_its_code() {
-    for doc in aigrid_lang::CODES {
+    for doc in aigrid_lang::CODES.iter().chain(aigrid_compiler::CODES) {
         for heading in ["## What it means", "## Example", "## How to fix"] {
             assert!(doc.doc.contains(heading), "{} lacks `{heading}`", doc.code);
         }
         for example in code_blocks(doc.doc, "ag") {
-            let parsed = aigrid_lang::parse(FileId(0), example);
+            let mut world = aigrid_compiler::MemoryWorld::new();
+            let file = world.add_file("example.ag", example);
+            let diagnostics = aigrid_compiler::check(&mut world, &[file]);
             assert!(
-                parsed.diagnostics.iter().any(|d| d.code == doc.code),
+                diagnostics.iter().any(|d| d.code == doc.code),
                 "the example of {} reports {:?} instead:\n{example}",
                 doc.code,
-                parsed.diagnostics.iter().map(|d| &d.code).collect::<Vec<_>>()
+                diagnostics.iter().map(|d| &d.code).collect::<Vec<_>>()
             );
         }
     }
@@ -73,7 +75,8 @@ fn every_code_example_reports_its_code() {
 
 #[test]
 fn codes_are_unique_and_ordered() {
-    let codes: Vec<_> = aigrid_lang::CODES.iter().map(|doc| doc.code).collect();
+    let codes: Vec<_> =
+        aigrid_lang::CODES.iter().chain(aigrid_compiler::CODES).map(|doc| doc.code).collect();
     let mut sorted = codes.clone();
     sorted.sort();
     sorted.dedup();

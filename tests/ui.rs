@@ -5,10 +5,14 @@
 //! Annotations, at the end of a line: `//~ error[AG0101]` (this line), `//~^ error[...]` (the
 //! line above; one `^` per line), `//~v error[...]` (the line below), optionally followed by
 //! `: text`, which the message must contain. A file without annotations must be clean.
+//!
+//! The files under `tests/ui/packages/NAME/` are not tests: they form package `NAME`, which
+//! every UI test may import.
 
 use std::path::{Path, PathBuf};
 
-use aigrid_lang::{Diagnostic, DiagnosticFormat, Sources};
+use aigrid_compiler::MemoryWorld;
+use aigrid_lang::{Diagnostic, DiagnosticFormat};
 
 #[derive(Debug, PartialEq)]
 struct Expected {
@@ -32,20 +36,18 @@ fn ui() {
     let mut failures = Vec::new();
     for path in &files {
         let relative = path.strip_prefix(root).unwrap_or(path).display().to_string();
-        let bytes = std::fs::read(path).unwrap_or_default();
-        let mut sources = Sources::new();
-        let id = sources.next_id();
-        let (text, mut diagnostics) = match aigrid_lang::decode(id, bytes) {
-            Ok(text) => (text, Vec::new()),
-            Err((text, invalid)) => (text, vec![invalid]),
-        };
-        sources.add(relative.clone(), text.clone());
-        diagnostics.extend(aigrid_lang::parse(id, &text).diagnostics);
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut world = packages(root);
+        let id = world.add_file(&relative, &text);
+        let diagnostics = aigrid_compiler::check(&mut world, &[id]);
         if let Err(problems) = compare(&text, &annotations(&text), &diagnostics) {
             failures.push(format!("{relative}:\n{problems}"));
         }
-        let rendered =
-            aigrid_lang::render(&diagnostics, &sources, DiagnosticFormat::Human { color: false });
+        let rendered = aigrid_lang::render(
+            &diagnostics,
+            world.sources(),
+            DiagnosticFormat::Human { color: false },
+        );
         expect_test::expect_file![path.with_extension("out")].assert_eq(&rendered);
     }
     assert!(
@@ -56,9 +58,29 @@ fn ui() {
     );
 }
 
+/// A world holding the packages of `tests/ui/packages/`.
+fn packages(root: &Path) -> MemoryWorld {
+    let mut world = MemoryWorld::new();
+    let dir = root.join("tests/ui/packages");
+    for package in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = package.file_name().to_string_lossy().into_owned();
+        let mut files = Vec::new();
+        collect(&package.path(), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let shown = file.strip_prefix(root).unwrap_or(&file).display().to_string();
+            world.add_package_file(&name, &shown, &text);
+        }
+    }
+    world
+}
+
 fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
+        if path.ends_with("tests/ui/packages") {
+            continue;
+        }
         if path.is_dir() {
             collect(&path, files);
         } else if path.extension().is_some_and(|e| e == "ag") {

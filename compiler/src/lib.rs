@@ -1,3 +1,51 @@
-//! The aigrid compiler: resolution, type checking, lowering to a DAG, optimisation and binding.
+//! The aigrid compiler. Today it checks names: [`check`] parses each file and resolves every
+//! name in it (items, imports of standard and user packages, parameters and `let`s, the
+//! arguments of calls to pipelines and `ai`s). Type checking, lowering to a DAG, optimisation
+//! and binding follow.
 //!
-//! Empty until the compiler issue lands; `aigrid-lang` parses and formats today.
+//! The compiler does no IO: sources and packages come through a [`World`].
+//!
+//! ```
+//! use aigrid_compiler::{MemoryWorld, check};
+//!
+//! let mut world = MemoryWorld::new();
+//! let file = world.add_file("demo.ag", "pipeline p(x: i64) -> i64 {\n    return y\n}\n");
+//! let diagnostics = check(&mut world, &[file]);
+//! assert_eq!(diagnostics[0].code, "AG0201");
+//! assert_eq!(diagnostics[0].message, "unknown name `y`");
+//! ```
+
+mod error;
+mod packages;
+mod resolve;
+mod world;
+
+use aigrid_lang::{CodeDoc, Diagnostic, FileId};
+
+pub use world::{MemoryWorld, World};
+
+/// The documentation of the diagnostic codes the compiler reports (`AG02xx`).
+pub const CODES: &[CodeDoc] = error::CODES;
+
+/// Checks `files`: parses each and, when it parsed, resolves its names. Returns every
+/// diagnostic, file by file, in source order within a file.
+pub fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> {
+    let mut packages = packages::Packages::new(world);
+    let mut diagnostics = Vec::new();
+    for &file in files {
+        let Some(source) = packages.world().source(file) else { continue };
+        let parsed = aigrid_lang::parse(file, source.text());
+        diagnostics.extend(parsed.diagnostics.iter().cloned());
+        if !parsed.is_ok() {
+            // Names are not checked in a file with syntax errors: its broken items are missing,
+            // and every use of them would be reported as unknown.
+            continue;
+        }
+        let errors = resolve::Resolver::new(file, &mut packages).resolve(&parsed.module);
+        let mut found: Vec<Diagnostic> =
+            errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
+        found.sort_by_key(|d| d.primary_span().map_or(0, |s| s.start));
+        diagnostics.extend(found);
+    }
+    diagnostics
+}

@@ -1,26 +1,32 @@
 //! `aigridc check`: report every problem in the given files.
 
-use aigrid_lang::{Diagnostic, Sources};
+use aigrid_lang::Diagnostic;
 
 use super::ExitStatus;
 use super::args::CheckArgs;
+use super::world::FsWorld;
 use super::{inputs, output};
 
 pub fn run(args: &CheckArgs) -> ExitStatus {
-    let mut sources = Sources::new();
-    let (files, mut status) = inputs::load(&args.paths, &mut sources);
+    let mut world = FsWorld::new();
+    let (files, mut status) = inputs::load(&args.paths, &mut world);
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut readable = Vec::new();
     for input in &files {
         match input.invalid.clone() {
             Some(invalid) => diagnostics.push(invalid),
-            None => {
-                let text = sources.get(input.id).map_or("", |file| file.text());
-                diagnostics.extend(aigrid_lang::parse(input.id, text).diagnostics);
-            }
+            None => readable.push(input.id),
         }
     }
+    diagnostics.extend(aigrid_compiler::check(&mut world, &readable));
+    // File by file, in the order given; within a file, as the compiler reported them.
+    diagnostics.sort_by_key(|d| d.file);
+    for error in world.take_errors() {
+        output::error(&error);
+        status = ExitStatus::Error;
+    }
     let format = inputs::diagnostic_format(args.format);
-    status = status.max(output::print(&aigrid_lang::render(&diagnostics, &sources, format)));
+    status = status.max(output::print(&aigrid_lang::render(&diagnostics, world.sources(), format)));
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     if !args.output.quiet && args.format != super::args::OutputFormat::Json {

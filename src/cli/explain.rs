@@ -7,7 +7,7 @@ use super::args::ExplainArgs;
 use super::output;
 
 /// Every phase's code table, in code order.
-const TABLES: &[&[CodeDoc]] = &[aigrid_lang::CODES];
+const TABLES: &[&[CodeDoc]] = &[aigrid_lang::CODES, aigrid_compiler::CODES];
 
 pub fn run(args: &ExplainArgs) -> ExitStatus {
     if args.list {

@@ -4,10 +4,11 @@
 use std::io::{Read as _, Write as _};
 use std::path::Path;
 
-use aigrid_lang::{DiagnosticFormat, Sources};
+use aigrid_lang::DiagnosticFormat;
 
 use super::ExitStatus;
 use super::args::FmtArgs;
+use super::world::FsWorld;
 use super::{inputs, output};
 
 pub fn run(args: &FmtArgs) -> ExitStatus {
@@ -18,8 +19,9 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         }
         return stdin(args.check);
     }
-    let mut sources = Sources::new();
-    let (files, mut status) = inputs::load(&args.paths, &mut sources);
+    let mut world = FsWorld::new();
+    let (files, mut status) = inputs::load(&args.paths, &mut world);
+    let sources = world.sources();
     let mut changed = 0;
     let mut broken = 0;
     let count = files.len();
@@ -30,7 +32,7 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         let diagnostics: Vec<_> = invalid.into_iter().chain(parsed.diagnostics.clone()).collect();
         if !diagnostics.is_empty() {
             let human = inputs::diagnostic_format(super::args::OutputFormat::Human);
-            output::note(&aigrid_lang::render(&diagnostics, &sources, human));
+            output::note(&aigrid_lang::render(&diagnostics, sources, human));
             status = status.max(ExitStatus::Failure);
             broken += 1;
             continue;
@@ -71,14 +73,15 @@ fn stdin(check: bool) -> ExitStatus {
         output::error(&format!("cannot read standard input: {error}"));
         return ExitStatus::Error;
     }
-    let mut sources = Sources::new();
-    let (id, invalid) = inputs::add(&mut sources, "<stdin>".into(), bytes);
+    let mut world = FsWorld::new();
+    let (id, invalid) = world.add(Path::new("-"), "<stdin>".into(), bytes);
+    let sources = world.sources();
     let text = sources.get(id).map_or("", |file| file.text()).to_owned();
     let parsed = aigrid_lang::parse(id, &text);
     let diagnostics: Vec<_> = invalid.into_iter().chain(parsed.diagnostics.clone()).collect();
     if !diagnostics.is_empty() {
         let human = DiagnosticFormat::Human { color: false };
-        output::note(&aigrid_lang::render(&diagnostics, &sources, human));
+        output::note(&aigrid_lang::render(&diagnostics, sources, human));
         return ExitStatus::Failure;
     }
     let formatted = aigrid_lang::format(&parsed, &text);

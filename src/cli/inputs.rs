@@ -3,9 +3,10 @@
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
-use aigrid_lang::{Diagnostic, DiagnosticFormat, FileId, Sources};
+use aigrid_lang::{Diagnostic, DiagnosticFormat, FileId};
 
 use super::args::OutputFormat;
+use super::world::FsWorld;
 use super::{ExitStatus, output};
 
 /// Expands `paths`: files as given, directories searched recursively for `*.ag` files
@@ -47,16 +48,16 @@ fn has_ag_extension(path: &Path) -> bool {
 pub struct Input {
     /// Where it was read from.
     pub path: PathBuf,
-    /// Its id in the command's [`Sources`].
+    /// Its id in the command's world.
     pub id: FileId,
     /// The AG0100 diagnostic when its bytes were not UTF-8 (its text is then a lossy copy,
     /// good for showing excerpts only).
     pub invalid: Option<Diagnostic>,
 }
 
-/// Finds and reads the files named by `paths` into `sources`. Paths and files that cannot be
+/// Finds and reads the files named by `paths` into `world`. Paths and files that cannot be
 /// read are reported, and make the status a tool error; the other files are still returned.
-pub fn load(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Input>, ExitStatus) {
+pub fn load(paths: &[PathBuf], world: &mut FsWorld) -> (Vec<Input>, ExitStatus) {
     let (files, errors) = collect(paths);
     let mut status = ExitStatus::Success;
     for error in &errors {
@@ -67,7 +68,7 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Input>, ExitStatus
     for path in files {
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let (id, invalid) = add(sources, path.display().to_string(), bytes);
+                let (id, invalid) = world.add(&path, path.display().to_string(), bytes);
                 inputs.push(Input { path, id, invalid });
             }
             Err(error) => {
@@ -77,15 +78,6 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources) -> (Vec<Input>, ExitStatus
         }
     }
     (inputs, status)
-}
-
-/// Adds a file's bytes to `sources`; bytes that are not UTF-8 are added lossily, with their
-/// diagnostic.
-pub fn add(sources: &mut Sources, name: String, bytes: Vec<u8>) -> (FileId, Option<Diagnostic>) {
-    match aigrid_lang::decode(sources.next_id(), bytes) {
-        Ok(text) => (sources.add(name, text), None),
-        Err((text, diagnostic)) => (sources.add(name, text), Some(diagnostic)),
-    }
 }
 
 /// The renderer settings for an output format.

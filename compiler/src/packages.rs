@@ -1,0 +1,150 @@
+//! What an imported package provides: the standard library's items, or the items of a user
+//! package whose files the [`World`] supplies (parsed once per compilation).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use aigrid_lang::ast::{ItemKind, Param};
+use aigrid_lang::{FileId, Span};
+use ecow::EcoString;
+
+use crate::world::World;
+
+/// The parameters of a pipeline or `ai`, for checking calls.
+#[derive(Debug)]
+pub(crate) struct Signature {
+    /// The callee's name.
+    pub name: String,
+    /// Each parameter's name, and whether a call must pass it (it has no default).
+    pub params: Vec<(EcoString, bool)>,
+    /// Where the callee is declared.
+    pub file: FileId,
+    pub span: Span,
+}
+
+impl Signature {
+    pub(crate) fn new(name: &str, params: &[Param], file: FileId, span: Span) -> Rc<Signature> {
+        let params = params.iter().map(|p| (p.name.name.clone(), p.default.is_none())).collect();
+        Rc::new(Signature { name: name.to_owned(), params, file, span })
+    }
+}
+
+/// What an item of a package is.
+#[derive(Clone, Debug)]
+pub(crate) enum ItemInfo {
+    Type,
+    /// A pipeline, `ai` or standard-library operation; the signature when it is known.
+    Callable(Option<Rc<Signature>>),
+}
+
+/// A user package: its items by name.
+#[derive(Debug)]
+pub(crate) struct UserPackage {
+    name: String,
+    items: HashMap<EcoString, ItemInfo>,
+}
+
+/// An imported package.
+#[derive(Clone, Debug)]
+pub(crate) enum PackageRef {
+    Std(&'static aigrid_stdlib::Package),
+    User(Rc<UserPackage>),
+}
+
+impl PackageRef {
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            PackageRef::Std(package) => package.name,
+            PackageRef::User(package) => &package.name,
+        }
+    }
+
+    pub(crate) fn item(&self, name: &str) -> Option<ItemInfo> {
+        match self {
+            PackageRef::Std(package) => package.item(name).map(|_| ItemInfo::Callable(None)),
+            PackageRef::User(package) => package.items.get(name).cloned(),
+        }
+    }
+
+    /// The item names, sorted, for suggestions.
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = match self {
+            PackageRef::Std(package) => package.items.iter().map(|i| i.name.to_owned()).collect(),
+            PackageRef::User(package) => package.items.keys().map(|n| n.to_string()).collect(),
+        };
+        names.sort();
+        names
+    }
+}
+
+/// The packages of one compilation, loaded through the world on first use.
+pub(crate) struct Packages<'w> {
+    world: &'w mut dyn World,
+    loaded: HashMap<String, Option<Rc<UserPackage>>>,
+}
+
+impl<'w> Packages<'w> {
+    pub(crate) fn new(world: &'w mut dyn World) -> Self {
+        Packages { world, loaded: HashMap::new() }
+    }
+
+    pub(crate) fn world(&self) -> &dyn World {
+        &*self.world
+    }
+
+    /// The package `name` as seen from file `from`.
+    pub(crate) fn lookup(&mut self, from: FileId, name: &str) -> Option<PackageRef> {
+        if name == "std" || name.starts_with("std.") {
+            return aigrid_stdlib::package(name).map(PackageRef::Std);
+        }
+        if let Some(loaded) = self.loaded.get(name) {
+            return loaded.clone().map(PackageRef::User);
+        }
+        let package = self.load(from, name).map(Rc::new);
+        self.loaded.insert(name.to_owned(), package.clone());
+        package.map(PackageRef::User)
+    }
+
+    /// Parses the package's files and collects the items of those that declare `name`.
+    /// Syntax errors in them are reported when those files themselves are checked.
+    fn load(&mut self, from: FileId, name: &str) -> Option<UserPackage> {
+        let files = self.world.package(from, name)?;
+        let mut items = HashMap::new();
+        for file in files {
+            let Some(source) = self.world.source(file) else { continue };
+            let parsed = aigrid_lang::parse(file, source.text());
+            let header = parsed.module.package.as_ref().map(|p| {
+                p.name.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
+            });
+            if header.as_deref() != Some(name) {
+                continue;
+            }
+            for item in &parsed.module.items {
+                let (item_name, info) = match &item.kind {
+                    ItemKind::Type(alias) => (&alias.name, ItemInfo::Type),
+                    ItemKind::Pipeline(p) => (
+                        &p.name,
+                        ItemInfo::Callable(Some(Signature::new(
+                            &p.name.name,
+                            &p.params,
+                            file,
+                            p.name.span,
+                        ))),
+                    ),
+                    ItemKind::Ai(ai) => (
+                        &ai.name,
+                        ItemInfo::Callable(Some(Signature::new(
+                            &ai.name.name,
+                            &ai.params,
+                            file,
+                            ai.name.span,
+                        ))),
+                    ),
+                    ItemKind::Use(_) | ItemKind::Test(_) => continue,
+                };
+                items.insert(item_name.name.clone(), info);
+            }
+        }
+        Some(UserPackage { name: name.to_owned(), items })
+    }
+}

@@ -1,0 +1,58 @@
+//! How the compiler reaches the outside world: source files and packages come through the
+//! [`World`] trait, so that compiling does no IO of its own and tests can pass a fake.
+
+use std::collections::HashMap;
+
+use aigrid_lang::{FileId, SourceFile, Sources};
+
+/// Everything the compiler needs from outside: source text and where packages are.
+pub trait World {
+    /// A source file the world has loaded.
+    fn source(&self, file: FileId) -> Option<&SourceFile>;
+
+    /// The files of the package called `name` as seen from `from`: the package `from` belongs
+    /// to, or a package it may import (a dependency). `None` when no such package is visible.
+    /// The standard library (`std.*`) is the compiler's own and is never asked for.
+    fn package(&mut self, from: FileId, name: &str) -> Option<Vec<FileId>>;
+}
+
+/// A world held in memory: for tests, and for tools that embed the compiler.
+#[derive(Debug, Default)]
+pub struct MemoryWorld {
+    sources: Sources,
+    packages: HashMap<String, Vec<FileId>>,
+}
+
+impl MemoryWorld {
+    /// An empty world.
+    pub fn new() -> Self {
+        MemoryWorld::default()
+    }
+
+    /// Adds a file, belonging to no package, and returns its id.
+    pub fn add_file(&mut self, name: &str, text: &str) -> FileId {
+        self.sources.add(name, text)
+    }
+
+    /// Adds a file of package `package` (visible from every file) and returns its id.
+    pub fn add_package_file(&mut self, package: &str, name: &str, text: &str) -> FileId {
+        let id = self.sources.add(name, text);
+        self.packages.entry(package.to_owned()).or_default().push(id);
+        id
+    }
+
+    /// The files, for rendering diagnostics.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+}
+
+impl World for MemoryWorld {
+    fn source(&self, file: FileId) -> Option<&SourceFile> {
+        self.sources.get(file)
+    }
+
+    fn package(&mut self, _from: FileId, name: &str) -> Option<Vec<FileId>> {
+        self.packages.get(name).cloned()
+    }
+}

@@ -1,0 +1,178 @@
+//! The compiler's [`World`] on the real filesystem: source files, and packages found through
+//! `aigrid.toml` manifests.
+//!
+//! A package is a directory with an `aigrid.toml` whose `[package]` names it; its files are the
+//! `.ag` files below it (not those of nested packages) whose header names the package. A file
+//! may import its own package and the `[dependencies]` of the manifests in its directory and
+//! the directories above it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use aigrid_compiler::World;
+use aigrid_lang::{Diagnostic, FileId, SourceFile, Sources};
+use serde::Deserialize;
+
+/// The manifest file name.
+const MANIFEST: &str = "aigrid.toml";
+
+/// `aigrid.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    package: Option<PackageSection>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, Dependency>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "version and description are checked on load; packaging will read them"
+)]
+struct PackageSection {
+    name: String,
+    version: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dependency {
+    /// The package's directory, relative to the manifest.
+    path: PathBuf,
+}
+
+/// Source files read from disk, and the manifests that say where packages are.
+#[derive(Default)]
+pub struct FsWorld {
+    sources: Sources,
+    paths: HashMap<FileId, PathBuf>,
+    files: HashMap<PathBuf, FileId>,
+    manifests: HashMap<PathBuf, Option<Manifest>>,
+    /// Problems with manifests and package files, reported by the command (status 2).
+    errors: Vec<String>,
+}
+
+impl FsWorld {
+    /// An empty world.
+    pub fn new() -> Self {
+        FsWorld::default()
+    }
+
+    /// The files read so far.
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    /// Adds a file read from `path`; bytes that are not UTF-8 are added lossily, with their
+    /// diagnostic.
+    pub fn add(
+        &mut self,
+        path: &Path,
+        name: String,
+        bytes: Vec<u8>,
+    ) -> (FileId, Option<Diagnostic>) {
+        let (text, invalid) = match aigrid_lang::decode(self.sources.next_id(), bytes) {
+            Ok(text) => (text, None),
+            Err((text, diagnostic)) => (text, Some(diagnostic)),
+        };
+        let id = self.sources.add(name, text);
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.paths.insert(id, key.clone());
+        self.files.insert(key, id);
+        (id, invalid)
+    }
+
+    /// Problems found with manifests and package files.
+    pub fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// The manifest in `dir`, read once.
+    fn manifest(&mut self, dir: &Path) -> Option<&Manifest> {
+        if !self.manifests.contains_key(dir) {
+            let path = dir.join(MANIFEST);
+            let manifest = match std::fs::read_to_string(&path) {
+                Ok(text) => match toml::from_str::<Manifest>(&text) {
+                    Ok(manifest) => Some(manifest),
+                    Err(error) => {
+                        self.errors.push(format!(
+                            "invalid `{}`: {}",
+                            path.display(),
+                            error.message()
+                        ));
+                        None
+                    }
+                },
+                Err(_) => None,
+            };
+            self.manifests.insert(dir.to_path_buf(), manifest);
+        }
+        self.manifests.get(dir).and_then(Option::as_ref)
+    }
+
+    /// The `.ag` files of the package in `dir` (skipping nested packages), loaded.
+    fn package_files(&mut self, dir: &Path) -> Vec<FileId> {
+        let walk = walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0
+                || !(name.starts_with('.')
+                    || name == "target"
+                    || (e.file_type().is_dir() && e.path().join(MANIFEST).exists()))
+        });
+        let mut ids = Vec::new();
+        for entry in walk.flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "ag") {
+                continue;
+            }
+            let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+            if let Some(&id) = self.files.get(&key) {
+                ids.push(id);
+                continue;
+            }
+            match std::fs::read(path) {
+                Ok(bytes) => ids.push(self.add(path, path.display().to_string(), bytes).0),
+                Err(error) => {
+                    self.errors.push(format!("cannot read `{}`: {error}", path.display()))
+                }
+            }
+        }
+        ids
+    }
+}
+
+impl World for FsWorld {
+    fn source(&self, file: FileId) -> Option<&SourceFile> {
+        self.sources.get(file)
+    }
+
+    fn package(&mut self, from: FileId, name: &str) -> Option<Vec<FileId>> {
+        let start = self.paths.get(&from)?.parent()?.to_path_buf();
+        for dir in start.ancestors() {
+            let Some(manifest) = self.manifest(dir) else { continue };
+            if manifest.package.as_ref().is_some_and(|p| p.name == name) {
+                return Some(self.package_files(dir));
+            }
+            if let Some(dependency) = manifest.dependencies.get(name).map(|d| d.path.clone()) {
+                let target = dir.join(&dependency);
+                let target = target.canonicalize().unwrap_or(target);
+                let declared =
+                    self.manifest(&target).and_then(|m| m.package.as_ref()).map(|p| p.name.clone());
+                if declared.as_deref() != Some(name) {
+                    self.errors.push(format!(
+                        "dependency `{name}` in `{}` points to `{}`, which holds no package `{name}` (no {MANIFEST} naming it)",
+                        dir.join(MANIFEST).display(),
+                        dependency.display()
+                    ));
+                    return None;
+                }
+                return Some(self.package_files(&target));
+            }
+        }
+        None
+    }
+}
