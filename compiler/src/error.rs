@@ -143,6 +143,30 @@ pub(crate) enum ResolveError {
         #[label("in a pipeline")]
         span: Span,
     },
+    /// Packages that import each other in a circle.
+    #[error("import cycle: {cycle}")]
+    #[diagnostic(
+        code(AG0214),
+        help(
+            "packages may not import each other in a circle; move what they share into a package both import"
+        )
+    )]
+    ImportCycle {
+        cycle: String,
+        #[label("this import closes the cycle")]
+        span: Span,
+    },
+    /// Type aliases that refer to themselves.
+    #[error("type alias cycle: {cycle}")]
+    #[diagnostic(
+        code(AG0215),
+        help("a type alias cannot contain itself; write the type out in full")
+    )]
+    AliasCycle {
+        cycle: String,
+        #[label("this alias refers to itself")]
+        span: Span,
+    },
 }
 
 /// Declares the documentation table of the `AG02xx` codes from `codes/CODE.md`.
@@ -167,6 +191,8 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0211" => "misplaced return",
     "AG0212" => "missing return",
     "AG0213" => "assert outside a test",
+    "AG0214" => "import cycle",
+    "AG0215" => "type alias cycle",
 ];
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.

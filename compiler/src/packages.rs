@@ -37,11 +37,14 @@ pub(crate) enum ItemInfo {
     Callable(Option<Rc<Signature>>),
 }
 
-/// A user package: its items by name.
+/// A user package: its items by name, and the user packages its files import.
 #[derive(Debug)]
 pub(crate) struct UserPackage {
     name: String,
     items: HashMap<EcoString, ItemInfo>,
+    imports: Vec<String>,
+    /// A file of the package, to look its own imports up from.
+    file: FileId,
 }
 
 /// An imported package.
@@ -110,6 +113,8 @@ impl<'w> Packages<'w> {
     fn load(&mut self, from: FileId, name: &str) -> Option<UserPackage> {
         let files = self.world.package(from, name)?;
         let mut items = HashMap::new();
+        let mut imports = Vec::new();
+        let first = files.first().copied().unwrap_or(from);
         for file in files {
             let Some(source) = self.world.source(file) else { continue };
             let parsed = aigrid_lang::parse(file, source.text());
@@ -120,6 +125,21 @@ impl<'w> Packages<'w> {
                 continue;
             }
             for item in &parsed.module.items {
+                if let ItemKind::Use(decl) = &item.kind {
+                    let imported = decl
+                        .path
+                        .segments
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    if !imported.starts_with("std.")
+                        && imported != name
+                        && !imports.contains(&imported)
+                    {
+                        imports.push(imported);
+                    }
+                }
                 let (item_name, info) = match &item.kind {
                     ItemKind::Type(alias) => (&alias.name, ItemInfo::Type),
                     ItemKind::Pipeline(p) => (
@@ -145,6 +165,38 @@ impl<'w> Packages<'w> {
                 items.insert(item_name.name.clone(), info);
             }
         }
-        Some(UserPackage { name: name.to_owned(), items })
+        Some(UserPackage { name: name.to_owned(), items, imports, file: first })
+    }
+
+    /// If importing package `target` from package `own` closes a cycle, the cycle as
+    /// `own -> target -> ... -> own`.
+    pub(crate) fn cycle(&mut self, own: &str, target: &str) -> Option<Vec<String>> {
+        // Depth-first over the import graph, from `target`, looking for `own`.
+        let mut stack = vec![vec![target.to_owned()]];
+        let mut seen = vec![target.to_owned()];
+        while let Some(path) = stack.pop() {
+            let current = path.last()?.clone();
+            let Some(PackageRef::User(package)) = self.lookup_loaded(&current) else { continue };
+            for next in package.imports.clone() {
+                let mut longer = path.clone();
+                longer.push(next.clone());
+                if next == own {
+                    let mut cycle = vec![own.to_owned()];
+                    cycle.extend(longer);
+                    return Some(cycle);
+                }
+                if !seen.contains(&next) {
+                    seen.push(next.clone());
+                    // Load it if needed, from a file of the package that imports it.
+                    let _ = self.lookup(package.file, &next);
+                    stack.push(longer);
+                }
+            }
+        }
+        None
+    }
+
+    fn lookup_loaded(&self, name: &str) -> Option<PackageRef> {
+        self.loaded.get(name).cloned().flatten().map(PackageRef::User)
     }
 }

@@ -87,6 +87,8 @@ enum Unused {
 /// Resolves one parsed file.
 pub(crate) struct Resolver<'p, 'w> {
     file: FileId,
+    /// The package the file declares, if it has a header.
+    own_package: Option<String>,
     packages: &'p mut Packages<'w>,
     errors: Vec<ResolveError>,
     /// The file's items and imports.
@@ -97,17 +99,29 @@ pub(crate) struct Resolver<'p, 'w> {
 
 impl<'p, 'w> Resolver<'p, 'w> {
     pub(crate) fn new(file: FileId, packages: &'p mut Packages<'w>) -> Self {
-        Resolver { file, packages, errors: Vec::new(), top: HashMap::new(), locals: Vec::new() }
+        Resolver {
+            file,
+            own_package: None,
+            packages,
+            errors: Vec::new(),
+            top: HashMap::new(),
+            locals: Vec::new(),
+        }
     }
 
     /// Resolves `module` and returns what was found, in source order of discovery.
     pub(crate) fn resolve(mut self, module: &Module) -> Vec<ResolveError> {
+        self.own_package = module
+            .package
+            .as_ref()
+            .map(|p| p.name.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("."));
         for item in &module.items {
             self.declare(item);
         }
         for item in &module.items {
             self.item(item);
         }
+        self.alias_cycles(module);
         let mut unused: Vec<_> = self
             .top
             .iter()
@@ -157,6 +171,13 @@ impl<'p, 'w> Resolver<'p, 'w> {
                     self.bind_imports(&decl.imports, decl.path.segments.last(), Meaning::Poisoned);
                     return;
                 };
+                if let Some(own) = self.own_package.clone()
+                    && own != name
+                    && let Some(cycle) = self.packages.cycle(&own, &name)
+                {
+                    let span = decl.path.span;
+                    self.errors.push(ResolveError::ImportCycle { cycle: cycle.join(" -> "), span });
+                }
                 match &decl.imports {
                     UseImports::Module { alias } => {
                         let (bound, span) = match alias {
@@ -218,6 +239,53 @@ impl<'p, 'w> Resolver<'p, 'w> {
         };
         for name in names {
             self.bind_top(&name.name, name.span, meaning.clone(), None);
+        }
+    }
+
+    /// Reports type aliases that refer to themselves, directly or through other aliases
+    /// (`type A = list<B>`, `type B = A`): such a type has no finite meaning. Each cycle is
+    /// reported once, at the alias of the cycle declared first.
+    fn alias_cycles(&mut self, module: &Module) {
+        let aliases: HashMap<&str, &TypeExpr> = module
+            .items
+            .iter()
+            .filter_map(|item| match &item.kind {
+                ItemKind::Type(alias) => Some((alias.name.name.as_str(), &alias.ty)),
+                _ => None,
+            })
+            .collect();
+        let mut reported: Vec<&str> = Vec::new();
+        for item in &module.items {
+            let ItemKind::Type(alias) = &item.kind else { continue };
+            let start = alias.name.name.as_str();
+            if reported.contains(&start) {
+                continue;
+            }
+            // Follow the aliases each alias mentions, depth first, looking for `start`.
+            let mut stack = vec![vec![start]];
+            let mut seen = vec![start];
+            while let Some(path) = stack.pop() {
+                let Some(ty) = path.last().and_then(|name| aliases.get(name)) else { continue };
+                let mut mentioned = Vec::new();
+                named_types(ty, &mut mentioned);
+                for next in mentioned {
+                    if next == start {
+                        let mut cycle = path.clone();
+                        cycle.push(start);
+                        reported.extend(cycle.iter().copied());
+                        let cycle = cycle.join(" -> ");
+                        self.errors.push(ResolveError::AliasCycle { cycle, span: alias.name.span });
+                        stack.clear();
+                        break;
+                    }
+                    if aliases.contains_key(next) && !seen.contains(&next) {
+                        seen.push(next);
+                        let mut longer = path.clone();
+                        longer.push(next);
+                        stack.push(longer);
+                    }
+                }
+            }
         }
     }
 
@@ -392,5 +460,18 @@ impl<'p, 'w> Resolver<'p, 'w> {
                 None
             }
         }
+    }
+}
+
+/// The single-segment type names `ty` mentions.
+fn named_types<'t>(ty: &'t TypeExpr, out: &mut Vec<&'t str>) {
+    match &ty.kind {
+        TypeKind::Named(path) if path.segments.len() == 1 => {
+            out.extend(path.segments.first().map(|s| s.name.as_str()))
+        }
+        TypeKind::Named(_) => {}
+        TypeKind::Table(fields) => fields.iter().for_each(|f| named_types(&f.ty, out)),
+        TypeKind::Tensor { dtype, .. } => named_types(dtype, out),
+        TypeKind::List(inner) | TypeKind::Optional(inner) => named_types(inner, out),
     }
 }
