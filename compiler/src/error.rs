@@ -176,7 +176,7 @@ macro_rules! code_docs {
     };
 }
 
-/// The documentation of every name-resolution code.
+/// The documentation of every code the compiler reports (`AG02xx` names, `AG03xx` SQL).
 pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0201" => "unknown name",
     "AG0202" => "duplicate declaration",
@@ -193,6 +193,7 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0213" => "assert outside a test",
     "AG0214" => "import cycle",
     "AG0215" => "type alias cycle",
+    "AG0301" => "SQL error",
 ];
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.

@@ -1,7 +1,8 @@
-//! The aigrid compiler. Today it checks names: [`check`] parses each file and resolves every
-//! name in it (items, imports of standard and user packages, parameters and `let`s, the
-//! arguments of calls to pipelines and `ai`s). Type checking, lowering to a DAG, optimisation
-//! and binding follow.
+//! The aigrid compiler. Today it checks names and SQL: [`check`] parses each file, resolves
+//! every name in it (items, imports of standard and user packages, parameters and `let`s, the
+//! arguments of calls to pipelines and `ai`s), and plans its `sql` steps with DataFusion
+//! against the declared table schemas. Type checking, lowering to a DAG, optimisation and
+//! binding follow.
 //!
 //! The compiler does no IO: sources and packages come through a [`World`].
 //!
@@ -18,13 +19,14 @@
 mod error;
 mod packages;
 mod resolve;
+mod sql;
 mod world;
 
 use aigrid_lang::{CodeDoc, Diagnostic, FileId};
 
 pub use world::{MemoryWorld, World};
 
-/// The documentation of the diagnostic codes the compiler reports (`AG02xx`).
+/// The documentation of the diagnostic codes the compiler reports (`AG02xx`, `AG03xx`).
 pub const CODES: &[CodeDoc] = error::CODES;
 
 /// Checks `files`: parses each and, when it parsed, resolves its names. Returns every
@@ -44,6 +46,13 @@ pub fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> {
         let errors = resolve::Resolver::new(file, &mut packages).resolve(&parsed.module);
         let mut found: Vec<Diagnostic> =
             errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
+        // SQL is planned once names are sound: an unknown input was reported already.
+        if !found.iter().any(Diagnostic::is_error)
+            && let Some(source) = packages.world().source(file)
+        {
+            let sql = sql::check(&parsed.module, source.text());
+            found.extend(sql.iter().map(|e| Diagnostic::from_error(file, e)));
+        }
         found.sort_by_key(|d| d.primary_span().map_or(0, |s| s.start));
         diagnostics.extend(found);
     }

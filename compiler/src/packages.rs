@@ -83,7 +83,7 @@ impl PackageRef {
 /// The packages of one compilation, loaded through the world on first use.
 pub(crate) struct Packages<'w> {
     world: &'w mut dyn World,
-    loaded: HashMap<String, Option<Rc<UserPackage>>>,
+    loaded: HashMap<(String, Vec<FileId>), Rc<UserPackage>>,
 }
 
 impl<'w> Packages<'w> {
@@ -100,18 +100,21 @@ impl<'w> Packages<'w> {
         if name == "std" || name.starts_with("std.") {
             return aigrid_stdlib::package(name).map(PackageRef::Std);
         }
-        if let Some(loaded) = self.loaded.get(name) {
-            return loaded.clone().map(PackageRef::User);
+        // Which package a name means depends on where it is asked from (each file sees its own
+        // package and its manifests' dependencies): cache by the files the world answers.
+        let files = self.world.package(from, name)?;
+        let key = (name.to_owned(), files.clone());
+        if let Some(loaded) = self.loaded.get(&key) {
+            return Some(PackageRef::User(loaded.clone()));
         }
-        let package = self.load(from, name).map(Rc::new);
-        self.loaded.insert(name.to_owned(), package.clone());
-        package.map(PackageRef::User)
+        let package = Rc::new(self.load(name, files, from));
+        self.loaded.insert(key, package.clone());
+        Some(PackageRef::User(package))
     }
 
     /// Parses the package's files and collects the items of those that declare `name`.
     /// Syntax errors in them are reported when those files themselves are checked.
-    fn load(&mut self, from: FileId, name: &str) -> Option<UserPackage> {
-        let files = self.world.package(from, name)?;
+    fn load(&mut self, name: &str, files: Vec<FileId>, from: FileId) -> UserPackage {
         let mut items = HashMap::new();
         let mut imports = Vec::new();
         let first = files.first().copied().unwrap_or(from);
@@ -165,7 +168,7 @@ impl<'w> Packages<'w> {
                 items.insert(item_name.name.clone(), info);
             }
         }
-        Some(UserPackage { name: name.to_owned(), items, imports, file: first })
+        UserPackage { name: name.to_owned(), items, imports, file: first }
     }
 
     /// If importing package `target` from package `own` closes a cycle, the cycle as
@@ -197,6 +200,6 @@ impl<'w> Packages<'w> {
     }
 
     fn lookup_loaded(&self, name: &str) -> Option<PackageRef> {
-        self.loaded.get(name).cloned().flatten().map(PackageRef::User)
+        self.loaded.iter().find(|((n, _), _)| n == name).map(|(_, p)| PackageRef::User(p.clone()))
     }
 }

@@ -408,7 +408,16 @@ impl<'p, 'w> Resolver<'p, 'w> {
                     }
                     return;
                 }
-                self.qualified(&path.segments[0], &path.segments[1]);
+                if let [module, item] = path.segments.as_slice() {
+                    self.qualified(module, item);
+                } else {
+                    self.errors.push(ResolveError::UnknownName {
+                        kind: "type",
+                        name: path.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("."),
+                        span: path.span,
+                        help: Some("a type is named `Name`, or `module.Name` after `use package as module`".into()),
+                    });
+                }
             }
             TypeKind::Table(fields) => {
                 let mut seen: HashMap<&str, Span> = HashMap::new();
