@@ -121,21 +121,13 @@ impl<'w> Packages<'w> {
         for file in files {
             let Some(source) = self.world.source(file) else { continue };
             let parsed = aigrid_lang::parse(file, source.text());
-            let header = parsed.module.package.as_ref().map(|p| {
-                p.name.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
-            });
+            let header = parsed.module.package.as_ref().map(|p| p.name.to_string());
             if header.as_deref() != Some(name) {
                 continue;
             }
             for item in &parsed.module.items {
                 if let ItemKind::Use(decl) = &item.kind {
-                    let imported = decl
-                        .path
-                        .segments
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(".");
+                    let imported = decl.path.to_string();
                     if !imported.starts_with("std.")
                         && imported != name
                         && !imports.contains(&imported)

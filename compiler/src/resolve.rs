@@ -111,10 +111,7 @@ impl<'p, 'w> Resolver<'p, 'w> {
 
     /// Resolves `module` and returns what was found, in source order of discovery.
     pub(crate) fn resolve(mut self, module: &Module) -> Vec<ResolveError> {
-        self.own_package = module
-            .package
-            .as_ref()
-            .map(|p| p.name.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("."));
+        self.own_package = module.package.as_ref().map(|p| p.name.to_string());
         for item in &module.items {
             self.declare(item);
         }
@@ -156,8 +153,7 @@ impl<'p, 'w> Resolver<'p, 'w> {
                 self.bind_top(&name.name, name.span, Meaning::Callable(Some(signature)), None);
             }
             ItemKind::Use(decl) => {
-                let path: Vec<&str> = decl.path.segments.iter().map(|s| s.name.as_str()).collect();
-                let name = path.join(".");
+                let name = decl.path.to_string();
                 let Some(package) = self.packages.lookup(self.file, &name) else {
                     let help = if name.starts_with("std.") || name == "std" {
                         did_you_mean(&name, aigrid_stdlib::PACKAGES.iter().map(|p| p.name))
@@ -246,14 +242,7 @@ impl<'p, 'w> Resolver<'p, 'w> {
     /// (`type A = list<B>`, `type B = A`): such a type has no finite meaning. Each cycle is
     /// reported once, at the alias of the cycle declared first.
     fn alias_cycles(&mut self, module: &Module) {
-        let aliases: HashMap<&str, &TypeExpr> = module
-            .items
-            .iter()
-            .filter_map(|item| match &item.kind {
-                ItemKind::Type(alias) => Some((alias.name.name.as_str(), &alias.ty)),
-                _ => None,
-            })
-            .collect();
+        let aliases = type_aliases(module);
         let mut reported: Vec<&str> = Vec::new();
         for item in &module.items {
             let ItemKind::Type(alias) = &item.kind else { continue };
@@ -413,7 +402,7 @@ impl<'p, 'w> Resolver<'p, 'w> {
                 } else {
                     self.errors.push(ResolveError::UnknownName {
                         kind: "type",
-                        name: path.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("."),
+                        name: path.to_string(),
                         span: path.span,
                         help: Some("a type is named `Name`, or `module.Name` after `use package as module`".into()),
                     });
@@ -459,17 +448,34 @@ impl<'p, 'w> Resolver<'p, 'w> {
             },
             Some(_) => None,
             None => {
-                let visible = self.visible();
-                self.errors.push(ResolveError::UnknownName {
-                    kind: "name",
-                    name: module.name.to_string(),
-                    span: module.span,
-                    help: did_you_mean(&module.name, visible.iter().map(String::as_str)),
-                });
+                self.unknown_name(module);
                 None
             }
         }
     }
+
+    /// Reports `name` as unknown, suggesting a visible name close to it.
+    pub(super) fn unknown_name(&mut self, name: &aigrid_lang::ast::Ident) {
+        let visible = self.visible();
+        self.errors.push(ResolveError::UnknownName {
+            kind: "name",
+            name: name.name.to_string(),
+            span: name.span,
+            help: did_you_mean(&name.name, visible.iter().map(String::as_str)),
+        });
+    }
+}
+
+/// The file's type aliases by name.
+pub(crate) fn type_aliases(module: &Module) -> HashMap<&str, &TypeExpr> {
+    module
+        .items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            ItemKind::Type(alias) => Some((alias.name.name.as_str(), &alias.ty)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The single-segment type names `ty` mentions.

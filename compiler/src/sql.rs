@@ -35,14 +35,7 @@ pub(crate) enum SqlError {
 
 /// Checks every `sql` step of `module`, whose source is `text`.
 pub(crate) fn check(module: &Module, text: &str) -> Vec<SqlError> {
-    let aliases: HashMap<&str, &TypeExpr> = module
-        .items
-        .iter()
-        .filter_map(|item| match &item.kind {
-            ItemKind::Type(alias) => Some((alias.name.name.as_str(), &alias.ty)),
-            _ => None,
-        })
-        .collect();
+    let aliases = crate::resolve::type_aliases(module);
     let mut checker = Checker { aliases, text, tables: HashMap::new(), errors: Vec::new() };
     for item in &module.items {
         checker.tables.clear();

@@ -51,6 +51,19 @@ pub struct Path {
     pub span: Span,
 }
 
+/// Prints the dotted name: `acme.text`.
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, segment) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(&segment.name)?;
+        }
+        Ok(())
+    }
+}
+
 /// `@name` or `@name(args)` on an item or a statement.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Attribute {

@@ -90,7 +90,7 @@ impl Formatter<'_> {
             docs.push(docs_lines(&package.docs));
             docs.push(Doc::text(format!(
                 "package {} @ {}",
-                path(&package.name),
+                package.name,
                 self.source(package.version.span)
             )));
             docs.push(self.trailing(package.span.end));
@@ -163,7 +163,7 @@ impl Formatter<'_> {
     }
 
     fn use_decl(&mut self, decl: &UseDecl) -> Doc {
-        let mut text = format!("use {}", path(&decl.path));
+        let mut text = format!("use {}", decl.path);
         match &decl.imports {
             UseImports::Module { alias: Some(alias) } => text += &format!(" as {}", alias.name),
             UseImports::Module { alias: None } => {}
@@ -276,7 +276,7 @@ impl Formatter<'_> {
 
     fn ty(&mut self, ty: &TypeExpr) -> Doc {
         match &ty.kind {
-            TypeKind::Named(name) => Doc::text(path(name)),
+            TypeKind::Named(name) => Doc::text(name.to_string()),
             TypeKind::Optional(inner) => Doc::Concat(vec![self.ty(inner), Doc::text("?")]),
             TypeKind::List(inner) => {
                 Doc::Concat(vec![Doc::text("list<"), self.ty(inner), Doc::text(">")])
@@ -448,11 +448,6 @@ impl Formatter<'_> {
             },
         )
     }
-}
-
-fn path(path: &Path) -> String {
-    let names: Vec<&str> = path.segments.iter().map(|s| s.name.as_str()).collect();
-    names.join(".")
 }
 
 fn docs_lines(docs: &[Spanned<ecow::EcoString>]) -> Doc {

@@ -116,13 +116,7 @@ impl Resolver<'_, '_> {
             ExprKind::Name(name) => {
                 let meaning = self.lookup(&name.name);
                 if meaning.is_none() {
-                    let visible = self.visible();
-                    self.errors.push(ResolveError::UnknownName {
-                        kind: "name",
-                        name: name.name.to_string(),
-                        span: name.span,
-                        help: did_you_mean(&name.name, visible.iter().map(String::as_str)),
-                    });
+                    self.unknown_name(name);
                 }
                 meaning
             }
