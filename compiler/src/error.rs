@@ -26,6 +26,19 @@ pub(crate) enum ResolveError {
         #[label("first declared here")]
         first: Span,
     },
+    /// An item declared in two files of one package.
+    #[error("`{name}` is declared twice in package `{package}`: also in `{other}`")]
+    #[diagnostic(
+        code(AG0202),
+        help("the files of a package share one namespace; rename one of them")
+    )]
+    DuplicateInPackage {
+        name: String,
+        package: String,
+        other: String,
+        #[label("declared again here")]
+        span: Span,
+    },
     /// A `use` of a package that does not exist or is not a dependency.
     #[error("unknown package `{name}`")]
     #[diagnostic(code(AG0203))]

@@ -24,7 +24,7 @@ mod world;
 
 use aigrid_lang::{CodeDoc, Diagnostic, FileId};
 
-pub use world::{MemoryWorld, World};
+pub use world::{MemoryWorld, PackageLookup, World};
 
 /// The documentation of the diagnostic codes the compiler reports (`AG02xx`, `AG03xx`).
 pub const CODES: &[CodeDoc] = error::CODES;

@@ -8,7 +8,7 @@ use aigrid_lang::ast::{ItemKind, Param};
 use aigrid_lang::{FileId, Span};
 use ecow::EcoString;
 
-use crate::world::World;
+use crate::world::{PackageLookup, World};
 
 /// The parameters of a pipeline or `ai`, for checking calls.
 #[derive(Debug)]
@@ -42,6 +42,8 @@ pub(crate) enum ItemInfo {
 pub(crate) struct UserPackage {
     name: String,
     items: HashMap<EcoString, ItemInfo>,
+    /// Where each item is declared.
+    origins: HashMap<EcoString, FileId>,
     imports: Vec<String>,
     /// A file of the package, to look its own imports up from.
     file: FileId,
@@ -66,6 +68,14 @@ impl PackageRef {
         match self {
             PackageRef::Std(package) => package.item(name).map(|_| ItemInfo::Callable(None)),
             PackageRef::User(package) => package.items.get(name).cloned(),
+        }
+    }
+
+    /// The file that declares item `name`, for a user package.
+    pub(crate) fn origin(&self, name: &str) -> Option<FileId> {
+        match self {
+            PackageRef::Std(_) => None,
+            PackageRef::User(package) => package.origins.get(name).copied(),
         }
     }
 
@@ -95,27 +105,33 @@ impl<'w> Packages<'w> {
         &*self.world
     }
 
-    /// The package `name` as seen from file `from`.
-    pub(crate) fn lookup(&mut self, from: FileId, name: &str) -> Option<PackageRef> {
+    /// The package `name` as seen from file `from`: `Ok(None)` when there is none, `Err(())`
+    /// when the world cannot tell (and has reported why).
+    pub(crate) fn lookup(&mut self, from: FileId, name: &str) -> Result<Option<PackageRef>, ()> {
         if name == "std" || name.starts_with("std.") {
-            return aigrid_stdlib::package(name).map(PackageRef::Std);
+            return Ok(aigrid_stdlib::package(name).map(PackageRef::Std));
         }
         // Which package a name means depends on where it is asked from (each file sees its own
         // package and its manifests' dependencies): cache by the files the world answers.
-        let files = self.world.package(from, name)?;
+        let files = match self.world.package(from, name) {
+            PackageLookup::Found(files) => files,
+            PackageLookup::NotFound => return Ok(None),
+            PackageLookup::Unknown => return Err(()),
+        };
         let key = (name.to_owned(), files.clone());
         if let Some(loaded) = self.loaded.get(&key) {
-            return Some(PackageRef::User(loaded.clone()));
+            return Ok(Some(PackageRef::User(loaded.clone())));
         }
         let package = Rc::new(self.load(name, files, from));
         self.loaded.insert(key, package.clone());
-        Some(PackageRef::User(package))
+        Ok(Some(PackageRef::User(package)))
     }
 
     /// Parses the package's files and collects the items of those that declare `name`.
     /// Syntax errors in them are reported when those files themselves are checked.
     fn load(&mut self, name: &str, files: Vec<FileId>, from: FileId) -> UserPackage {
         let mut items = HashMap::new();
+        let mut origins = HashMap::new();
         let mut imports = Vec::new();
         let first = files.first().copied().unwrap_or(from);
         for file in files {
@@ -158,9 +174,10 @@ impl<'w> Packages<'w> {
                     ItemKind::Use(_) | ItemKind::Test(_) => continue,
                 };
                 items.insert(item_name.name.clone(), info);
+                origins.entry(item_name.name.clone()).or_insert(file);
             }
         }
-        UserPackage { name: name.to_owned(), items, imports, file: first }
+        UserPackage { name: name.to_owned(), items, origins, imports, file: first }
     }
 
     /// If importing package `target` from package `own` closes a cycle, the cycle as

@@ -115,6 +115,7 @@ impl<'p, 'w> Resolver<'p, 'w> {
         for item in &module.items {
             self.declare(item);
         }
+        self.package_duplicates(module);
         for item in &module.items {
             self.item(item);
         }
@@ -154,18 +155,34 @@ impl<'p, 'w> Resolver<'p, 'w> {
             }
             ItemKind::Use(decl) => {
                 let name = decl.path.to_string();
-                let Some(package) = self.packages.lookup(self.file, &name) else {
-                    let help = if name.starts_with("std.") || name == "std" {
-                        did_you_mean(&name, aigrid_stdlib::PACKAGES.iter().map(|p| p.name))
-                    } else {
-                        Some(format!(
-                            "a package is imported by its full name; declare `{name}` under [dependencies] in aigrid.toml"
-                        ))
-                    };
-                    let span = decl.path.span;
-                    self.errors.push(ResolveError::UnknownPackage { name, span, help });
-                    self.bind_imports(&decl.imports, decl.path.segments.last(), Meaning::Poisoned);
-                    return;
+                let package = match self.packages.lookup(self.file, &name) {
+                    Ok(Some(package)) => package,
+                    Ok(None) => {
+                        let help = if name.starts_with("std.") || name == "std" {
+                            did_you_mean(&name, aigrid_stdlib::PACKAGES.iter().map(|p| p.name))
+                        } else {
+                            Some(format!(
+                                "a package is imported by its full name; declare `{name}` under [dependencies] in aigrid.toml"
+                            ))
+                        };
+                        let span = decl.path.span;
+                        self.errors.push(ResolveError::UnknownPackage { name, span, help });
+                        self.bind_imports(
+                            &decl.imports,
+                            decl.path.segments.last(),
+                            Meaning::Poisoned,
+                        );
+                        return;
+                    }
+                    Err(()) => {
+                        // The world reported a broken manifest; saying more would mislead.
+                        self.bind_imports(
+                            &decl.imports,
+                            decl.path.segments.last(),
+                            Meaning::Poisoned,
+                        );
+                        return;
+                    }
                 };
                 if let Some(own) = self.own_package.clone()
                     && own != name
@@ -217,6 +234,31 @@ impl<'p, 'w> Resolver<'p, 'w> {
                 }
             }
             ItemKind::Test(_) => {}
+        }
+    }
+
+    /// Reports items of this file that another file of its package also declares.
+    fn package_duplicates(&mut self, module: &Module) {
+        let Some(own) = self.own_package.clone() else { return };
+        let Ok(Some(package)) = self.packages.lookup(self.file, &own) else { return };
+        for item in &module.items {
+            let name = match &item.kind {
+                ItemKind::Type(alias) => &alias.name,
+                ItemKind::Ai(ai) => &ai.name,
+                ItemKind::Pipeline(pipeline) => &pipeline.name,
+                ItemKind::Use(_) | ItemKind::Test(_) => continue,
+            };
+            let Some(other) = package.origin(&name.name).filter(|&file| file != self.file) else {
+                continue;
+            };
+            let other =
+                self.packages.world().source(other).map_or(String::new(), |s| s.name().to_owned());
+            self.errors.push(ResolveError::DuplicateInPackage {
+                name: name.name.to_string(),
+                package: own.clone(),
+                other,
+                span: name.span,
+            });
         }
     }
 

@@ -11,9 +11,21 @@ pub trait World {
     fn source(&self, file: FileId) -> Option<&SourceFile>;
 
     /// The files of the package called `name` as seen from `from`: the package `from` belongs
-    /// to, or a package it may import (a dependency). `None` when no such package is visible.
-    /// The standard library (`std.*`) is the compiler's own and is never asked for.
-    fn package(&mut self, from: FileId, name: &str) -> Option<Vec<FileId>>;
+    /// to, or a package it may import (a dependency). The standard library (`std.*`) is the
+    /// compiler's own and is never asked for.
+    fn package(&mut self, from: FileId, name: &str) -> PackageLookup;
+}
+
+/// What a [`World`] knows about a package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PackageLookup {
+    /// The package's files.
+    Found(Vec<FileId>),
+    /// No visible package has that name.
+    NotFound,
+    /// Whether the package exists cannot be told: a manifest on the way is broken. The world
+    /// reports that itself; the compiler stays quiet about the import, so as not to mislead.
+    Unknown,
 }
 
 /// A world held in memory: for tests, and for tools that embed the compiler.
@@ -52,7 +64,10 @@ impl World for MemoryWorld {
         self.sources.get(file)
     }
 
-    fn package(&mut self, _from: FileId, name: &str) -> Option<Vec<FileId>> {
-        self.packages.get(name).cloned()
+    fn package(&mut self, _from: FileId, name: &str) -> PackageLookup {
+        match self.packages.get(name) {
+            Some(files) => PackageLookup::Found(files.clone()),
+            None => PackageLookup::NotFound,
+        }
     }
 }

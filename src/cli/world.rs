@@ -6,10 +6,10 @@
 //! may import its own package and the `[dependencies]` of the manifests in its directory and
 //! the directories above it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use aigrid_compiler::World;
+use aigrid_compiler::{PackageLookup, World};
 use aigrid_lang::{Diagnostic, FileId, SourceFile, Sources};
 use serde::Deserialize;
 
@@ -52,6 +52,8 @@ pub struct FsWorld {
     paths: HashMap<FileId, PathBuf>,
     files: HashMap<PathBuf, FileId>,
     manifests: HashMap<PathBuf, Option<Manifest>>,
+    /// Directories whose manifest could not be read as one.
+    broken: HashSet<PathBuf>,
     /// Problems with manifests and package files, reported by the command (status 2).
     errors: Vec<String>,
 }
@@ -104,6 +106,7 @@ impl FsWorld {
                             path.display(),
                             error.message()
                         ));
+                        self.broken.insert(dir.to_path_buf());
                         None
                     }
                 },
@@ -150,12 +153,21 @@ impl World for FsWorld {
         self.sources.get(file)
     }
 
-    fn package(&mut self, from: FileId, name: &str) -> Option<Vec<FileId>> {
-        let start = self.paths.get(&from)?.parent()?.to_path_buf();
+    fn package(&mut self, from: FileId, name: &str) -> PackageLookup {
+        let Some(start) = self.paths.get(&from).and_then(|p| p.parent()).map(Path::to_path_buf)
+        else {
+            return PackageLookup::NotFound;
+        };
         for dir in start.ancestors() {
-            let Some(manifest) = self.manifest(dir) else { continue };
+            let Some(manifest) = self.manifest(dir) else {
+                if self.broken.contains(dir) {
+                    // This manifest might have declared the package: the import cannot be judged.
+                    return PackageLookup::Unknown;
+                }
+                continue;
+            };
             if manifest.package.as_ref().is_some_and(|p| p.name == name) {
-                return Some(self.package_files(dir));
+                return PackageLookup::Found(self.package_files(dir));
             }
             if let Some(dependency) = manifest.dependencies.get(name).map(|d| d.path.clone()) {
                 let target = dir.join(&dependency);
@@ -168,11 +180,11 @@ impl World for FsWorld {
                         dir.join(MANIFEST).display(),
                         dependency.display()
                     ));
-                    return None;
+                    return PackageLookup::Unknown;
                 }
-                return Some(self.package_files(&target));
+                return PackageLookup::Found(self.package_files(&target));
             }
         }
-        None
+        PackageLookup::NotFound
     }
 }
