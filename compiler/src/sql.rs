@@ -245,8 +245,24 @@ fn plan(query: &str, inputs: &[(String, SchemaRef)]) -> Result<SchemaRef, Proble
             .register_table(name.as_str(), Arc::new(EmptyTable::new(schema.clone())))
             .map_err(problem)?;
     }
-    let plan =
-        futures::executor::block_on(context.state().create_logical_plan(query)).map_err(problem)?;
+    // DataFusion runs on user input here: a panic in it must not take the compiler down.
+    let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(context.state().create_logical_plan(query))
+    }));
+    let plan = match planned {
+        Ok(result) => result.map_err(problem)?,
+        Err(_) => {
+            return Err(Problem {
+                message: "DataFusion failed while planning this query".into(),
+                help: Some(
+                    "this is a bug in DataFusion or aigrid, not in your query; please report it"
+                        .into(),
+                ),
+                start: None,
+                end: None,
+            });
+        }
+    };
     Ok(Arc::new(plan.schema().as_arrow().clone()))
 }
 
