@@ -36,7 +36,8 @@ pub(crate) enum SqlError {
 /// Checks every `sql` step of `module`, whose source is `text`.
 pub(crate) fn check(module: &Module, text: &str) -> Vec<SqlError> {
     let aliases = crate::resolve::type_aliases(module);
-    let mut checker = Checker { aliases, text, tables: HashMap::new(), errors: Vec::new() };
+    let mut checker =
+        Checker { aliases, text, tables: HashMap::new(), errors: Vec::new(), context: None };
     for item in &module.items {
         checker.tables.clear();
         match &item.kind {
@@ -60,6 +61,9 @@ struct Checker<'a> {
     /// The bindings in scope and their table schemas, when known.
     tables: HashMap<EcoString, Option<SchemaRef>>,
     errors: Vec<SqlError>,
+    /// One DataFusion session for the file, made on first use (making one registers every
+    /// function family, which costs more than planning a query).
+    context: Option<SessionContext>,
 }
 
 impl Checker<'_> {
@@ -127,7 +131,11 @@ impl Checker<'_> {
             let schema = self.tables.get(&table.name).cloned().flatten()?;
             inputs.push((name.name.to_string(), schema));
         }
-        match plan(value, &inputs) {
+        let context = self.context.get_or_insert_with(|| {
+            let config = SessionConfig::new().set_bool("datafusion.sql_parser.collect_spans", true);
+            SessionContext::new_with_config(config)
+        });
+        match plan(context, value, &inputs) {
             Ok(schema) => Some(schema),
             Err(mut problem) => {
                 if problem.help.is_none()
@@ -236,10 +244,26 @@ struct Problem {
     end: Option<(usize, usize)>,
 }
 
-/// Plans `query` against empty tables of the given schemas; returns the output schema.
-fn plan(query: &str, inputs: &[(String, SchemaRef)]) -> Result<SchemaRef, Problem> {
-    let config = SessionConfig::new().set_bool("datafusion.sql_parser.collect_spans", true);
-    let context = SessionContext::new_with_config(config);
+/// Plans `query` against empty tables of the given schemas; returns the output schema. The
+/// tables are registered in `context` for this query only.
+fn plan(
+    context: &SessionContext,
+    query: &str,
+    inputs: &[(String, SchemaRef)],
+) -> Result<SchemaRef, Problem> {
+    let result = plan_registered(context, query, inputs);
+    for (name, _) in inputs {
+        // Deregistering a table that is not there is not an error; nothing else can fail here.
+        let _ = context.deregister_table(name.as_str());
+    }
+    result
+}
+
+fn plan_registered(
+    context: &SessionContext,
+    query: &str,
+    inputs: &[(String, SchemaRef)],
+) -> Result<SchemaRef, Problem> {
     for (name, schema) in inputs {
         context
             .register_table(name.as_str(), Arc::new(EmptyTable::new(schema.clone())))

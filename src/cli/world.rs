@@ -52,6 +52,8 @@ pub struct FsWorld {
     paths: HashMap<FileId, PathBuf>,
     files: HashMap<PathBuf, FileId>,
     manifests: HashMap<PathBuf, Option<Manifest>>,
+    /// The files of each package directory, listed once.
+    package_files: HashMap<PathBuf, Vec<FileId>>,
     /// Directories whose manifest could not be read as one.
     broken: HashSet<PathBuf>,
     /// Problems with manifests and package files, reported by the command (status 2).
@@ -117,8 +119,17 @@ impl FsWorld {
         self.manifests.get(dir).and_then(Option::as_ref)
     }
 
-    /// The `.ag` files of the package in `dir` (skipping nested packages), loaded.
+    /// The `.ag` files of the package in `dir` (skipping nested packages), loaded once.
     fn package_files(&mut self, dir: &Path) -> Vec<FileId> {
+        if let Some(files) = self.package_files.get(dir) {
+            return files.clone();
+        }
+        let files = self.list_package_files(dir);
+        self.package_files.insert(dir.to_path_buf(), files.clone());
+        files
+    }
+
+    fn list_package_files(&mut self, dir: &Path) -> Vec<FileId> {
         let walk = walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
             e.depth() == 0
