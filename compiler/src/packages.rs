@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use aigrid_lang::ast::{ItemKind, Param};
+use aigrid_lang::ast::{Ident, ItemKind, Param};
 use aigrid_lang::{FileId, Span};
 use ecow::EcoString;
 
@@ -27,6 +27,18 @@ impl Signature {
         let params = params.iter().map(|p| (p.name.name.clone(), p.default.is_none())).collect();
         Rc::new(Signature { name: name.to_owned(), params, file, span })
     }
+}
+
+/// The name an item declares and what it is; `None` for `use` and `test`, which declare none.
+pub(crate) fn declared_item(kind: &ItemKind, file: FileId) -> Option<(&Ident, ItemInfo)> {
+    let (name, params) = match kind {
+        ItemKind::Type(alias) => return Some((&alias.name, ItemInfo::Type)),
+        ItemKind::Pipeline(pipeline) => (&pipeline.name, &pipeline.params),
+        ItemKind::Ai(ai) => (&ai.name, &ai.params),
+        ItemKind::Use(_) | ItemKind::Test(_) => return None,
+    };
+    let signature = Signature::new(&name.name, params, file, name.span);
+    Some((name, ItemInfo::Callable(Some(signature))))
 }
 
 /// What an item of a package is.
@@ -151,28 +163,7 @@ impl<'w> Packages<'w> {
                         imports.push(imported);
                     }
                 }
-                let (item_name, info) = match &item.kind {
-                    ItemKind::Type(alias) => (&alias.name, ItemInfo::Type),
-                    ItemKind::Pipeline(p) => (
-                        &p.name,
-                        ItemInfo::Callable(Some(Signature::new(
-                            &p.name.name,
-                            &p.params,
-                            file,
-                            p.name.span,
-                        ))),
-                    ),
-                    ItemKind::Ai(ai) => (
-                        &ai.name,
-                        ItemInfo::Callable(Some(Signature::new(
-                            &ai.name.name,
-                            &ai.params,
-                            file,
-                            ai.name.span,
-                        ))),
-                    ),
-                    ItemKind::Use(_) | ItemKind::Test(_) => continue,
-                };
+                let Some((item_name, info)) = declared_item(&item.kind, file) else { continue };
                 items.insert(item_name.name.clone(), info);
                 origins.entry(item_name.name.clone()).or_insert(file);
             }

@@ -5,29 +5,12 @@ use aigrid_lang::ast::{Item, ItemKind, Module, UseImports};
 
 use super::{Meaning, Resolver, Unused};
 use crate::error::{ResolveError, did_you_mean};
-use crate::packages::Signature;
+use crate::packages::declared_item;
 
 impl Resolver<'_, '_> {
     /// Adds an item's name, or its imports, to the file scope.
     pub(super) fn declare(&mut self, item: &Item) {
         match &item.kind {
-            ItemKind::Type(alias) => {
-                self.bind_top(&alias.name.name, alias.name.span, Meaning::Type, None)
-            }
-            ItemKind::Ai(ai) => {
-                let signature = Signature::new(&ai.name.name, &ai.params, self.file, ai.name.span);
-                self.bind_top(
-                    &ai.name.name,
-                    ai.name.span,
-                    Meaning::Callable(Some(signature)),
-                    None,
-                );
-            }
-            ItemKind::Pipeline(pipeline) => {
-                let name = &pipeline.name;
-                let signature = Signature::new(&name.name, &pipeline.params, self.file, name.span);
-                self.bind_top(&name.name, name.span, Meaning::Callable(Some(signature)), None);
-            }
             ItemKind::Use(decl) => {
                 let name = decl.path.to_string();
                 let package = match self.packages.lookup(self.file, &name) {
@@ -109,6 +92,11 @@ impl Resolver<'_, '_> {
                 }
             }
             ItemKind::Test(_) => {}
+            kind => {
+                if let Some((name, info)) = declared_item(kind, self.file) {
+                    self.bind_top(&name.name, name.span, Meaning::of_item(&info), None);
+                }
+            }
         }
     }
 
