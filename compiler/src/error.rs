@@ -182,14 +182,15 @@ pub(crate) enum ResolveError {
     },
 }
 
-/// Declares the documentation table of the `AG02xx` codes from `codes/CODE.md`.
+/// Declares the documentation table of the compiler's codes from `codes/CODE.md`.
 macro_rules! code_docs {
     ($($code:literal => $title:literal),* $(,)?) => {
         &[$(CodeDoc { code: $code, title: $title, doc: include_str!(concat!("codes/", $code, ".md")) }),*]
     };
 }
 
-/// The documentation of every code the compiler reports (`AG02xx` names, `AG03xx` SQL).
+/// The documentation of every code the compiler reports (`AG02xx` names, `AG03xx` SQL,
+/// `AG04xx` types).
 pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0201" => "unknown name",
     "AG0202" => "duplicate declaration",
@@ -207,6 +208,18 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0214" => "import cycle",
     "AG0215" => "type alias cycle",
     "AG0301" => "SQL error",
+    "AG0401" => "mismatched types",
+    "AG0402" => "tensor dimension mismatch",
+    "AG0403" => "tensor rank mismatch",
+    "AG0404" => "shapes do not broadcast",
+    "AG0405" => "unknown column",
+    "AG0406" => "value without columns",
+    "AG0407" => "table columns differ",
+    "AG0408" => "operator on wrong operands",
+    "AG0409" => "invalid argument",
+    "AG0410" => "no value",
+    "AG0411" => "not a value",
+    "AG0412" => "not callable",
 ];
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.

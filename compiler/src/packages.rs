@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use aigrid_lang::ast::{Ident, ItemKind, Param};
+use aigrid_lang::ast::{AiDecl, Ident, ItemKind, Module, Param};
 use aigrid_lang::{FileId, Span};
 use ecow::EcoString;
 
@@ -17,6 +17,8 @@ pub(crate) struct Signature {
     pub name: String,
     /// Each parameter's name, and whether a call must pass it (it has no default).
     pub params: Vec<(EcoString, bool)>,
+    /// Whether calls may pass named arguments beyond `params` (`select`'s columns).
+    pub named_rest: bool,
     /// Where the callee is declared.
     pub file: FileId,
     pub span: Span,
@@ -25,8 +27,56 @@ pub(crate) struct Signature {
 impl Signature {
     pub(crate) fn new(name: &str, params: &[Param], file: FileId, span: Span) -> Rc<Signature> {
         let params = params.iter().map(|p| (p.name.name.clone(), p.default.is_none())).collect();
-        Rc::new(Signature { name: name.to_owned(), params, file, span })
+        Rc::new(Signature { name: name.to_owned(), params, named_rest: false, file, span })
     }
+
+    /// The signature of a standard-library operation.
+    pub(crate) fn of_std(item: &'static aigrid_stdlib::Item) -> Rc<Signature> {
+        let decl = std_decl(item);
+        let mut signature = Signature::new(item.name, &decl.params, STD_FILE, decl.name.span);
+        if let Some(signature) = Rc::get_mut(&mut signature) {
+            signature.named_rest = item.typing.takes_named_rest();
+        }
+        signature
+    }
+}
+
+/// The file id of the standard library's signatures: no file of the world has it.
+pub(crate) const STD_FILE: FileId = FileId(u32::MAX);
+
+thread_local! {
+    static STD_DECLS: std::cell::RefCell<HashMap<&'static str, Rc<AiDecl>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// The parsed signature of a standard-library operation, as an `ai` declaration (parsed once).
+pub(crate) fn std_decl(item: &'static aigrid_stdlib::Item) -> Rc<AiDecl> {
+    STD_DECLS.with(|decls| {
+        decls
+            .borrow_mut()
+            .entry(item.signature)
+            .or_insert_with(|| {
+                let parsed = aigrid_lang::parse(STD_FILE, &format!("ai {}\n", item.signature));
+                let decl = parsed.module.items.into_iter().find_map(|item| match item.kind {
+                    ItemKind::Ai(decl) => Some(decl),
+                    _ => None,
+                });
+                // The signatures are tested to parse (see the tests below); an unparsable one
+                // would take no arguments and return a value of unknown type.
+                Rc::new(decl.unwrap_or_else(|| AiDecl {
+                    name: Ident { name: item.name.into(), span: Span::new(STD_FILE, 0, 0) },
+                    params: Vec::new(),
+                    ret: aigrid_lang::ast::TypeExpr {
+                        kind: aigrid_lang::ast::TypeKind::Table(Vec::new()),
+                        span: Span::new(STD_FILE, 0, 0),
+                    },
+                    predicate: None,
+                    prefer: Vec::new(),
+                    fallback: None,
+                }))
+            })
+            .clone()
+    })
 }
 
 /// The name an item declares and what it is; `None` for `use` and `test`, which declare none.
@@ -78,7 +128,9 @@ impl PackageRef {
 
     pub(crate) fn item(&self, name: &str) -> Option<ItemInfo> {
         match self {
-            PackageRef::Std(package) => package.item(name).map(|_| ItemInfo::Callable(None)),
+            PackageRef::Std(package) => {
+                package.item(name).map(|item| ItemInfo::Callable(Some(Signature::of_std(item))))
+            }
             PackageRef::User(package) => package.items.get(name).cloned(),
         }
     }
@@ -106,15 +158,33 @@ impl PackageRef {
 pub(crate) struct Packages<'w> {
     world: &'w mut dyn World,
     loaded: HashMap<(String, Vec<FileId>), Rc<UserPackage>>,
+    /// Every file parsed so far: files whose syntax is broken keep the items that parsed.
+    modules: HashMap<FileId, Rc<Module>>,
 }
 
 impl<'w> Packages<'w> {
     pub(crate) fn new(world: &'w mut dyn World) -> Self {
-        Packages { world, loaded: HashMap::new() }
+        Packages { world, loaded: HashMap::new(), modules: HashMap::new() }
     }
 
     pub(crate) fn world(&self) -> &dyn World {
         &*self.world
+    }
+
+    /// The parsed module of `file`, parsed on first use.
+    pub(crate) fn module(&mut self, file: FileId) -> Option<Rc<Module>> {
+        if let Some(module) = self.modules.get(&file) {
+            return Some(module.clone());
+        }
+        let source = self.world.source(file)?;
+        let module = Rc::new(aigrid_lang::parse(file, source.text()).module);
+        self.modules.insert(file, module.clone());
+        Some(module)
+    }
+
+    /// Records the module of a file parsed by the caller, so it is not parsed again.
+    pub(crate) fn insert_module(&mut self, file: FileId, module: Rc<Module>) {
+        self.modules.insert(file, module);
     }
 
     /// The package `name` as seen from file `from`: `Ok(None)` when there is none, `Err(())`
@@ -147,13 +217,12 @@ impl<'w> Packages<'w> {
         let mut imports = Vec::new();
         let first = files.first().copied().unwrap_or(from);
         for file in files {
-            let Some(source) = self.world.source(file) else { continue };
-            let parsed = aigrid_lang::parse(file, source.text());
-            let header = parsed.module.package.as_ref().map(|p| p.name.to_string());
+            let Some(module) = self.module(file) else { continue };
+            let header = module.package.as_ref().map(|p| p.name.to_string());
             if header.as_deref() != Some(name) {
                 continue;
             }
-            for item in &parsed.module.items {
+            for item in &module.items {
                 if let ItemKind::Use(decl) = &item.kind {
                     let imported = decl.path.to_string();
                     if !imported.starts_with("std.")
@@ -201,5 +270,21 @@ impl<'w> Packages<'w> {
 
     fn lookup_loaded(&self, name: &str) -> Option<PackageRef> {
         self.loaded.iter().find(|((n, _), _)| n == name).map(|(_, p)| PackageRef::User(p.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::std_decl;
+
+    #[test]
+    fn every_std_signature_parses() {
+        let items =
+            aigrid_stdlib::PACKAGES.iter().flat_map(|p| p.items).chain(aigrid_stdlib::PRELUDE);
+        for item in items {
+            let parsed = aigrid_lang::parse(super::STD_FILE, &format!("ai {}\n", item.signature));
+            assert!(parsed.is_ok(), "{}: {:?}", item.signature, parsed.diagnostics);
+            assert_eq!(std_decl(item).name.name, item.name);
+        }
     }
 }

@@ -9,8 +9,6 @@ mod body;
 mod declare;
 mod types;
 
-pub(crate) use types::type_aliases;
-
 use std::collections::HashMap;
 use std::rc::Rc;
 

@@ -1,13 +1,16 @@
 //! The aigrid standard library: the packages `std.io`, `std.table`, `std.tensor` and `std.text`,
-//! each item declared once here with a one-line description.
+//! and the prelude (`sql`). Each operation is declared once here: its name, what it does, its
+//! signature in `.ag` syntax and the typing rule the compiler applies to its calls.
 //!
-//! Today the compiler reads the item names (to resolve `use std.io.{read_csv}` and `t.matmul`);
-//! signatures, examples and kernels are added to these same declarations as type checking and
-//! the executor land.
+//! Signatures use the language's own types plus a few names that stand for families of types
+//! (see [`Typing`]): `Table` is a table of any columns, `Tensor` a tensor of any element type and
+//! shape, `Data` a table or a tensor (or, for `chunk`, a `list<utf8>`), and `T` an element type
+//! shared by the tensors of one signature. Symbolic dimensions (`N`, `K`) are shared the same way.
 //!
 //! ```
 //! let io = aigrid_stdlib::package("std.io").unwrap();
-//! assert!(io.item("read_csv").is_some());
+//! let read = io.item("read_csv").unwrap();
+//! assert_eq!(read.signature, "read_csv(src: path) -> Table");
 //! ```
 
 mod io;
@@ -31,8 +34,76 @@ pub struct Package {
 pub struct Item {
     /// Its name, e.g. `read_csv`.
     pub name: &'static str,
-    /// What it does, in one line.
+    /// What it does: a first line, then details.
     pub doc: &'static str,
+    /// Its signature in `.ag` syntax, without a leading keyword:
+    /// `matmul(a: tensor<T, [M, K]>, b: tensor<T, [K, N]>) -> tensor<T, [M, N]>`.
+    pub signature: &'static str,
+    /// How the compiler types a call.
+    pub typing: Typing,
+}
+
+/// How the compiler types a call of a standard-library operation. Every rule first checks the
+/// arguments against the parameters of the signature (names, count, defaults); the rule then
+/// says what the types of the arguments must be and what the result is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Typing {
+    /// The signature says it all: arguments must match the parameter types, `T` and symbolic
+    /// dimensions unify across the call.
+    Declared,
+    /// A read: a table whose columns are known only from the data; a `let` annotation states them.
+    Read,
+    /// A write of a table (or, for `Data`, a tensor) to a file; the result is the rows written.
+    Write,
+    /// The input table, unchanged in its columns (`limit`).
+    SameTable,
+    /// `filter`: the input table; the predicate is a SQL boolean expression over its columns.
+    Filter,
+    /// `sort`: the input table; `by` names its columns.
+    Sort,
+    /// `select`: the listed columns of the input, or named arguments that each become a column
+    /// (`name = t.col`, `name = list_or_tensor_with_one_row_per_row`).
+    Select,
+    /// `join`: the columns of both inputs, the `on` keys once.
+    Join,
+    /// `group_by`: the key columns, then one column per named argument, a SQL aggregate
+    /// (`total = "sum(amount)"`).
+    GroupBy,
+    /// `sql`: the query planned by DataFusion over the tables passed as named arguments.
+    Sql,
+    /// An elementwise function of one tensor: the result has the argument's type.
+    Elementwise,
+    /// An elementwise function of two tensors, broadcast to a common shape.
+    Broadcast,
+    /// A reduction over `axis` (that dimension is removed), or over everything (a scalar).
+    Reduce,
+    /// The index of the largest value over `axis`: an `i64` tensor without that dimension.
+    ArgReduce,
+    /// The `k` largest values (or their indices) of each row: the last dimension becomes `k`.
+    TopK,
+    /// A new shape with as many elements; `-1` stands for the size that makes it fit.
+    Reshape,
+    /// Two tensors joined along `axis`: the other dimensions must agree.
+    Concat,
+    /// Rows `start..end` of the leading dimension.
+    Slice,
+    /// The same shape with another element type, named by a string literal (`"f16"`).
+    Cast,
+    /// A function of one text, as declared; on a `list<utf8>` it applies to each element and
+    /// the result is a list of what it returns.
+    Text,
+    /// `chunk`: overlapping windows of text; on a table, one row per window of `column`.
+    Chunk,
+    /// `tokenize`: one row of token ids per text; `length` ids per row.
+    Tokenize,
+}
+
+impl Typing {
+    /// Whether calls may pass named arguments beyond the declared parameters (`sql`'s tables,
+    /// `select`'s columns, `group_by`'s aggregates).
+    pub fn takes_named_rest(self) -> bool {
+        matches!(self, Typing::Sql | Typing::Select | Typing::GroupBy)
+    }
 }
 
 impl Package {
@@ -51,12 +122,17 @@ pub fn package(name: &str) -> Option<&'static Package> {
 }
 
 /// Names in scope in every file without a `use`: `sql(query, name = table, ...)`.
-pub const PRELUDE: &[Item] =
-    &[Item { name: "sql", doc: "Runs a SQL query (planned by DataFusion) over the named tables." }];
+pub const PRELUDE: &[Item] = &[Item {
+    name: "sql",
+    doc: "Runs a SQL query (planned by DataFusion) over the named tables.\n\nEach named argument \
+          makes a table available to the query under the argument's name.",
+    signature: "sql(query: utf8) -> Table",
+    typing: Typing::Sql,
+}];
 
 #[cfg(test)]
 mod tests {
-    use super::PACKAGES;
+    use super::{PACKAGES, PRELUDE};
 
     #[test]
     fn items_are_sorted_unique_and_documented() {
@@ -67,7 +143,12 @@ mod tests {
             sorted.sort_unstable();
             sorted.dedup();
             assert_eq!(names, sorted, "{} items must be sorted and unique", package.name);
-            assert!(package.items.iter().all(|item| item.doc.ends_with('.')));
+        }
+        for item in PACKAGES.iter().flat_map(|p| p.items).chain(PRELUDE) {
+            let first_line = item.doc.lines().next().unwrap_or_default();
+            assert!(first_line.ends_with('.'), "{}: the doc's first line is a sentence", item.name);
+            let head = format!("{}(", item.name);
+            assert!(item.signature.starts_with(&head), "{}: signature names the item", item.name);
         }
     }
 }

@@ -199,6 +199,7 @@ impl Resolver<'_, '_> {
                     }),
                     None => given[index] = Some(arg.span),
                 },
+                None if signature.named_rest => {}
                 None => self.errors.push(ResolveError::UnknownArgument {
                     callee: signature.name.clone(),
                     name: name.name.to_string(),

@@ -138,7 +138,7 @@ impl Resolver<'_, '_> {
 }
 
 /// The file's type aliases by name.
-pub(crate) fn type_aliases(module: &Module) -> HashMap<&str, &TypeExpr> {
+fn type_aliases(module: &Module) -> HashMap<&str, &TypeExpr> {
     module
         .items
         .iter()

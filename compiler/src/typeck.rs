@@ -1,0 +1,276 @@
+//! Type checking: every value of a pipeline or test has a type (spec/language.md §5), calls
+//! pass arguments of the parameters' types, symbolic tensor dimensions agree across a call,
+//! elementwise tensor operations broadcast, table columns exist, `sql` steps plan against their
+//! input schemas, and declared types (`let x: T`, `-> T`) hold.
+//!
+//! A value whose type cannot be known (an error was reported about it already, or its table's
+//! columns come from data) has the unknown type, which passes every check: one mistake gives
+//! one diagnostic.
+
+mod env;
+mod error;
+mod expr;
+mod std_rules;
+mod unify;
+
+use std::collections::HashMap;
+
+use aigrid_lang::ast::{ItemKind, Module, Stmt, StmtKind, TypeExpr};
+use aigrid_lang::{FileId, Span};
+use ecow::EcoString;
+
+pub(crate) use error::TypeError;
+
+use crate::packages::Packages;
+use crate::sql::{SqlError, SqlPlanner};
+use crate::ty::{Scalar, Type};
+use env::Env;
+use unify::{ColumnMismatch, Dims, Mismatch, Subst};
+
+/// A problem found by type checking: a type error, or an error in a `sql` step.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    Type(TypeError),
+    Sql(SqlError),
+}
+
+/// Type-checks the pipelines and tests of `module`, the parsed `file` whose source is `text`.
+pub(crate) fn check<'w>(
+    packages: &mut Packages<'w>,
+    file: FileId,
+    module: &Module,
+    text: &str,
+) -> Vec<Problem> {
+    let mut checker = Checker {
+        env: Env::new(packages),
+        file,
+        text,
+        dims: Dims::default(),
+        symbols: HashMap::new(),
+        locals: Vec::new(),
+        problems: Vec::new(),
+        sql: SqlPlanner::default(),
+    };
+    for item in &module.items {
+        checker.dims = Dims::default();
+        checker.symbols.clear();
+        checker.locals.clear();
+        match &item.kind {
+            ItemKind::Pipeline(pipeline) => {
+                for param in &pipeline.params {
+                    let ty = checker.declared(&param.ty);
+                    if let Some(default) = &param.default {
+                        let found = checker.expr(default);
+                        checker.expect(&ty, &found, default.span, Some(param.ty.span));
+                    }
+                    checker.locals.push((param.name.name.clone(), ty));
+                }
+                let ret = pipeline.ret.as_ref().map(|ret| (checker.declared(ret), ret.span));
+                checker.body(&pipeline.body.stmts, ret);
+            }
+            ItemKind::Test(test) => checker.body(&test.body.stmts, None),
+            ItemKind::Ai(ai) => {
+                for param in &ai.params {
+                    let ty = checker.declared(&param.ty);
+                    if let Some(default) = &param.default {
+                        let found = checker.expr(default);
+                        checker.expect(&ty, &found, default.span, Some(param.ty.span));
+                    }
+                }
+            }
+            ItemKind::Use(_) | ItemKind::Type(_) => {}
+        }
+    }
+    checker.problems
+}
+
+struct Checker<'a, 'w> {
+    env: Env<'a, 'w>,
+    file: FileId,
+    text: &'a str,
+    /// The dimension variables of the item being checked.
+    dims: Dims,
+    /// The item's own dimension symbols (its signature's and its annotations').
+    symbols: HashMap<EcoString, u32>,
+    /// Parameters and `let`s in scope, in order.
+    locals: Vec<(EcoString, Type)>,
+    problems: Vec<Problem>,
+    sql: SqlPlanner,
+}
+
+impl Checker<'_, '_> {
+    /// The type a written type stands for, its symbols those of the item being checked.
+    fn declared(&mut self, ty: &TypeExpr) -> Type {
+        let lowered = self.env.lower(self.file, ty, false);
+        self.dims.instantiate(&lowered, &mut self.symbols)
+    }
+
+    fn body(&mut self, stmts: &[Stmt], ret: Option<(Type, Span)>) {
+        for stmt in stmts {
+            match &stmt.kind {
+                StmtKind::Let { name, ty, value } => {
+                    let mut found = self.value(value);
+                    if stmt.attrs.iter().any(|a| a.name.name == "on_error") {
+                        found = found.nullable();
+                    }
+                    let bound = match ty {
+                        Some(ty) => {
+                            let declared = self.declared(ty);
+                            self.expect(&declared, &found, value.span, Some(ty.span));
+                            declared
+                        }
+                        None => found,
+                    };
+                    self.locals.push((name.name.clone(), bound));
+                }
+                StmtKind::Return(value) => {
+                    let found = self.value(value);
+                    if let Some((expected, span)) = &ret {
+                        self.expect(expected, &found, value.span, Some(*span));
+                    }
+                }
+                StmtKind::Assert { cond, message } => {
+                    let found = self.value(cond);
+                    self.expect(&Type::Scalar(Scalar::Bool), &found, cond.span, None);
+                    if let Some(message) = message {
+                        let found = self.value(message);
+                        self.expect(&Type::Scalar(Scalar::Utf8), &found, message.span, None);
+                    }
+                }
+                StmtKind::Expr(value) => {
+                    self.expr(value);
+                }
+            }
+        }
+    }
+
+    /// Reports a mismatch if a value of type `found`, written at `span`, does not fit where
+    /// `expected` is required (by the type written at `origin`, if any).
+    fn expect(&mut self, expected: &Type, found: &Type, span: Span, origin: Option<Span>) -> bool {
+        let mut subst = Subst::new();
+        match self.dims.unify(expected, found, &mut subst, span) {
+            Ok(()) => true,
+            Err(mismatch) => {
+                self.mismatch(mismatch, expected, found, span, origin);
+                false
+            }
+        }
+    }
+
+    /// Reports why `found` does not fit `expected`.
+    fn mismatch(
+        &mut self,
+        mismatch: Mismatch,
+        expected: &Type,
+        found: &Type,
+        span: Span,
+        origin: Option<Span>,
+    ) {
+        let origin = origin.filter(|o| o.file == self.file);
+        let (expected_shown, found_shown) = (self.dims.show(expected), self.dims.show(found));
+        let error = match mismatch {
+            Mismatch::Types => TypeError::Mismatch {
+                help: conversion_help(expected, found),
+                expected: expected_shown,
+                found: found_shown,
+                span,
+                origin,
+            },
+            Mismatch::MayBeNull => TypeError::Mismatch {
+                expected: expected_shown.clone(),
+                found: found_shown,
+                span,
+                origin,
+                help: Some(format!(
+                    "this value may be null; declare the place as `{expected_shown}?`, or remove the nulls first (e.g. `COALESCE` in sql)"
+                )),
+            },
+            Mismatch::Elem { expected: e, found: f } => TypeError::Mismatch {
+                expected: expected_shown,
+                found: found_shown,
+                span,
+                origin,
+                help: Some(format!(
+                    "the element types differ ({f} against {e}); convert with `cast(value, \"{}\")`",
+                    e.name()
+                )),
+            },
+            Mismatch::Rank { expected, found } => {
+                TypeError::Rank { expected, found, span, shown: found_shown, origin }
+            }
+            Mismatch::DimSize { index, expected: e, found: f } => TypeError::Dimension {
+                detail: format!("dimension {index} is {f}, but {e} is expected"),
+                here: format!("this is `{found_shown}`"),
+                span,
+                there: format!("expected `{expected_shown}` because of this"),
+                first: origin,
+                help: None,
+            },
+            Mismatch::DimConflict { index, symbol, first, at, found: f } => {
+                let what = match &symbol {
+                    Some(name) => format!("`{name}`"),
+                    None => "the same dimension".to_owned(),
+                };
+                TypeError::Dimension {
+                    detail: format!("{what} is {first} in one place and {f} in another"),
+                    here: format!("dimension {index} of this is {f}"),
+                    span,
+                    there: format!("{what} is {first} here"),
+                    first: Some(at).filter(|s| s.file == self.file && *s != span),
+                    help: None,
+                }
+            }
+            Mismatch::Column(column) => {
+                let (detail, help) = match column {
+                    ColumnMismatch::Missing { name, expected } => (
+                        format!("column `{name}: {expected}` is missing"),
+                        Some(format!(
+                            "add `{name}` to the table, or remove it from the declared type"
+                        )),
+                    ),
+                    ColumnMismatch::Extra { name } => (
+                        format!("column `{name}` is not declared"),
+                        Some(format!(
+                            "drop `{name}` (e.g. list the columns in SELECT), or declare it"
+                        )),
+                    ),
+                    ColumnMismatch::Type { name, expected, found, cast } => (
+                        format!("column `{name}` is `{found}`, declared `{expected}`"),
+                        cast.map(|sql| {
+                            format!("convert it in SQL: `CAST({name} AS {sql}) AS {name}`")
+                        }),
+                    ),
+                };
+                TypeError::Columns { expected: expected_shown, detail, span, origin, help }
+            }
+        };
+        self.problems.push(Problem::Type(error));
+    }
+
+    fn error(&mut self, error: TypeError) {
+        self.problems.push(Problem::Type(error));
+    }
+}
+
+/// What to write to turn a `found` into an `expected`, where the language has a way.
+fn conversion_help(expected: &Type, found: &Type) -> Option<String> {
+    match (expected.non_null(), found.non_null()) {
+        (Type::List(item), Type::Scalar(_) | Type::IntLit | Type::FloatLit)
+            if !item.is_unknown() =>
+        {
+            Some("wrap the value in a list: `[value]`".into())
+        }
+        (Type::Scalar(e), Type::Scalar(f)) if e.is_numeric() && f.is_numeric() => Some(format!(
+            "numbers do not convert implicitly; compute the value as `{}` (in SQL: `CAST(x AS {})`)",
+            e.name(),
+            e.sql_name()
+        )),
+        (Type::Tensor(_), Type::List(_)) => {
+            Some("an `ai` or operation that returns a tensor makes one from a list".into())
+        }
+        (Type::Table(_), Type::List(_)) => {
+            Some("make a table of columns with `select(table, name = column, ...)`".into())
+        }
+        _ => None,
+    }
+}
