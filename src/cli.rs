@@ -1,10 +1,12 @@
 //! Command dispatch, the exit-status convention and what the verbs share (reading inputs).
 
 mod args;
+mod build;
 mod check;
 mod completions;
 mod explain;
 mod fmt;
+mod graph;
 mod inputs;
 mod output;
 mod world;
@@ -60,6 +62,8 @@ pub fn run() -> ExitStatus {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

@@ -24,6 +24,29 @@ fn code_blocks<'a>(markdown: &'a str, lang: &str) -> Vec<&'a str> {
     blocks
 }
 
+/// The examples to build (fenced as `ag build [--param NAME=VALUE]...`), with their options.
+fn build_blocks(markdown: &str) -> Vec<(aigrid_compiler::BuildOptions, &str)> {
+    let mut blocks = Vec::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find("```ag build") {
+        let after = &rest[start + "```ag build".len()..];
+        let Some((info, body)) = after.split_once('\n') else { break };
+        let Some(end) = body.find("```") else { break };
+        let mut options = aigrid_compiler::BuildOptions::default();
+        let mut words = info.split_whitespace();
+        while let Some(word) = words.next() {
+            if word == "--param"
+                && let Some((name, value)) = words.next().and_then(|p| p.split_once('='))
+            {
+                options.params.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        blocks.push((options, &body[..end]));
+        rest = &body[end..];
+    }
+    blocks
+}
+
 #[test]
 fn every_language_spec_example_parses_and_is_formatted() {
     let spec = std::fs::read_to_string(root().join("spec/language.md")).unwrap_or_default();
@@ -59,7 +82,28 @@ fn every_code_example_reports_its_code() {
         for heading in ["## What it means", "## Example", "## How to fix"] {
             assert!(doc.doc.contains(heading), "{} lacks `{heading}`", doc.code);
         }
-        for example in code_blocks(doc.doc, "ag") {
+        let examples = code_blocks(doc.doc, "ag");
+        let builds = build_blocks(doc.doc);
+        assert!(
+            !examples.is_empty()
+                || !builds.is_empty()
+                || doc.doc.contains("```text")
+                || doc.doc.contains("no program is meant to cause it"),
+            "{} has no example",
+            doc.code
+        );
+        for (options, example) in builds {
+            let mut world = aigrid_compiler::MemoryWorld::new();
+            let file = world.add_file("example.ag", example);
+            let built = aigrid_compiler::build(&mut world, file, &options);
+            assert!(
+                built.diagnostics.iter().any(|d| d.code == doc.code),
+                "building the example of {} reports {:?} instead:\n{example}",
+                doc.code,
+                built.diagnostics.iter().map(|d| &d.code).collect::<Vec<_>>()
+            );
+        }
+        for example in examples {
             let mut world = aigrid_compiler::MemoryWorld::new();
             let file = world.add_file("example.ag", example);
             let diagnostics = aigrid_compiler::check(&mut world, &[file]);

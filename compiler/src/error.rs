@@ -220,6 +220,11 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0410" => "no value",
     "AG0411" => "not a value",
     "AG0412" => "not callable",
+    "AG0413" => "recursive pipeline",
+    "AG0499" => "internal compiler error",
+    "AG0501" => "no pipeline to build",
+    "AG0502" => "unknown parameter",
+    "AG0503" => "bad parameter value",
 ];
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.

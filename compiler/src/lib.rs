@@ -17,51 +17,40 @@
 //! assert_eq!(diagnostics[0].message, "unknown name `y`");
 //! ```
 
+mod build;
+mod dag;
 mod error;
+mod hir;
+mod lower;
+mod optimize;
 mod packages;
+mod plan;
 mod resolve;
 mod sql;
 mod ty;
 mod typeck;
+mod verify;
 mod world;
 
 use aigrid_lang::{CodeDoc, Diagnostic, FileId};
 
+pub use build::{Build, BuildOptions};
+pub use plan::{
+    PLAN_FORMAT, PLAN_VERSION, Plan, PlanArg, PlanAttrs, PlanCall, PlanError, PlanNode, PlanOp,
+    PlanParam, PlanPrefer, PlanSource, PlanSpan, PlanStep, PlanStepArg, Value,
+};
 pub use world::{MemoryWorld, PackageLookup, World};
 
 /// The documentation of the diagnostic codes the compiler reports (`AG02xx`, `AG03xx`, `AG04xx`).
 pub const CODES: &[CodeDoc] = error::CODES;
 
-/// Checks `files`: parses each and, when it parsed, resolves its names. Returns every
-/// diagnostic, file by file, in source order within a file.
+/// Checks `files`: parses each, resolves its names, checks its types and lowers its
+/// pipelines. Returns every diagnostic, file by file, in source order within a file.
 pub fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> {
-    let mut packages = packages::Packages::new(world);
-    let mut diagnostics = Vec::new();
-    for &file in files {
-        let Some(source) = packages.world().source(file) else { continue };
-        let text = source.text().to_owned();
-        let parsed = aigrid_lang::parse(file, &text);
-        diagnostics.extend(parsed.diagnostics.iter().cloned());
-        if !parsed.is_ok() {
-            // Names are not checked in a file with syntax errors: its broken items are missing,
-            // and every use of them would be reported as unknown.
-            continue;
-        }
-        let module = std::rc::Rc::new(parsed.module);
-        packages.insert_module(file, module.clone());
-        let errors = resolve::Resolver::new(file, &mut packages).resolve(&module);
-        let mut found: Vec<Diagnostic> =
-            errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
-        // Types are checked once names are sound: a misspelt name was reported already.
-        if !found.iter().any(Diagnostic::is_error) {
-            let problems = typeck::check(&mut packages, file, &module, &text);
-            found.extend(problems.iter().map(|problem| match problem {
-                typeck::Problem::Type(e) => Diagnostic::from_error(file, e),
-                typeck::Problem::Sql(e) => Diagnostic::from_error(file, e),
-            }));
-        }
-        found.sort_by_key(|d| d.primary_span().map_or(0, |s| s.start));
-        diagnostics.extend(found);
-    }
-    diagnostics
+    build::check(world, files)
+}
+
+/// Builds the plan of a pipeline of `file`, keeping every stage for `--emit`.
+pub fn build(world: &mut dyn World, file: FileId, options: &BuildOptions) -> Build {
+    build::build(world, file, options)
 }

@@ -34,6 +34,22 @@ pub(crate) struct SqlPlanner {
 }
 
 impl SqlPlanner {
+    /// The output schema of `query` over the named input tables, if it plans.
+    pub(crate) fn schema(
+        &mut self,
+        query: &str,
+        inputs: &[(String, SchemaRef)],
+    ) -> Option<SchemaRef> {
+        plan(self.context(), query, inputs).ok()
+    }
+
+    fn context(&mut self) -> &SessionContext {
+        self.context.get_or_insert_with(|| {
+            let config = SessionConfig::new().set_bool("datafusion.sql_parser.collect_spans", true);
+            SessionContext::new_with_config(config)
+        })
+    }
+
     /// Plans `query` over the named input tables; returns the output schema, or the error
     /// placed inside the string literal at `literal` of the file whose source is `text`. The
     /// query is the literal's text after `prefix_lines` lines that aigrid wrote around it.
@@ -46,11 +62,7 @@ impl SqlPlanner {
         prefix_lines: usize,
         inputs: &[(String, SchemaRef)],
     ) -> Result<SchemaRef, SqlError> {
-        let context = self.context.get_or_insert_with(|| {
-            let config = SessionConfig::new().set_bool("datafusion.sql_parser.collect_spans", true);
-            SessionContext::new_with_config(config)
-        });
-        plan(context, query, inputs).map_err(|mut problem| {
+        plan(self.context(), query, inputs).map_err(|mut problem| {
             if problem.help.is_none()
                 && let Some(column) = problem
                     .message

@@ -15,12 +15,15 @@ mod unify;
 
 use std::collections::HashMap;
 
-use aigrid_lang::ast::{ItemKind, Module, Stmt, StmtKind, TypeExpr};
+use std::rc::Rc;
+
+use aigrid_lang::ast::{ItemKind, Module, Param, Stmt, StmtKind, TypeExpr};
 use aigrid_lang::{FileId, Span};
 use ecow::EcoString;
 
 pub(crate) use error::TypeError;
 
+use crate::hir;
 use crate::packages::Packages;
 use crate::sql::{SqlError, SqlPlanner};
 use crate::ty::{Scalar, Type};
@@ -34,13 +37,22 @@ pub(crate) enum Problem {
     Sql(SqlError),
 }
 
+/// What type checking makes of one file: its problems, and the typed bodies of its pipelines
+/// and tests.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    pub problems: Vec<Problem>,
+    pub pipelines: HashMap<EcoString, Rc<hir::Body>>,
+    pub tests: Vec<Rc<hir::Body>>,
+}
+
 /// Type-checks the pipelines and tests of `module`, the parsed `file` whose source is `text`.
 pub(crate) fn check<'w>(
     packages: &mut Packages<'w>,
     file: FileId,
     module: &Module,
     text: &str,
-) -> Vec<Problem> {
+) -> Checked {
     let mut checker = Checker {
         env: Env::new(packages),
         file,
@@ -51,37 +63,31 @@ pub(crate) fn check<'w>(
         problems: Vec::new(),
         sql: SqlPlanner::default(),
     };
+    let mut checked = Checked::default();
     for item in &module.items {
         checker.dims = Dims::default();
         checker.symbols.clear();
         checker.locals.clear();
         match &item.kind {
             ItemKind::Pipeline(pipeline) => {
-                for param in &pipeline.params {
-                    let ty = checker.declared(&param.ty);
-                    if let Some(default) = &param.default {
-                        let found = checker.expr(default);
-                        checker.expect(&ty, &found, default.span, Some(param.ty.span));
-                    }
-                    checker.locals.push((param.name.name.clone(), ty));
-                }
+                checker.params(&pipeline.params);
+                let params = checker.locals.len();
                 let ret = pipeline.ret.as_ref().map(|ret| (checker.declared(ret), ret.span));
-                checker.body(&pipeline.body.stmts, ret);
+                let stmts = checker.body(&pipeline.body.stmts, ret.clone());
+                let body =
+                    checker.finish(&pipeline.name.name, params, stmts, ret.map(|(ty, _)| ty));
+                checked.pipelines.insert(pipeline.name.name.clone(), Rc::new(body));
             }
-            ItemKind::Test(test) => checker.body(&test.body.stmts, None),
-            ItemKind::Ai(ai) => {
-                for param in &ai.params {
-                    let ty = checker.declared(&param.ty);
-                    if let Some(default) = &param.default {
-                        let found = checker.expr(default);
-                        checker.expect(&ty, &found, default.span, Some(param.ty.span));
-                    }
-                }
+            ItemKind::Test(test) => {
+                let stmts = checker.body(&test.body.stmts, None);
+                checked.tests.push(Rc::new(checker.finish(&test.name.node, 0, stmts, None)));
             }
+            ItemKind::Ai(ai) => checker.params(&ai.params),
             ItemKind::Use(_) | ItemKind::Type(_) => {}
         }
     }
-    checker.problems
+    checked.problems = checker.problems;
+    checked
 }
 
 struct Checker<'a, 'w> {
@@ -93,7 +99,7 @@ struct Checker<'a, 'w> {
     /// The item's own dimension symbols (its signature's and its annotations').
     symbols: HashMap<EcoString, u32>,
     /// Parameters and `let`s in scope, in order.
-    locals: Vec<(EcoString, Type)>,
+    locals: Vec<hir::Local>,
     problems: Vec<Problem>,
     sql: SqlPlanner,
 }
@@ -105,43 +111,126 @@ impl Checker<'_, '_> {
         self.dims.instantiate(&lowered, &mut self.symbols)
     }
 
-    fn body(&mut self, stmts: &[Stmt], ret: Option<(Type, Span)>) {
+    /// Checks parameter defaults against the parameter types and binds the parameters.
+    fn params(&mut self, params: &[Param]) {
+        for param in params {
+            let ty = self.declared(&param.ty);
+            let default = param.default.as_ref().map(|default| {
+                let value = self.value(default);
+                self.expect(&ty, &value.ty, default.span, Some(param.ty.span));
+                value
+            });
+            let name = param.name.name.clone();
+            self.locals.push(hir::Local { name, ty, default, span: param.name.span });
+        }
+    }
+
+    /// The typed body, its types shown with what was learnt of their dimensions.
+    fn finish(
+        &mut self,
+        name: &str,
+        params: usize,
+        mut stmts: Vec<hir::Stmt>,
+        ret: Option<Type>,
+    ) -> hir::Body {
+        let mut locals = std::mem::take(&mut self.locals);
+        for local in &mut locals {
+            local.ty = self.dims.resolve(&local.ty);
+            if let Some(default) = &mut local.default {
+                self.resolve_expr(default);
+            }
+        }
+        for stmt in &mut stmts {
+            match stmt {
+                hir::Stmt::Let { value, .. }
+                | hir::Stmt::Expr { value, .. }
+                | hir::Stmt::Return(value) => {
+                    self.resolve_expr(value);
+                }
+                hir::Stmt::Assert { cond, message, .. } => {
+                    self.resolve_expr(cond);
+                    if let Some(message) = message {
+                        self.resolve_expr(message);
+                    }
+                }
+            }
+        }
+        let ret = ret.map(|ty| self.dims.resolve(&ty));
+        hir::Body { name: name.into(), params, locals, stmts, ret }
+    }
+
+    /// Replaces the dimension variables in an expression's types by what was learnt of them.
+    fn resolve_expr(&mut self, expr: &mut hir::Expr) {
+        expr.ty = self.dims.resolve(&expr.ty);
+        match &mut expr.kind {
+            hir::ExprKind::Call(call) => {
+                for arg in call.args.iter_mut().flatten() {
+                    self.resolve_expr(arg);
+                }
+                for (_, arg) in &mut call.rest {
+                    self.resolve_expr(arg);
+                }
+            }
+            hir::ExprKind::List(items) => items.iter_mut().for_each(|i| self.resolve_expr(i)),
+            hir::ExprKind::Column { base, .. } => self.resolve_expr(base),
+            hir::ExprKind::Binary { lhs, rhs, .. } => {
+                self.resolve_expr(lhs);
+                self.resolve_expr(rhs);
+            }
+            hir::ExprKind::Unary { operand, .. } => self.resolve_expr(operand),
+            hir::ExprKind::Literal(_) | hir::ExprKind::Local(_) | hir::ExprKind::Error => {}
+        }
+    }
+
+    fn body(&mut self, stmts: &[Stmt], ret: Option<(Type, Span)>) -> Vec<hir::Stmt> {
+        let mut out = Vec::with_capacity(stmts.len());
         for stmt in stmts {
-            match &stmt.kind {
+            let attrs = hir::Attrs::of(&stmt.attrs);
+            out.push(match &stmt.kind {
                 StmtKind::Let { name, ty, value } => {
-                    let mut found = self.value(value);
-                    if stmt.attrs.iter().any(|a| a.name.name == "on_error") {
-                        found = found.nullable();
+                    let mut value = self.value(value);
+                    if attrs.on_error_null {
+                        value.ty = value.ty.nullable();
                     }
                     let bound = match ty {
                         Some(ty) => {
                             let declared = self.declared(ty);
-                            self.expect(&declared, &found, value.span, Some(ty.span));
+                            self.expect(&declared, &value.ty, value.span, Some(ty.span));
                             declared
                         }
-                        None => found,
+                        None => value.ty.clone(),
                     };
-                    self.locals.push((name.name.clone(), bound));
+                    let local = self.locals.len();
+                    let name = name.name.clone();
+                    self.locals.push(hir::Local {
+                        name,
+                        ty: bound,
+                        default: None,
+                        span: stmt.span,
+                    });
+                    hir::Stmt::Let { local, value, attrs }
                 }
                 StmtKind::Return(value) => {
-                    let found = self.value(value);
+                    let value = self.value(value);
                     if let Some((expected, span)) = &ret {
-                        self.expect(expected, &found, value.span, Some(*span));
+                        self.expect(expected, &value.ty, value.span, Some(*span));
                     }
+                    hir::Stmt::Return(value)
                 }
                 StmtKind::Assert { cond, message } => {
-                    let found = self.value(cond);
-                    self.expect(&Type::Scalar(Scalar::Bool), &found, cond.span, None);
-                    if let Some(message) = message {
-                        let found = self.value(message);
-                        self.expect(&Type::Scalar(Scalar::Utf8), &found, message.span, None);
-                    }
+                    let cond = self.value(cond);
+                    self.expect(&Type::Scalar(Scalar::Bool), &cond.ty, cond.span, None);
+                    let message = message.as_ref().map(|message| {
+                        let message = self.value(message);
+                        self.expect(&Type::Scalar(Scalar::Utf8), &message.ty, message.span, None);
+                        message
+                    });
+                    hir::Stmt::Assert { cond, message, span: stmt.span }
                 }
-                StmtKind::Expr(value) => {
-                    self.expr(value);
-                }
-            }
+                StmtKind::Expr(value) => hir::Stmt::Expr { value: self.expr(value), attrs },
+            });
         }
+        out
     }
 
     /// Reports a mismatch if a value of type `found`, written at `span`, does not fit where
@@ -250,6 +339,11 @@ impl Checker<'_, '_> {
     fn error(&mut self, error: TypeError) {
         self.problems.push(Problem::Type(error));
     }
+}
+
+/// Whether a value of type `found` fits where `expected` is required.
+pub(crate) fn fits(expected: &Type, found: &Type) -> bool {
+    Dims::default().unify(expected, found, &mut Subst::new(), Span::default()).is_ok()
 }
 
 /// What to write to turn a `found` into an `expected`, where the language has a way.

@@ -20,6 +20,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Format `.ag` files in the canonical layout.
     Fmt(FmtArgs),
+    /// Compile a pipeline into a plan (JSON or YAML), or show a stage of the compilation.
+    Build(BuildArgs),
+    /// Draw a pipeline's optimised graph (Graphviz dot, Mermaid or JSON).
+    Graph(GraphArgs),
     /// Explain a diagnostic code, e.g. `aigridc explain AG0101`.
     Explain(ExplainArgs),
     /// Print a shell completion script, e.g. `aigridc completions bash > ~/.aigridc.bash`.
@@ -50,6 +54,94 @@ pub struct FmtArgs {
     pub check: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Which pipeline to compile, and with which parameter values.
+#[derive(Args, Debug)]
+pub struct PipelineArgs {
+    /// The `.ag` file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The pipeline to compile; by default the file's only pipeline that no other one calls.
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+    /// A value for a parameter of the pipeline, e.g. `--param k=10` (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, found `{text}`")),
+    }
+}
+
+/// Arguments of `aigridc build`.
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Where to write the plan (or the stage); standard output by default.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// How to write the plan.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Json)]
+    pub format: PlanFormat,
+    /// Instead of the plan, show one stage of the compilation.
+    #[arg(long, value_enum)]
+    pub emit: Option<Stage>,
+    /// How to print diagnostics.
+    #[arg(long = "diagnostics", value_enum, default_value_t = OutputFormat::Human)]
+    pub diagnostics: OutputFormat,
+}
+
+/// A format for plans.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlanFormat {
+    /// Pretty JSON (spec/plan.md).
+    Json,
+    /// The same document as YAML.
+    Yaml,
+}
+
+/// A stage of the compilation.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The syntax tree of the file.
+    Ast,
+    /// The typed bodies of the pipeline and the pipelines it calls.
+    Hir,
+    /// The graph as lowered, before optimisation.
+    Dag,
+    /// The graph after each optimisation pass, in order.
+    Passes,
+    /// The optimised graph.
+    Optimized,
+}
+
+/// Arguments of `aigridc graph`.
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// How to draw it.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Where to write it; standard output by default.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// A format for graphs.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    /// Graphviz: `aigridc graph p.ag | dot -Tsvg > p.svg`.
+    Dot,
+    /// A Mermaid flowchart, for Markdown.
+    Mermaid,
+    /// Nodes and edges as JSON.
+    Json,
 }
 
 /// Arguments of `aigridc explain`.

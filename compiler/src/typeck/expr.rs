@@ -10,6 +10,7 @@ use super::env::{Callable, CallableKind, Def};
 use super::unify::{Subst, substitute};
 use super::{Checker, TypeError};
 use crate::error::did_you_mean;
+use crate::hir::{self, ExprKind as HirKind, Literal, Target};
 use crate::ty::{Scalar, Type};
 
 /// One argument of a call, typed: the piped value (`x |> f`) comes first.
@@ -30,9 +31,10 @@ pub(super) struct Binding {
 }
 
 impl<'e> Checker<'_, '_> {
-    /// The type of an expression used as a value: a call that returns nothing is an error.
-    pub(super) fn value(&mut self, expr: &Expr) -> Type {
-        match self.expr(expr) {
+    /// An expression used as a value: a call that returns nothing is an error.
+    pub(super) fn value(&mut self, expr: &Expr) -> hir::Expr {
+        let typed = self.expr(expr);
+        match typed.ty {
             Type::Nothing => {
                 let name = match &expr.kind {
                     ExprKind::Call { callee, .. } => callee_name(callee),
@@ -40,50 +42,65 @@ impl<'e> Checker<'_, '_> {
                     _ => String::new(),
                 };
                 self.error(TypeError::NoValue { name, span: expr.span });
-                Type::Unknown
+                hir::Expr::error(expr.span)
             }
-            ty => ty,
+            _ => typed,
         }
     }
 
-    /// The type of an expression.
-    pub(super) fn expr(&mut self, expr: &Expr) -> Type {
+    /// An expression, typed.
+    pub(super) fn expr(&mut self, expr: &Expr) -> hir::Expr {
+        let span = expr.span;
+        let literal =
+            |literal: Literal, ty: Type| hir::Expr { kind: HirKind::Literal(literal), ty, span };
         match &expr.kind {
-            ExprKind::Int(_) => Type::IntLit,
-            ExprKind::Float(_) => Type::FloatLit,
-            ExprKind::Str { .. } => Type::Scalar(Scalar::Utf8),
-            ExprKind::Duration(_) => Type::Scalar(Scalar::Duration),
-            ExprKind::Bool(_) => Type::Scalar(Scalar::Bool),
-            ExprKind::Null => Type::Null,
-            ExprKind::List(items) => self.list(items),
+            ExprKind::Int(n) => literal(Literal::Int(*n), Type::IntLit),
+            ExprKind::Float(x) => literal(Literal::Float(*x), Type::FloatLit),
+            ExprKind::Str { value, .. } => {
+                literal(Literal::Str(value.clone()), Type::Scalar(Scalar::Utf8))
+            }
+            ExprKind::Duration(d) => literal(
+                Literal::Duration(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                Type::Scalar(Scalar::Duration),
+            ),
+            ExprKind::Bool(b) => literal(Literal::Bool(*b), Type::Scalar(Scalar::Bool)),
+            ExprKind::Null => literal(Literal::Null, Type::Null),
+            ExprKind::List(items) => self.list(items, span),
             ExprKind::Name(name) => self.name(name),
-            ExprKind::Field { base, name } => self.field(base, name, expr.span),
-            ExprKind::Call { callee, args } => self.call(callee, args, None, expr.span),
+            ExprKind::Field { base, name } => self.field(base, name, span),
+            ExprKind::Call { callee, args } => self.call(callee, args, None, span),
             ExprKind::Binary { op, lhs, rhs } if op.node == BinaryOp::Pipe => {
                 let piped = self.value(lhs);
                 match &rhs.kind {
-                    ExprKind::Call { callee, args } => {
-                        self.call(callee, args, Some((piped, lhs.span)), expr.span)
-                    }
-                    _ => self.call(rhs, &[], Some((piped, lhs.span)), expr.span),
+                    ExprKind::Call { callee, args } => self.call(callee, args, Some(piped), span),
+                    _ => self.call(rhs, &[], Some(piped), span),
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let (a, b) = (self.value(lhs), self.value(rhs));
-                self.binary(op.node, &a, &b, expr.span)
+                let ty = self.binary(op.node, &a.ty, &b.ty, span);
+                let kind = HirKind::Binary { op: op.node, lhs: Box::new(a), rhs: Box::new(b) };
+                hir::Expr { kind, ty, span }
             }
             ExprKind::Unary { op, operand } => {
-                let ty = self.value(operand);
-                self.unary(op.node, ty, expr.span)
+                let operand = self.value(operand);
+                let ty = self.unary(op.node, operand.ty.clone(), span);
+                hir::Expr {
+                    kind: HirKind::Unary { op: op.node, operand: Box::new(operand) },
+                    ty,
+                    span,
+                }
             }
             ExprKind::Paren(inner) => self.expr(inner),
         }
     }
 
-    fn list(&mut self, items: &[Expr]) -> Type {
+    fn list(&mut self, items: &[Expr], span: Span) -> hir::Expr {
         let mut element = Type::Unknown;
+        let mut typed = Vec::with_capacity(items.len());
         for item in items {
-            let ty = self.value(item);
+            let value = self.value(item);
+            let ty = value.ty.clone();
             element = match (&element, &ty) {
                 (Type::Unknown, _) => ty,
                 (Type::IntLit, Type::FloatLit) => Type::FloatLit,
@@ -93,8 +110,9 @@ impl<'e> Checker<'_, '_> {
                     element
                 }
             };
+            typed.push(value);
         }
-        Type::List(Box::new(element))
+        hir::Expr { kind: HirKind::List(typed), ty: Type::List(Box::new(element)), span }
     }
 
     /// Whether `found` fits `expected`, without reporting anything.
@@ -102,13 +120,19 @@ impl<'e> Checker<'_, '_> {
         self.dims.unify(expected, found, &mut Subst::new(), Span::default()).is_ok()
     }
 
-    fn name(&mut self, name: &Ident) -> Type {
-        if let Some((_, ty)) = self.locals.iter().rev().find(|(n, _)| *n == name.name) {
-            return ty.clone();
+    fn name(&mut self, name: &Ident) -> hir::Expr {
+        if let Some(index) = self.local(&name.name) {
+            let ty = self.locals[index].ty.clone();
+            return hir::Expr { kind: HirKind::Local(index), ty, span: name.span };
         }
         let def = self.env.lookup(self.file, &name.name);
         self.not_a_value(def, name);
-        Type::Unknown
+        hir::Expr::error(name.span)
+    }
+
+    /// The innermost local called `name` that is in scope.
+    pub(super) fn local(&self, name: &str) -> Option<usize> {
+        self.locals.iter().rposition(|l| l.name == name)
     }
 
     /// Reports an item used as a value.
@@ -140,21 +164,28 @@ impl<'e> Checker<'_, '_> {
 
     /// Whether `name` is a module here (and not a local of the same name).
     fn is_module(&mut self, name: &Ident) -> bool {
-        !self.locals.iter().any(|(n, _)| *n == name.name)
+        self.local(&name.name).is_none()
             && matches!(self.env.lookup(self.file, &name.name), Some(Def::Module(_)))
     }
 
     /// `base.name`: a column of a table, or an item of a module used as a value.
-    fn field(&mut self, base: &Expr, name: &Ident, span: Span) -> Type {
+    fn field(&mut self, base: &Expr, name: &Ident, span: Span) -> hir::Expr {
         if let ExprKind::Name(module) = &base.kind
             && self.is_module(module)
         {
             let def = self.env.qualified(self.file, &module.name, &name.name);
             self.not_a_value(def, name);
-            return Type::Unknown;
+            return hir::Expr::error(span);
         }
-        let ty = self.value(base);
-        let (table, nullable) = match &ty {
+        let base = self.value(base);
+        let ty = self.column_type(&base, name);
+        let kind = HirKind::Column { base: Box::new(base), name: name.name.clone() };
+        hir::Expr { kind, ty, span }
+    }
+
+    fn column_type(&mut self, base: &hir::Expr, name: &Ident) -> Type {
+        let ty = &base.ty;
+        let (table, nullable) = match ty {
             Type::Optional(inner) => (inner.as_ref(), true),
             other => (other, false),
         };
@@ -182,7 +213,6 @@ impl<'e> Checker<'_, '_> {
             other => {
                 let found = self.dims.show(other);
                 self.error(TypeError::NoColumns { found, span: base.span });
-                let _ = span;
                 return Type::Unknown;
             }
         };
@@ -194,7 +224,7 @@ impl<'e> Checker<'_, '_> {
     fn callee(&mut self, callee: &Expr) -> Option<Rc<Callable>> {
         let (def, name) = match &callee.kind {
             ExprKind::Name(name) => {
-                if self.locals.iter().any(|(n, _)| *n == name.name) {
+                if self.local(&name.name).is_some() {
                     self.error(TypeError::NotCallable {
                         name: name.name.to_string(),
                         kind: "a value",
@@ -244,32 +274,63 @@ impl<'e> Checker<'_, '_> {
         callable
     }
 
-    /// The type of a call; `piped` is the value on the left of `|>`.
+    /// A call; `piped` is the value on the left of `|>`.
     pub(super) fn call(
         &mut self,
         callee: &Expr,
         args: &'e [Arg],
-        piped: Option<(Type, Span)>,
+        piped: Option<hir::Expr>,
         span: Span,
-    ) -> Type {
+    ) -> hir::Expr {
         let callable = self.callee(callee);
         let mut given: Vec<ArgValue<'e>> = Vec::with_capacity(args.len() + 1);
-        if let Some((ty, at)) = piped {
-            given.push(ArgValue { name: None, ty, span: at, expr: None });
+        let mut typed: Vec<Option<hir::Expr>> = Vec::with_capacity(args.len() + 1);
+        if let Some(piped) = piped {
+            given.push(ArgValue { name: None, ty: piped.ty.clone(), span: piped.span, expr: None });
+            typed.push(Some(piped));
         }
         for arg in args {
-            let ty = self.value(&arg.value);
+            let value = self.value(&arg.value);
             given.push(ArgValue {
                 name: arg.name.as_ref(),
-                ty,
+                ty: value.ty.clone(),
                 span: arg.value.span,
                 expr: Some(&arg.value),
             });
+            typed.push(Some(value));
         }
-        let Some(callable) = callable else { return Type::Unknown };
+        let Some(callable) = callable else { return hir::Expr::error(span) };
         let binding = bind(&callable, &given);
+        let ty = self.call_type(&callable, &given, &binding, span);
+        let target = match callable.kind {
+            CallableKind::Std(item) => Target::Std(item),
+            CallableKind::Pipeline => Target::Pipeline(callable.file, callable.name.clone()),
+            CallableKind::Ai => Target::Ai(callable.file, callable.name.clone()),
+        };
+        let call_args =
+            binding.params.iter().map(|i| i.and_then(|i| typed.get_mut(i)?.take())).collect();
+        let rest = binding
+            .rest
+            .iter()
+            .filter_map(|&i| {
+                let name = given.get(i)?.name?.name.clone();
+                Some((name, typed.get_mut(i)?.take()?))
+            })
+            .collect();
+        let kind = HirKind::Call(hir::Call { target, args: call_args, rest });
+        hir::Expr { kind, ty, span }
+    }
+
+    /// The type of a call's result.
+    fn call_type(
+        &mut self,
+        callable: &Callable,
+        given: &[ArgValue<'_>],
+        binding: &Binding,
+        span: Span,
+    ) -> Type {
         if let CallableKind::Std(item) = callable.kind {
-            return self.std_call(item, &callable, &given, &binding, span);
+            return self.std_call(item, callable, given, binding, span);
         }
         let mut symbols = HashMap::new();
         let mut subst = Subst::new();

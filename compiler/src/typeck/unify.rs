@@ -186,10 +186,13 @@ impl Dims {
                         found: n,
                     }),
                     (known_x, known_y) => {
-                        self.parent[ry as usize] = rx;
-                        self.size[rx as usize] = known_x.or(known_y);
-                        if self.name[rx as usize].is_none() {
-                            self.name[rx as usize] = self.name[ry as usize].clone();
+                        // The older variable stays the root: it keeps the name the user sees
+                        // (the pipeline's own symbols are made first).
+                        let (root, child) = if rx < ry { (rx, ry) } else { (ry, rx) };
+                        self.parent[child as usize] = root;
+                        self.size[root as usize] = known_x.or(known_y);
+                        if self.name[root as usize].is_none() {
+                            self.name[root as usize] = self.name[child as usize].clone();
                         }
                         Ok(())
                     }

@@ -1,0 +1,168 @@
+//! Fusion of elementwise tensor operations: when the only consumer of an elementwise node is
+//! another elementwise node, the two become one fused node whose steps run in one pass over
+//! memory. Repeated, whole chains (`exp(x) |> scale(2.0) |> relu`) become one node.
+
+use aigrid_stdlib::Typing;
+use ecow::EcoString;
+use petgraph::Direction;
+use petgraph::visit::EdgeRef;
+
+use super::Context;
+use crate::dag::{Arg, Dag, FusedArg, FusedStep, Node, NodeId, Op, Port};
+
+pub(super) fn run(dag: &mut Dag, _context: &mut Context) {
+    while let Some((producer, consumer)) = candidate(dag) {
+        fuse(dag, producer, consumer);
+    }
+}
+
+/// The steps of an elementwise node, or `None` for another node.
+fn steps(node: &Node) -> Option<Vec<FusedStep>> {
+    match &node.op {
+        Op::Fused(steps) => Some(steps.clone()),
+        Op::Std { package: "std.tensor", name } => {
+            let item = aigrid_stdlib::package("std.tensor")?.item(name)?;
+            if !matches!(item.typing, Typing::Elementwise | Typing::Broadcast) {
+                return None;
+            }
+            let args = node
+                .args
+                .iter()
+                .map(|(name, arg)| {
+                    let arg = match arg {
+                        Arg::Input(port) => FusedArg::Input(*port),
+                        Arg::Const(value) => FusedArg::Const(value.clone()),
+                        Arg::List(_) => return None,
+                    };
+                    Some((name.clone(), arg))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Some(vec![FusedStep { op: item.name, args }])
+        }
+        _ => None,
+    }
+}
+
+/// An elementwise node read only by one elementwise node, and that node, first in order.
+fn candidate(dag: &Dag) -> Option<(NodeId, NodeId)> {
+    for producer in dag.order() {
+        let node = &dag.graph[producer];
+        if !node.attrs.is_empty() || Some(producer) == dag.output || steps(node).is_none() {
+            continue;
+        }
+        let consumers = dag.consumers(producer);
+        if let [consumer] = consumers.as_slice()
+            && steps(&dag.graph[*consumer]).is_some()
+        {
+            return Some((producer, *consumer));
+        }
+    }
+    None
+}
+
+fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) {
+    let (Some(first), Some(second)) = (steps(&dag.graph[producer]), steps(&dag.graph[consumer]))
+    else {
+        return;
+    };
+    let producer_inputs = dag.inputs(producer);
+    let consumer_inputs = dag.inputs(consumer);
+    // New ports: the producer's inputs, then the consumer's other inputs.
+    let mut inputs: Vec<NodeId> = Vec::new();
+    let mut expects = Vec::new();
+    let mut producer_port = std::collections::HashMap::new();
+    for (port, source) in &producer_inputs {
+        producer_port.insert(*port, inputs.len() as Port);
+        inputs.push(*source);
+        expects.push(
+            dag.graph[producer]
+                .expects
+                .get(*port as usize)
+                .cloned()
+                .unwrap_or(crate::ty::Type::Unknown),
+        );
+    }
+    let mut consumer_port = std::collections::HashMap::new();
+    for (port, source) in &consumer_inputs {
+        if *source == producer {
+            continue;
+        }
+        consumer_port.insert(*port, inputs.len() as Port);
+        inputs.push(*source);
+        expects.push(
+            dag.graph[consumer]
+                .expects
+                .get(*port as usize)
+                .cloned()
+                .unwrap_or(crate::ty::Type::Unknown),
+        );
+    }
+    let from_producer: Vec<Port> =
+        consumer_inputs.iter().filter(|(_, s)| *s == producer).map(|(p, _)| *p).collect();
+    let last = first.len() - 1;
+    let mut fused: Vec<FusedStep> = first
+        .into_iter()
+        .map(|step| FusedStep {
+            op: step.op,
+            args: step
+                .args
+                .into_iter()
+                .map(|(name, arg)| {
+                    let arg = match arg {
+                        FusedArg::Input(p) => {
+                            FusedArg::Input(producer_port.get(&p).copied().unwrap_or(p))
+                        }
+                        other => other,
+                    };
+                    (name, arg)
+                })
+                .collect(),
+        })
+        .collect();
+    let offset = fused.len();
+    fused.extend(second.into_iter().map(|step| {
+        FusedStep {
+            op: step.op,
+            args: step
+                .args
+                .into_iter()
+                .map(|(name, arg)| {
+                    let arg = match arg {
+                        FusedArg::Input(p) if from_producer.contains(&p) => FusedArg::Step(last),
+                        FusedArg::Input(p) => {
+                            FusedArg::Input(consumer_port.get(&p).copied().unwrap_or(p))
+                        }
+                        FusedArg::Step(s) => FusedArg::Step(s + offset),
+                        other => other,
+                    };
+                    (name, arg)
+                })
+                .collect(),
+        }
+    }));
+    let old = &dag.graph[consumer];
+    let mut node = Node::new(Op::Fused(fused), old.ty.clone(), old.span, &old.origin);
+    node.attrs = old.attrs.clone();
+    node.name = old.name.clone().or_else(|| dag.graph[producer].name.clone());
+    node.expects = expects;
+    node.args = (0..inputs.len())
+        .map(|i| (EcoString::from(i.to_string()), Arg::Input(i as Port)))
+        .collect();
+    let new = dag.graph.add_node(node);
+    for (port, source) in inputs.into_iter().enumerate() {
+        dag.graph.add_edge(source, new, port as Port);
+    }
+    let outgoing: Vec<_> = dag
+        .graph
+        .edges_directed(consumer, Direction::Outgoing)
+        .map(|e| (e.target(), *e.weight()))
+        .collect();
+    for (target, port) in outgoing {
+        dag.graph.add_edge(new, target, port);
+    }
+    if dag.output == Some(consumer) {
+        dag.output = Some(new);
+    }
+    dag.graph.remove_node(consumer);
+    dag.graph.remove_node(producer);
+}

@@ -1,0 +1,91 @@
+//! `aigridc build`: compile a pipeline into a plan, or show a stage of the compilation.
+
+use aigrid_compiler::{Build, BuildOptions};
+
+use super::ExitStatus;
+use super::args::{BuildArgs, OutputFormat, PipelineArgs, PlanFormat, Stage};
+use super::world::FsWorld;
+use super::{inputs, output};
+
+pub fn run(args: &BuildArgs) -> ExitStatus {
+    let (build, status) = compile(&args.pipeline, args.diagnostics);
+    let Some(plan) = &build.plan else { return status.max(ExitStatus::Failure) };
+    let text = match args.emit {
+        None => match args.format {
+            PlanFormat::Json => plan.to_json(),
+            PlanFormat::Yaml => plan.to_yaml(),
+        },
+        Some(stage) => {
+            let wanted = |name: &str| match stage {
+                Stage::Ast => name == "ast",
+                Stage::Hir => name == "hir",
+                Stage::Dag => name == "dag",
+                Stage::Optimized => name == "optimized",
+                Stage::Passes => !["ast", "hir", "dag", "optimized"].contains(&name),
+            };
+            let stages: Vec<String> = build
+                .stages
+                .iter()
+                .filter(|(name, _)| wanted(name))
+                .map(|(name, text)| {
+                    if stage == Stage::Passes {
+                        format!("// after {name}\n{text}")
+                    } else {
+                        text.clone()
+                    }
+                })
+                .collect();
+            stages.join("\n")
+        }
+    };
+    status.max(write(args.output.as_deref(), &text))
+}
+
+/// Compiles the pipeline; prints the diagnostics.
+pub fn compile(args: &PipelineArgs, format: OutputFormat) -> (Build, ExitStatus) {
+    let mut world = FsWorld::new();
+    let (files, mut status) = inputs::load(std::slice::from_ref(&args.file), &mut world);
+    let Some(input) = files.first() else {
+        return (Build::default(), status.max(ExitStatus::Error));
+    };
+    let options = BuildOptions { pipeline: args.pipeline.clone(), params: args.params.clone() };
+    let mut build = match &input.invalid {
+        Some(invalid) => Build { diagnostics: vec![invalid.clone()], ..Build::default() },
+        None => aigrid_compiler::build(&mut world, input.id, &options),
+    };
+    for error in world.take_errors() {
+        output::error(&error);
+        status = ExitStatus::Error;
+    }
+    build.diagnostics.sort_by_key(|d| d.file);
+    let format = inputs::diagnostic_format(format);
+    if !build.diagnostics.is_empty() {
+        let rendered = aigrid_lang::render(&build.diagnostics, world.sources(), format);
+        output::note(&rendered);
+    }
+    if build.diagnostics.iter().any(|d| d.is_error()) {
+        build.plan = None;
+        status = status.max(ExitStatus::Failure);
+    }
+    (build, status)
+}
+
+/// Writes `text` to `path` (atomically), or to standard output.
+pub fn write(path: Option<&std::path::Path>, text: &str) -> ExitStatus {
+    match path {
+        None => output::print(text),
+        Some(path) => {
+            let temporary = path.with_extension("tmp~");
+            let written =
+                std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+            match written {
+                Ok(()) => ExitStatus::Success,
+                Err(error) => {
+                    let _ = std::fs::remove_file(&temporary);
+                    output::error(&format!("cannot write {}: {error}", path.display()));
+                    ExitStatus::Error
+                }
+            }
+        }
+    }
+}
