@@ -516,3 +516,91 @@ fn closed_stdout_does_not_panic() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// build and graph
+
+/// A pipeline with a parameter, an inlined helper and a fusable chain.
+const PIPELINE: &str = "\
+use std.tensor.{exp, relu, scale}
+
+pipeline helper(x: tensor<f32, [N, 4]>) -> tensor<f32, [N, 4]> {
+    return x |> exp |> relu
+}
+
+pipeline main(x: tensor<f32, [N, 4]>, factor: f64 = 2.0) -> tensor<f32, [N, 4]> {
+    return helper(x) |> scale(factor)
+}
+";
+
+#[test]
+fn build_writes_a_plan_file() {
+    let scratch = Scratch::new("build-output");
+    scratch.write("p.ag", PIPELINE);
+    let (code, stdout, stderr) =
+        run(scratch.aigridc().args(["build", "p.ag", "--param", "factor=0.5", "-o", "plan.json"]));
+    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
+    let plan = String::from_utf8_lossy(&scratch.read("plan.json")).into_owned();
+    let plan = aigrid_compiler::Plan::from_json(&plan).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.source.pipeline, "main");
+    assert_eq!(plan.params[1].value, Some(aigrid_compiler::Value::Float(0.5)));
+    assert_eq!(scratch.files(), ["p.ag", "plan.json"]);
+}
+
+#[test]
+fn build_emits_each_stage() {
+    let scratch = Scratch::new("build-emit");
+    scratch.write("p.ag", PIPELINE);
+    assert_cmd_snapshot!(
+        "build_emit_hir",
+        scratch.aigridc().args(["build", "p.ag", "--emit", "hir"])
+    );
+    assert_cmd_snapshot!(
+        "build_emit_dag",
+        scratch.aigridc().args(["build", "p.ag", "--emit", "dag"])
+    );
+    assert_cmd_snapshot!(
+        "build_emit_optimized",
+        scratch.aigridc().args(["build", "p.ag", "--emit", "optimized"])
+    );
+}
+
+#[test]
+fn build_errors() {
+    let scratch = Scratch::new("build-errors");
+    scratch.write("p.ag", PIPELINE);
+    assert_cmd_snapshot!(
+        "build_unknown_param",
+        scratch.aigridc().args(["build", "p.ag", "--param", "facter=1"])
+    );
+    assert_cmd_snapshot!(
+        "build_bad_param_value",
+        scratch.aigridc().args(["build", "p.ag", "--param", "factor=big"])
+    );
+    assert_cmd_snapshot!(
+        "build_param_without_value",
+        scratch.aigridc().args(["build", "p.ag", "--param", "factor"])
+    );
+    assert_cmd_snapshot!(
+        "build_unknown_pipeline",
+        scratch.aigridc().args(["build", "p.ag", "--pipeline", "mian"])
+    );
+    scratch.write("broken.ag", TWO_ERRORS);
+    let (code, stdout, _) = run(scratch.aigridc().args(["build", "broken.ag"]));
+    assert_eq!((code, stdout.as_str()), (1, ""), "no plan is written for a broken file");
+}
+
+#[test]
+fn graph_formats() {
+    let scratch = Scratch::new("graph");
+    scratch.write("p.ag", PIPELINE);
+    assert_cmd_snapshot!("graph_dot", scratch.aigridc().args(["graph", "p.ag"]));
+    assert_cmd_snapshot!(
+        "graph_mermaid",
+        scratch.aigridc().args(["graph", "p.ag", "--format", "mermaid"])
+    );
+    assert_cmd_snapshot!(
+        "graph_json",
+        scratch.aigridc().args(["graph", "p.ag", "--format", "json"])
+    );
+}

@@ -56,26 +56,31 @@ pub struct PlanParam {
     /// Its type, in `.ag` syntax.
     #[serde(rename = "type")]
     pub ty: String,
-    /// The value it was built with (folded into the nodes), or `None`: given at run time.
+    /// The value it was built with (folded into the nodes); absent: given at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub value: Option<Value>,
 }
 
-/// A constant.
+/// A constant: a JSON (or YAML) number, string, boolean, list or null; a duration is
+/// `{"duration_ms": N}`. An integer is written without a fraction, a float always with one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Value {
     /// An integer.
     Int(i64),
     /// A float.
     Float(f64),
-    /// A string.
-    Str(String),
     /// A boolean.
     Bool(bool),
-    /// A duration in milliseconds.
-    DurationMs(u64),
+    /// A string.
+    Str(String),
     /// A list of constants.
     List(Vec<Value>),
+    /// A duration.
+    Duration {
+        /// Its length in milliseconds.
+        duration_ms: u64,
+    },
     /// `null`.
     Null,
 }
@@ -211,7 +216,7 @@ pub struct PlanStepArg {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
     /// A constant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub value: Option<Value>,
 }
 
@@ -225,8 +230,14 @@ pub struct PlanArg {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<u32>,
     /// A constant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
     pub value: Option<Value>,
+}
+
+/// An optional constant that is present: `null` is the constant null, not an absent value
+/// (absent fields are `None` through `#[serde(default)]`).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// Attributes of a node.
@@ -325,26 +336,33 @@ impl Plan {
 
     /// Reads a plan written as YAML, checking its format, version and hash.
     pub fn from_yaml(text: &str) -> Result<Plan, PlanError> {
-        let value: serde_json::Value =
+        let value: serde_norway::Value =
             serde_norway::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        Plan::from_value(value)
+        check_header(
+            value.get("format").and_then(|f| f.as_str()),
+            value.get("version").and_then(|v| v.as_u64()),
+        )?;
+        let plan: Plan =
+            serde_norway::from_value(value).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        plan.checked()
     }
 
     fn from_value(value: serde_json::Value) -> Result<Plan, PlanError> {
-        let format = value.get("format").and_then(|f| f.as_str()).unwrap_or_default();
-        if format != PLAN_FORMAT {
-            return Err(PlanError::Format(format.to_owned()));
-        }
-        let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-        if version != u64::from(PLAN_VERSION) {
-            return Err(PlanError::Version { found: version });
-        }
+        check_header(
+            value.get("format").and_then(|f| f.as_str()),
+            value.get("version").and_then(|v| v.as_u64()),
+        )?;
         let plan: Plan =
             serde_json::from_value(value).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        if plan.hash != plan.content_hash() {
+        plan.checked()
+    }
+
+    /// The plan, if its content matches its hash.
+    fn checked(self) -> Result<Plan, PlanError> {
+        if self.hash != self.content_hash() {
             return Err(PlanError::Hash);
         }
-        Ok(plan)
+        Ok(self)
     }
 
     /// The hash of the plan's content: everything but the hash itself.
@@ -358,6 +376,20 @@ impl Plan {
     }
 }
 
+/// Checks a plan's `format` and `version` before the rest is read: a plan of another version
+/// may not even have the same fields.
+fn check_header(format: Option<&str>, version: Option<u64>) -> Result<(), PlanError> {
+    let format = format.unwrap_or_default();
+    if format != PLAN_FORMAT {
+        return Err(PlanError::Format(format.to_owned()));
+    }
+    let version = version.unwrap_or(0);
+    if version != u64::from(PLAN_VERSION) {
+        return Err(PlanError::Version { found: version });
+    }
+    Ok(())
+}
+
 impl From<&Literal> for Value {
     fn from(literal: &Literal) -> Value {
         match literal {
@@ -365,7 +397,7 @@ impl From<&Literal> for Value {
             Literal::Float(x) => Value::Float(*x),
             Literal::Str(s) => Value::Str(s.to_string()),
             Literal::Bool(b) => Value::Bool(*b),
-            Literal::Duration(ms) => Value::DurationMs(*ms),
+            Literal::Duration(ms) => Value::Duration { duration_ms: *ms },
             Literal::Null => Value::Null,
         }
     }

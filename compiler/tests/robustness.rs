@@ -1,11 +1,12 @@
-//! Whatever the input, `check` (parsing, name resolution, SQL planning by DataFusion) returns
-//! diagnostics and never panics: token soups, the examples with lines deleted or repeated, and
-//! `sql` steps holding random SQL over known schemas.
+//! Whatever the input, `check` (parsing, name resolution, type checking, SQL planning by
+//! DataFusion) and `build` (lowering, optimisation, the plan) return diagnostics and never
+//! panic: token soups, the examples with lines deleted or repeated, and `sql` steps holding
+//! random SQL over known schemas.
 
 // The examples are read from disk; the compiler itself does no IO.
 #![allow(clippy::disallowed_methods)]
 
-use aigrid_compiler::{MemoryWorld, check};
+use aigrid_compiler::{BuildOptions, MemoryWorld, build, check};
 use proptest::prelude::*;
 
 fn run(text: &str) {
@@ -13,6 +14,7 @@ fn run(text: &str) {
     world.add_package_file("acme.textkit", "textkit.ag", "package acme.textkit @ 0.3.0\n\ntype Doc = table { id: i64, body: utf8 }\n\npipeline tidy(docs: Doc) -> Doc {\n    return docs\n}\n");
     let file = world.add_file("input.ag", text);
     let _ = check(&mut world, &[file]);
+    let _ = build(&mut world, file, &BuildOptions::default());
 }
 
 fn examples() -> Vec<String> {

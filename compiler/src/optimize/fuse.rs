@@ -143,7 +143,7 @@ fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) {
     let old = &dag.graph[consumer];
     let mut node = Node::new(Op::Fused(fused), old.ty.clone(), old.span, &old.origin);
     node.attrs = old.attrs.clone();
-    node.name = old.name.clone().or_else(|| dag.graph[producer].name.clone());
+    node.name = old.name.clone();
     node.expects = expects;
     node.args = (0..inputs.len())
         .map(|i| (EcoString::from(i.to_string()), Arg::Input(i as Port)))
