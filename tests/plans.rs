@@ -67,7 +67,8 @@ fn each_pass_does_its_job() {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut world = MemoryWorld::new();
         let file = world.add_file(&path.display().to_string(), &text);
-        let built = aigrid_compiler::build(&mut world, file, &BuildOptions::default());
+        let options = BuildOptions { stages: true, ..BuildOptions::default() };
+        let built = aigrid_compiler::build(&mut world, file, &options);
         assert!(built.plan.is_some(), "{}: {:?}", path.display(), built.diagnostics);
         let stages: Vec<String> = built
             .stages

@@ -26,6 +26,8 @@ pub struct BuildOptions {
     pub pipeline: Option<String>,
     /// Values of the entry pipeline's parameters, as written on the command line (`k=5`).
     pub params: Vec<(String, String)>,
+    /// Keep the text of every stage in [`Build::stages`] (for `--emit`).
+    pub stages: bool,
 }
 
 /// What a build made: the diagnostics, and when there were no errors, each stage and the plan.
@@ -35,8 +37,8 @@ pub struct Build {
     pub diagnostics: Vec<Diagnostic>,
     /// The plan, if the build succeeded.
     pub plan: Option<Plan>,
-    /// The stages as text, for `aigridc build --emit`: `ast`, `hir`, `dag`, then one entry per
-    /// optimisation pass (named after it), and `optimized`.
+    /// The stages as text, when [`BuildOptions::stages`] asks for them: `ast`, `hir`, `dag`,
+    /// then one entry per optimisation pass (named after it), and `optimized`.
     pub stages: Vec<(String, String)>,
 }
 
@@ -214,7 +216,10 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
         return out;
     };
     let module = program.packages.module(file).unwrap_or_default();
-    out.stages.push(("ast".into(), format!("{module:#?}\n")));
+    let keep = options.stages;
+    if keep {
+        out.stages.push(("ast".into(), format!("{module:#?}\n")));
+    }
     let entry = match entry(&module, &checked, options) {
         Ok(entry) => entry,
         Err(error) => {
@@ -227,9 +232,12 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
         out.diagnostics.extend(errors);
         return out;
     }
-    let mut hir: Vec<&Rc<Body>> = bodies.values().collect();
-    hir.sort_by(|a, b| a.name.cmp(&b.name));
-    out.stages.push(("hir".into(), hir.iter().map(|b| b.show()).collect::<Vec<_>>().join("\n")));
+    if keep {
+        let mut hir: Vec<&Rc<Body>> = bodies.values().collect();
+        hir.sort_by(|a, b| a.name.cmp(&b.name));
+        out.stages
+            .push(("hir".into(), hir.iter().map(|b| b.show()).collect::<Vec<_>>().join("\n")));
+    }
     let params = match params(&entry, options) {
         Ok(params) => params,
         Err(error) => {
@@ -244,7 +252,9 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
             return out;
         }
     };
-    out.stages.push(("dag".into(), dag.show()));
+    if keep {
+        out.stages.push(("dag".into(), dag.show()));
+    }
     let values: HashMap<EcoString, Literal> =
         params.iter().filter_map(|(name, _, value)| Some((name.clone(), value.clone()?))).collect();
     let mut context = Context { params: values, sql: SqlPlanner::default() };
@@ -255,8 +265,10 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
         out.diagnostics.push(Diagnostic::from_error(file, &error));
         return out;
     }
-    out.stages.extend(passes);
-    out.stages.push(("optimized".into(), dag.show()));
+    if keep {
+        out.stages.extend(passes);
+        out.stages.push(("optimized".into(), dag.show()));
+    }
     let name = |file: FileId| {
         program.packages.world().source(file).map_or_else(String::new, |s| s.name().to_owned())
     };

@@ -44,7 +44,13 @@ pub(crate) fn lower(
     file: FileId,
     entry: &Body,
 ) -> Result<Dag, LowerError> {
-    let mut lowerer = Lowerer { packages, bodies, dag: Dag::default(), stack: Vec::new() };
+    let mut lowerer = Lowerer {
+        packages,
+        bodies,
+        dag: Dag::default(),
+        stack: Vec::new(),
+        requirements: HashMap::new(),
+    };
     lowerer.stack.push((file, entry.name.clone()));
     let params: Vec<Option<NodeId>> = entry.locals[..entry.params]
         .iter()
@@ -73,6 +79,8 @@ struct Lowerer<'p, 'w, 'b> {
     dag: Dag,
     /// The pipelines being inlined, outermost first.
     stack: Vec<(FileId, EcoString)>,
+    /// The requirements of the `ai`s called so far, with their parameters and attributes.
+    requirements: HashMap<(FileId, EcoString), Rc<(Requirement, Vec<EcoString>, Attrs)>>,
 }
 
 impl Node {
@@ -314,7 +322,16 @@ impl Lowerer<'_, '_, '_> {
                 }
             }
             Target::Ai(file, name) => {
-                let (requirement, params, attrs) = self.requirement(*file, name);
+                let key = (*file, name.clone());
+                let known = match self.requirements.get(&key) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let made = Rc::new(self.requirement(*file, name));
+                        self.requirements.insert(key, made.clone());
+                        made
+                    }
+                };
+                let (requirement, params, attrs) = (known.0.clone(), &known.1, known.2.clone());
                 let mut node = Node::new(Op::Ai(requirement), expr.ty.clone(), expr.span, origin);
                 node.attrs = attrs;
                 let mut inputs = Vec::new();

@@ -343,7 +343,8 @@ impl Checker<'_, '_> {
 
 /// Whether a value of type `found` fits where `expected` is required.
 pub(crate) fn fits(expected: &Type, found: &Type) -> bool {
-    Dims::default().unify(expected, found, &mut Subst::new(), Span::default()).is_ok()
+    expected == found
+        || Dims::default().unify(expected, found, &mut Subst::new(), Span::default()).is_ok()
 }
 
 /// What to write to turn a `found` into an `expected`, where the language has a way.

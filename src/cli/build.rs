@@ -8,7 +8,7 @@ use super::world::FsWorld;
 use super::{inputs, output};
 
 pub fn run(args: &BuildArgs) -> ExitStatus {
-    let (build, status) = compile(&args.pipeline, args.diagnostics);
+    let (build, status) = compile(&args.pipeline, args.diagnostics, args.emit.is_some());
     let Some(plan) = &build.plan else { return status.max(ExitStatus::Failure) };
     let text = match args.emit {
         None => match args.format {
@@ -42,13 +42,14 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
 }
 
 /// Compiles the pipeline; prints the diagnostics.
-pub fn compile(args: &PipelineArgs, format: OutputFormat) -> (Build, ExitStatus) {
+pub fn compile(args: &PipelineArgs, format: OutputFormat, stages: bool) -> (Build, ExitStatus) {
     let mut world = FsWorld::new();
     let (files, mut status) = inputs::load(std::slice::from_ref(&args.file), &mut world);
     let Some(input) = files.first() else {
         return (Build::default(), status.max(ExitStatus::Error));
     };
-    let options = BuildOptions { pipeline: args.pipeline.clone(), params: args.params.clone() };
+    let options =
+        BuildOptions { pipeline: args.pipeline.clone(), params: args.params.clone(), stages };
     let mut build = match &input.invalid {
         Some(invalid) => Build { diagnostics: vec![invalid.clone()], ..Build::default() },
         None => aigrid_compiler::build(&mut world, input.id, &options),

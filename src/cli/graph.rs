@@ -11,7 +11,7 @@ use super::ExitStatus;
 use super::args::{GraphArgs, GraphFormat, OutputFormat};
 
 pub fn run(args: &GraphArgs) -> ExitStatus {
-    let (build, status) = super::build::compile(&args.pipeline, OutputFormat::Human);
+    let (build, status) = super::build::compile(&args.pipeline, OutputFormat::Human, false);
     let Some(plan) = &build.plan else { return status.max(ExitStatus::Failure) };
     let text = match args.format {
         GraphFormat::Dot => dot(plan),

@@ -11,8 +11,13 @@ use super::Context;
 use crate::dag::{Arg, Dag, FusedArg, FusedStep, Node, NodeId, Op, Port};
 
 pub(super) fn run(dag: &mut Dag, _context: &mut Context) {
-    while let Some((producer, consumer)) = candidate(dag) {
-        fuse(dag, producer, consumer);
+    // One sweep in topological order: each chain is fused from its first node on.
+    for node in dag.order() {
+        let mut current = node;
+        while dag.graph.contains_node(current) {
+            let Some(consumer) = fusable_consumer(dag, current) else { break };
+            current = fuse(dag, current, consumer);
+        }
     }
 }
 
@@ -43,27 +48,23 @@ fn steps(node: &Node) -> Option<Vec<FusedStep>> {
     }
 }
 
-/// An elementwise node read only by one elementwise node, and that node, first in order.
-fn candidate(dag: &Dag) -> Option<(NodeId, NodeId)> {
-    for producer in dag.order() {
-        let node = &dag.graph[producer];
-        if !node.attrs.is_empty() || Some(producer) == dag.output || steps(node).is_none() {
-            continue;
-        }
-        let consumers = dag.consumers(producer);
-        if let [consumer] = consumers.as_slice()
-            && steps(&dag.graph[*consumer]).is_some()
-        {
-            return Some((producer, *consumer));
-        }
+/// The only reader of `producer`, if both are elementwise and can fuse.
+fn fusable_consumer(dag: &Dag, producer: NodeId) -> Option<NodeId> {
+    let node = &dag.graph[producer];
+    if !node.attrs.is_empty() || Some(producer) == dag.output || steps(node).is_none() {
+        return None;
     }
-    None
+    match dag.consumers(producer).as_slice() {
+        [consumer] if steps(&dag.graph[*consumer]).is_some() => Some(*consumer),
+        _ => None,
+    }
 }
 
-fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) {
+/// Fuses `producer` into its only reader `consumer`; returns the fused node.
+fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) -> NodeId {
     let (Some(first), Some(second)) = (steps(&dag.graph[producer]), steps(&dag.graph[consumer]))
     else {
-        return;
+        return consumer;
     };
     let producer_inputs = dag.inputs(producer);
     let consumer_inputs = dag.inputs(consumer);
@@ -165,4 +166,5 @@ fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) {
     }
     dag.graph.remove_node(consumer);
     dag.graph.remove_node(producer);
+    new
 }

@@ -11,21 +11,19 @@ use crate::dag::{Arg, Dag, Node, NodeId, Op, Port};
 use crate::ty::Type;
 
 pub(super) fn run(dag: &mut Dag, context: &mut Context) {
-    loop {
-        let mut merged = false;
-        for reader in dag.order() {
-            if !dag.graph.contains_node(reader) || !matches!(dag.graph[reader].op, Op::Sql(_)) {
-                continue;
+    // One sweep in topological order: a query's inputs were merged as far as they go before
+    // the query itself is looked at.
+    for reader in dag.order() {
+        let mut current = reader;
+        while dag.graph.contains_node(current) && matches!(dag.graph[current].op, Op::Sql(_)) {
+            let merged = dag
+                .inputs(current)
+                .into_iter()
+                .find_map(|(port, source)| try_merge(dag, context, source, current, port));
+            match merged {
+                Some(node) => current = node,
+                None => break,
             }
-            for (port, source) in dag.inputs(reader) {
-                if try_merge(dag, context, source, reader, port) {
-                    merged = true;
-                    break;
-                }
-            }
-        }
-        if !merged {
-            break;
         }
     }
 }
@@ -46,29 +44,30 @@ fn tables(dag: &Dag, node: NodeId) -> Vec<(String, Port, NodeId)> {
         .collect()
 }
 
+/// Merges query `inner` into `outer`, which reads it at `port`; returns the merged node.
 fn try_merge(
     dag: &mut Dag,
     context: &mut Context,
     inner: NodeId,
     outer: NodeId,
     port: Port,
-) -> bool {
+) -> Option<NodeId> {
     let (Op::Sql(inner_query), Op::Sql(outer_query)) = (&dag.graph[inner].op, &dag.graph[outer].op)
     else {
-        return false;
+        return None;
     };
     if !dag.graph[inner].attrs.is_empty()
         || dag.consumers(inner) != [outer]
         || Some(inner) == dag.output
     {
-        return false;
+        return None;
     }
     if dag.graph.edges_directed(inner, Direction::Outgoing).count() != 1 {
-        return false;
+        return None;
     }
     let outer_tables = tables(dag, outer);
     let Some((cte, _, _)) = outer_tables.iter().find(|(_, p, _)| *p == port).cloned() else {
-        return false;
+        return None;
     };
     let mut merged_tables: Vec<(String, NodeId)> = outer_tables
         .iter()
@@ -77,10 +76,10 @@ fn try_merge(
         .collect();
     for (name, _, source) in tables(dag, inner) {
         if name.eq_ignore_ascii_case(&cte) {
-            return false;
+            return None;
         }
         match merged_tables.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-            Some((_, other)) if *other != source => return false,
+            Some((_, other)) if *other != source => return None,
             Some(_) => {}
             None => merged_tables.push((name, source)),
         }
@@ -94,8 +93,8 @@ fn try_merge(
     // Plan it: the schemas of every input must be known, and the result must be the outer one's.
     let mut inputs = Vec::with_capacity(merged_tables.len());
     for (name, source) in &merged_tables {
-        let Type::Table(Some(columns)) = &dag.graph[*source].ty else { return false };
-        let Some(schema) = Type::to_schema(columns) else { return false };
+        let Type::Table(Some(columns)) = &dag.graph[*source].ty else { return None };
+        let Some(schema) = Type::to_schema(columns) else { return None };
         inputs.push((name.clone(), std::sync::Arc::new(schema)));
     }
     // The inner node must carry the type its query gives: a declared type (a `let` annotation)
@@ -107,14 +106,14 @@ fn try_merge(
             Some((name, std::sync::Arc::new(Type::to_schema(columns)?)))
         })
         .collect();
-    let Some(inner_inputs) = inner_inputs else { return false };
+    let Some(inner_inputs) = inner_inputs else { return None };
     match context.sql.schema(inner_query, &inner_inputs) {
         Some(schema) if Type::from_schema(&schema) == dag.graph[inner].ty => {}
-        _ => return false,
+        _ => return None,
     }
-    let Some(schema) = context.sql.schema(&query, &inputs) else { return false };
+    let Some(schema) = context.sql.schema(&query, &inputs) else { return None };
     if Type::from_schema(&schema) != dag.graph[outer].ty {
-        return false;
+        return None;
     }
     let old = &dag.graph[outer];
     let mut node = Node::new(Op::Sql(query), old.ty.clone(), old.span, &old.origin);
@@ -141,7 +140,7 @@ fn try_merge(
     }
     dag.graph.remove_node(outer);
     dag.graph.remove_node(inner);
-    true
+    Some(new)
 }
 
 /// The query after its leading `WITH` keyword, if it starts with one (not `WITH RECURSIVE`).
