@@ -73,6 +73,9 @@ pub(crate) fn lower(
     Ok(lowerer.dag)
 }
 
+/// What lowering needs of an `ai` item: its requirement, parameter names and attributes.
+type AiItem = (Requirement, Vec<EcoString>, Attrs);
+
 struct Lowerer<'p, 'w, 'b> {
     packages: &'p mut Packages<'w>,
     bodies: &'b Bodies,
@@ -80,7 +83,7 @@ struct Lowerer<'p, 'w, 'b> {
     /// The pipelines being inlined, outermost first.
     stack: Vec<(FileId, EcoString)>,
     /// The requirements of the `ai`s called so far, with their parameters and attributes.
-    requirements: HashMap<(FileId, EcoString), Rc<(Requirement, Vec<EcoString>, Attrs)>>,
+    requirements: HashMap<(FileId, EcoString), Rc<AiItem>>,
 }
 
 impl Node {

@@ -9,9 +9,12 @@ use std::mem::Discriminant;
 use super::Context;
 use crate::dag::{Dag, NodeId, Op, Port};
 
+/// Nodes that may compute the same value: same kind of operation, same inputs.
+type Bucket = (Discriminant<Op>, Vec<(Port, NodeId)>);
+
 pub(super) fn run(dag: &mut Dag, _context: &mut Context) {
     // Candidates are bucketed by kind of operation and inputs, then compared in full.
-    let mut seen: HashMap<(Discriminant<Op>, Vec<(Port, NodeId)>), Vec<NodeId>> = HashMap::new();
+    let mut seen: HashMap<Bucket, Vec<NodeId>> = HashMap::new();
     for id in dag.order() {
         let node = &dag.graph[id];
         if node.op.has_effect() || matches!(node.op, Op::Param(_)) {

@@ -66,9 +66,7 @@ fn try_merge(
         return None;
     }
     let outer_tables = tables(dag, outer);
-    let Some((cte, _, _)) = outer_tables.iter().find(|(_, p, _)| *p == port).cloned() else {
-        return None;
-    };
+    let (cte, _, _) = outer_tables.iter().find(|(_, p, _)| *p == port).cloned()?;
     let mut merged_tables: Vec<(String, NodeId)> = outer_tables
         .iter()
         .filter(|(_, p, _)| *p != port)
@@ -94,7 +92,7 @@ fn try_merge(
     let mut inputs = Vec::with_capacity(merged_tables.len());
     for (name, source) in &merged_tables {
         let Type::Table(Some(columns)) = &dag.graph[*source].ty else { return None };
-        let Some(schema) = Type::to_schema(columns) else { return None };
+        let schema = Type::to_schema(columns)?;
         inputs.push((name.clone(), std::sync::Arc::new(schema)));
     }
     // The inner node must carry the type its query gives: a declared type (a `let` annotation)
@@ -106,12 +104,12 @@ fn try_merge(
             Some((name, std::sync::Arc::new(Type::to_schema(columns)?)))
         })
         .collect();
-    let Some(inner_inputs) = inner_inputs else { return None };
+    let inner_inputs = inner_inputs?;
     match context.sql.schema(inner_query, &inner_inputs) {
         Some(schema) if Type::from_schema(&schema) == dag.graph[inner].ty => {}
         _ => return None,
     }
-    let Some(schema) = context.sql.schema(&query, &inputs) else { return None };
+    let schema = context.sql.schema(&query, &inputs)?;
     if Type::from_schema(&schema) != dag.graph[outer].ty {
         return None;
     }
