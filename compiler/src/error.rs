@@ -119,7 +119,9 @@ pub(crate) enum ResolveError {
     #[diagnostic(
         code(AG0210),
         severity(Warning),
-        help("the step still runs; use the value, or name it `_{name}` to say it is on purpose")
+        help(
+            "a value nothing reads is not computed unless its step writes; use it, or name it `_{name}` to say it is on purpose"
+        )
     )]
     UnusedLet {
         name: String,
@@ -180,6 +182,46 @@ pub(crate) enum ResolveError {
         #[label("this alias refers to itself")]
         span: Span,
     },
+    /// An attribute aigrid does not know.
+    #[error("unknown attribute `@{name}`")]
+    #[diagnostic(code(AG0216))]
+    UnknownAttribute {
+        name: String,
+        #[label("not an attribute")]
+        span: Span,
+        #[help]
+        help: Option<String>,
+    },
+    /// An attribute where it does not apply.
+    #[error("`@{name}` cannot be written on {place}")]
+    #[diagnostic(code(AG0217))]
+    MisplacedAttribute {
+        name: String,
+        place: &'static str,
+        #[label("not allowed here")]
+        span: Span,
+        #[help]
+        help: String,
+    },
+    /// The same attribute twice on one item or step.
+    #[error("`@{name}` is written twice")]
+    #[diagnostic(code(AG0218), help("keep one of them"))]
+    AttributeTwice {
+        name: String,
+        #[label(primary, "written again here")]
+        span: Span,
+        #[label("first written here")]
+        first: Span,
+    },
+    /// An attribute with arguments it does not take.
+    #[error("`@{name}` takes {expected}")]
+    #[diagnostic(code(AG0219))]
+    AttributeArguments {
+        name: String,
+        expected: &'static str,
+        #[label("here")]
+        span: Span,
+    },
 }
 
 /// Declares the documentation table of the compiler's codes from `codes/CODE.md`.
@@ -207,6 +249,10 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0213" => "assert outside a test",
     "AG0214" => "import cycle",
     "AG0215" => "type alias cycle",
+    "AG0216" => "unknown attribute",
+    "AG0217" => "misplaced attribute",
+    "AG0218" => "attribute written twice",
+    "AG0219" => "bad attribute arguments",
     "AG0301" => "SQL error",
     "AG0401" => "mismatched types",
     "AG0402" => "tensor dimension mismatch",

@@ -5,6 +5,7 @@
 //! Scopes, innermost first: the `let`s and parameters of a pipeline or test (a `let` is visible
 //! after it), the file's items and imports (visible everywhere in the file), the prelude (`sql`).
 
+mod attrs;
 mod body;
 mod declare;
 mod types;
@@ -152,6 +153,14 @@ impl<'p, 'w> Resolver<'p, 'w> {
 
     /// Resolves what an item refers to.
     fn item(&mut self, item: &Item) {
+        let place = match &item.kind {
+            ItemKind::Use(_) => attrs::Place::Use,
+            ItemKind::Type(_) => attrs::Place::Type,
+            ItemKind::Ai(_) => attrs::Place::Ai,
+            ItemKind::Pipeline(_) => attrs::Place::Pipeline,
+            ItemKind::Test(_) => attrs::Place::Test,
+        };
+        self.attributes(&item.attrs, place);
         match &item.kind {
             ItemKind::Type(alias) => self.ty(&alias.ty),
             ItemKind::Ai(ai) => {

@@ -19,6 +19,10 @@ impl Resolver<'_, '_> {
     pub(super) fn body(&mut self, stmts: &[Stmt], context: Context<'_>) {
         for (index, stmt) in stmts.iter().enumerate() {
             let last = index + 1 == stmts.len();
+            // Attributes on `return` and `assert` are syntax errors (AG0111).
+            if matches!(stmt.kind, StmtKind::Let { .. } | StmtKind::Expr(_)) {
+                self.attributes(&stmt.attrs, super::attrs::Place::Step);
+            }
             match &stmt.kind {
                 StmtKind::Let { name, ty, value } => {
                     if let Some(ty) = ty {
