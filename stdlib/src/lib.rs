@@ -39,6 +39,9 @@ pub struct Item {
     /// Its signature in `.ag` syntax, without a leading keyword:
     /// `matmul(a: tensor<T, [M, K]>, b: tensor<T, [K, N]>) -> tensor<T, [M, N]>`.
     pub signature: &'static str,
+    /// A pipeline that uses it, whose declared types say what the operation gives; the
+    /// compiler's tests check each one (with a `use` of the item added).
+    pub example: &'static str,
     /// How the compiler types a call.
     pub typing: Typing,
 }
@@ -127,6 +130,7 @@ pub const PRELUDE: &[Item] = &[Item {
     doc: "Runs a SQL query (planned by DataFusion) over the named tables.\n\nEach named argument \
           makes a table available to the query under the argument's name.",
     signature: "sql(query: utf8) -> Table",
+    example: "pipeline example(t: table { id: i64 }) -> table { id: i64 } {\n    return sql(\"SELECT id FROM t WHERE id > 0\", t = t)\n}",
     typing: Typing::Sql,
 }];
 
