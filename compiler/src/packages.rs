@@ -109,6 +109,8 @@ pub(crate) struct UserPackage {
     imports: Vec<String>,
     /// A file of the package, to look its own imports up from.
     file: FileId,
+    /// The names of the package's files that have syntax errors: their broken items are missing.
+    broken: Vec<String>,
 }
 
 /// An imported package.
@@ -143,6 +145,14 @@ impl PackageRef {
         }
     }
 
+    /// The files of a user package that have syntax errors.
+    pub(crate) fn broken_files(&self) -> &[String] {
+        match self {
+            PackageRef::Std(_) => &[],
+            PackageRef::User(package) => &package.broken,
+        }
+    }
+
     /// The item names, sorted, for suggestions.
     pub(crate) fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = match self {
@@ -160,11 +170,18 @@ pub(crate) struct Packages<'w> {
     loaded: HashMap<(String, Vec<FileId>), Rc<UserPackage>>,
     /// Every file parsed so far: files whose syntax is broken keep the items that parsed.
     modules: HashMap<FileId, Rc<Module>>,
+    /// The files parsed so far that have syntax errors.
+    broken: std::collections::HashSet<FileId>,
 }
 
 impl<'w> Packages<'w> {
     pub(crate) fn new(world: &'w mut dyn World) -> Self {
-        Packages { world, loaded: HashMap::new(), modules: HashMap::new() }
+        Packages {
+            world,
+            loaded: HashMap::new(),
+            modules: HashMap::new(),
+            broken: std::collections::HashSet::new(),
+        }
     }
 
     pub(crate) fn world(&self) -> &dyn World {
@@ -177,7 +194,11 @@ impl<'w> Packages<'w> {
             return Some(module.clone());
         }
         let source = self.world.source(file)?;
-        let module = Rc::new(aigrid_lang::parse(file, source.text()).module);
+        let parsed = aigrid_lang::parse(file, source.text());
+        if !parsed.is_ok() {
+            self.broken.insert(file);
+        }
+        let module = Rc::new(parsed.module);
         self.modules.insert(file, module.clone());
         Some(module)
     }
@@ -215,10 +236,18 @@ impl<'w> Packages<'w> {
         let mut items = HashMap::new();
         let mut origins = HashMap::new();
         let mut imports = Vec::new();
+        let mut broken = Vec::new();
         let first = files.first().copied().unwrap_or(from);
         for file in files {
             let Some(module) = self.module(file) else { continue };
             let header = module.package.as_ref().map(|p| p.name.to_string());
+            if self.broken.contains(&file) {
+                // A file whose header did not parse may still belong to the package.
+                if header.is_none() || header.as_deref() == Some(name) {
+                    let file_name = self.world.source(file).map(|s| s.name().to_owned());
+                    broken.extend(file_name);
+                }
+            }
             if header.as_deref() != Some(name) {
                 continue;
             }
@@ -237,7 +266,7 @@ impl<'w> Packages<'w> {
                 origins.entry(item_name.name.clone()).or_insert(file);
             }
         }
-        UserPackage { name: name.to_owned(), items, origins, imports, file: first }
+        UserPackage { name: name.to_owned(), items, origins, imports, file: first, broken }
     }
 
     /// If importing package `target` from package `own` closes a cycle, the cycle as

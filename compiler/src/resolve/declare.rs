@@ -68,10 +68,22 @@ impl Resolver<'_, '_> {
                                     package: name.clone(),
                                     name: item.name.to_string(),
                                     span: item.span,
-                                    help: did_you_mean(
-                                        &item.name,
-                                        package.names().iter().map(String::as_str),
-                                    ),
+                                    help: match package.broken_files() {
+                                        [] => did_you_mean(
+                                            &item.name,
+                                            package.names().iter().map(String::as_str),
+                                        ),
+                                        broken => Some(format!(
+                                            "it may be in {}, which {} syntax errors: fix {} first",
+                                            broken
+                                                .iter()
+                                                .map(|f| format!("`{f}`"))
+                                                .collect::<Vec<_>>()
+                                                .join(", "),
+                                            if broken.len() == 1 { "has" } else { "have" },
+                                            if broken.len() == 1 { "it" } else { "them" },
+                                        )),
+                                    },
                                 });
                                 let bound = imported.alias.as_ref().unwrap_or(item);
                                 self.bind_top(&bound.name, bound.span, Meaning::Poisoned, None);
