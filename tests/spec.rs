@@ -66,6 +66,28 @@ fn every_language_spec_example_parses_and_is_formatted() {
 }
 
 #[test]
+fn every_language_spec_example_checks() {
+    let spec = std::fs::read_to_string(root().join("spec/language.md")).unwrap_or_default();
+    let mut checked = 0;
+    for (i, block) in code_blocks(&spec, "ag").iter().enumerate() {
+        // Examples that import packages of their own (`acme.*`) show syntax only.
+        if block.contains("use acme.") {
+            continue;
+        }
+        let mut world = aigrid_compiler::MemoryWorld::new();
+        let file = world.add_file("example.ag", block);
+        let errors: Vec<String> = aigrid_compiler::check(&mut world, &[file])
+            .into_iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
+        assert!(errors.is_empty(), "example {} of spec/language.md: {errors:?}\n{block}", i + 1);
+        checked += 1;
+    }
+    assert!(checked >= 8, "expected examples to check, checked {checked}");
+}
+
+#[test]
 fn errors_md_is_generated_from_the_code_docs() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_aigridc"))
         .args(["explain", "--markdown"])

@@ -82,7 +82,8 @@ pub enum Typing {
     Reduce,
     /// The index of the largest value over `axis`: an `i64` tensor without that dimension.
     ArgReduce,
-    /// The `k` largest values (or their indices) of each row: the last dimension becomes `k`.
+    /// The `k` largest values (or, for `topk_indices`, their `i64` indices) along the last
+    /// axis: the last dimension becomes `k`.
     TopK,
     /// A new shape with as many elements; `-1` stands for the size that makes it fit.
     Reshape,

@@ -60,10 +60,7 @@ impl Checker<'_, '_> {
             Typing::Reduce | Typing::ArgReduce => {
                 self.reduce(&call, item.typing == Typing::ArgReduce)
             }
-            Typing::TopK => {
-                let ret = self.dims.instantiate(&declared_ret(), &mut symbols);
-                self.topk(&call, substitute(&ret, &subst))
-            }
+            Typing::TopK => self.topk(&call, item.name == "topk_indices"),
             Typing::Reshape => self.reshape(&call),
             Typing::Concat => self.concat(&call),
             Typing::Slice => self.slice(&call),
@@ -479,10 +476,22 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn topk(&mut self, call: &Call<'_, '_>, ret: Type) -> Type {
-        let Some(k) = call.int(1) else { return ret };
-        let width = self.tensor(call, 0).and_then(|(_, dims)| dims.last().cloned());
-        let width = width.and_then(|d| self.dims.known(&d));
+    fn topk(&mut self, call: &Call<'_, '_>, indices: bool) -> Type {
+        let Some((elem, mut dims)) = self.tensor(call, 0) else { return Type::any_tensor() };
+        let elem = if indices { Elem::Scalar(Scalar::I64) } else { elem };
+        let Some(last) = dims.last_mut() else {
+            self.error(TypeError::InvalidArgument {
+                reason: "a tensor of rank 0 has no values to rank".into(),
+                span: call.span_of(0),
+                help: None,
+            });
+            return Type::Unknown;
+        };
+        let Some(k) = call.int(1) else {
+            *last = Dim::Var(self.dims.fresh(None));
+            return Type::Tensor(Tensor { elem, dims: Some(dims) });
+        };
+        let width = self.dims.known(last);
         if k < 1 || width.is_some_and(|w| k as u64 > w) {
             let reason = match width {
                 Some(w) if k >= 1 => format!("k = {k} is more than the {w} values of each row"),
@@ -491,15 +500,8 @@ impl Checker<'_, '_> {
             self.error(TypeError::InvalidArgument { reason, span: call.span_of(1), help: None });
             return Type::Unknown;
         }
-        match ret {
-            Type::Tensor(Tensor { elem, dims: Some(mut dims) }) => {
-                if let Some(last) = dims.last_mut() {
-                    *last = Dim::Fixed(k as u64);
-                }
-                Type::Tensor(Tensor { elem, dims: Some(dims) })
-            }
-            other => other,
-        }
+        *last = Dim::Fixed(k as u64);
+        Type::Tensor(Tensor { elem, dims: Some(dims) })
     }
 
     fn reshape(&mut self, call: &Call<'_, '_>) -> Type {
