@@ -603,4 +603,15 @@ fn graph_formats() {
         "graph_json",
         scratch.aigridc().args(["graph", "p.ag", "--format", "json"])
     );
+    // Pipelines inlined through other pipelines are clusters inside clusters.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert_cmd_snapshot!(
+        "graph_nested_clusters",
+        aigridc().current_dir(root).args([
+            "graph",
+            "examples/uses_textkit.ag",
+            "--format",
+            "mermaid"
+        ])
+    );
 }

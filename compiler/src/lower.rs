@@ -140,7 +140,16 @@ impl Lowerer<'_, '_, '_> {
                     let node = self.expr(value, &locals, origin)?;
                     self.annotate(node, attrs, None);
                 }
-                Stmt::Return(value) => result = Some(self.expr(value, &locals, origin)?),
+                Stmt::Return(value) => {
+                    let node = self.expr(value, &locals, origin)?;
+                    // Like a `let` annotation, the declared result type is enforced on the value.
+                    if !matches!(value.kind, ExprKind::Local(_))
+                        && let Some(ret) = &body.ret
+                    {
+                        self.dag.graph[node].ty = ret.clone();
+                    }
+                    result = Some(node);
+                }
                 Stmt::Assert { cond, message, span } => {
                     let message = message.as_ref().and_then(|m| match m.literal() {
                         Some(Literal::Str(s)) => Some(s.to_string()),

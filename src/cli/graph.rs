@@ -2,7 +2,6 @@
 //! JSON. Edges are labelled with the type of the value they carry; the nodes inlined from a
 //! pipeline call are grouped in a cluster named after it.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use aigrid_compiler::{Plan, PlanNode, PlanOp};
@@ -60,22 +59,71 @@ fn edges(plan: &Plan) -> Vec<(u32, u32, &str)> {
     edges
 }
 
-/// Nodes grouped by the pipeline call they were inlined through (the innermost).
-fn clusters(plan: &Plan) -> BTreeMap<Vec<String>, Vec<&PlanNode>> {
-    let mut clusters: BTreeMap<Vec<String>, Vec<&PlanNode>> = BTreeMap::new();
-    for node in &plan.nodes {
-        let key = node
-            .origin
-            .iter()
-            .map(|c| format!("{}@{}:{}", c.pipeline, c.at.line, c.at.column))
-            .collect();
-        clusters.entry(key).or_default().push(node);
+/// The pipeline calls a node was inlined through, outermost first, as cluster keys.
+fn chain(node: &PlanNode) -> Vec<String> {
+    node.origin.iter().map(|c| format!("{} (line {})", c.pipeline, c.at.line)).collect()
+}
+
+/// How a graph syntax writes nodes and clusters.
+trait Draw {
+    fn node(&self, out: &mut String, indent: &str, node: &PlanNode);
+    fn open(&self, out: &mut String, indent: &str, number: usize, call: &str);
+    fn close(&self, out: &mut String, indent: &str);
+}
+
+/// Writes the nodes inlined through exactly `prefix`, then a nested cluster per call below it.
+fn clusters(
+    plan: &Plan,
+    prefix: &[String],
+    out: &mut String,
+    counter: &mut usize,
+    draw: &dyn Draw,
+) {
+    let indent = "  ".repeat(prefix.len() + 1);
+    for node in plan.nodes.iter().filter(|n| chain(n) == prefix) {
+        draw.node(out, &indent, node);
     }
-    clusters
+    let mut children: Vec<String> = Vec::new();
+    for node_chain in plan.nodes.iter().map(chain) {
+        if node_chain.len() > prefix.len()
+            && node_chain.starts_with(prefix)
+            && !children.contains(&node_chain[prefix.len()])
+        {
+            children.push(node_chain[prefix.len()].clone());
+        }
+    }
+    for child in children {
+        *counter += 1;
+        draw.open(out, &indent, *counter, &child);
+        let mut longer = prefix.to_vec();
+        longer.push(child);
+        clusters(plan, &longer, out, counter, draw);
+        draw.close(out, &indent);
+    }
 }
 
 fn escape(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+struct Dot;
+
+impl Draw for Dot {
+    fn node(&self, out: &mut String, indent: &str, node: &PlanNode) {
+        let _ = writeln!(out, "{indent}n{} [label=\"{}\"];", node.id, escape(&label(node)));
+    }
+
+    fn open(&self, out: &mut String, indent: &str, number: usize, call: &str) {
+        let _ = writeln!(
+            out,
+            "{indent}subgraph cluster_{number} {{\n{indent}  label=\"{}\";",
+            escape(call)
+        );
+    }
+
+    fn close(&self, out: &mut String, indent: &str) {
+        let _ = writeln!(out, "{indent}}}");
+    }
 }
 
 fn dot(plan: &Plan) -> String {
@@ -83,18 +131,7 @@ fn dot(plan: &Plan) -> String {
         "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, fontname=\"monospace\"];\n",
         escape(&plan.source.pipeline)
     );
-    for (index, (chain, nodes)) in clusters(plan).iter().enumerate() {
-        let indent = if chain.is_empty() { "  " } else { "    " };
-        if let Some(call) = chain.last() {
-            let _ = writeln!(out, "  subgraph cluster_{index} {{\n    label=\"{}\";", escape(call));
-        }
-        for node in nodes {
-            let _ = writeln!(out, "{indent}n{} [label=\"{}\"];", node.id, escape(&label(node)));
-        }
-        if !chain.is_empty() {
-            out.push_str("  }\n");
-        }
-    }
+    clusters(plan, &[], &mut out, &mut 0, &Dot);
     for (from, to, ty) in edges(plan) {
         let _ = writeln!(out, "  n{from} -> n{to} [label=\"{}\"];", escape(ty));
     }
@@ -102,20 +139,30 @@ fn dot(plan: &Plan) -> String {
     out
 }
 
-fn mermaid(plan: &Plan) -> String {
-    let quote = |text: &str| text.replace('"', "#quot;");
-    let mut out = String::from("flowchart TD\n");
-    for (index, (chain, nodes)) in clusters(plan).iter().enumerate() {
-        if let Some(call) = chain.last() {
-            let _ = writeln!(out, "  subgraph c{index} [\"{}\"]", quote(call));
-        }
-        for node in nodes {
-            let _ = writeln!(out, "  n{}[\"{}\"]", node.id, quote(&label(node)));
-        }
-        if !chain.is_empty() {
-            out.push_str("  end\n");
-        }
+struct Mermaid;
+
+/// Mermaid has no escape for `"` inside a label but its entity.
+fn quote(text: &str) -> String {
+    text.replace('"', "#quot;")
+}
+
+impl Draw for Mermaid {
+    fn node(&self, out: &mut String, indent: &str, node: &PlanNode) {
+        let _ = writeln!(out, "{indent}n{}[\"{}\"]", node.id, quote(&label(node)));
     }
+
+    fn open(&self, out: &mut String, indent: &str, number: usize, call: &str) {
+        let _ = writeln!(out, "{indent}subgraph c{number} [\"{}\"]", quote(call));
+    }
+
+    fn close(&self, out: &mut String, indent: &str) {
+        let _ = writeln!(out, "{indent}end");
+    }
+}
+
+fn mermaid(plan: &Plan) -> String {
+    let mut out = String::from("flowchart TD\n");
+    clusters(plan, &[], &mut out, &mut 0, &Mermaid);
     for (from, to, ty) in edges(plan) {
         let _ = writeln!(out, "  n{from} -->|\"{}\"| n{to}", quote(ty));
     }
