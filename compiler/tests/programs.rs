@@ -2,6 +2,9 @@
 //! unused steps and parameters) compile to a plan without errors; the plan is deterministic and
 //! reads back from JSON and YAML unchanged.
 
+// PROPTEST_CASES comes from the environment, as in proptest itself; the compiler reads none.
+#![allow(clippy::disallowed_methods)]
+
 use aigrid_compiler::{BuildOptions, MemoryWorld, Plan, build};
 use proptest::prelude::*;
 
