@@ -197,7 +197,7 @@ pub(crate) fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> 
             if !errors.is_empty() {
                 continue;
             }
-            if let Err(error) = lower(&mut program.packages, &bodies, file, body) {
+            if let Err(error) = lower(&mut program.packages, &bodies, file, body, &[]) {
                 let diagnostic = Diagnostic::from_error(file, &error);
                 if !diagnostics.contains(&diagnostic) {
                     diagnostics.push(diagnostic);
@@ -234,7 +234,7 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
     }
     if keep {
         let mut hir: Vec<&Rc<Body>> = bodies.values().collect();
-        hir.sort_by(|a, b| a.name.cmp(&b.name));
+        hir.sort_by(|a, b| (&a.name, a.file.0).cmp(&(&b.name, b.file.0)));
         out.stages
             .push(("hir".into(), hir.iter().map(|b| b.show()).collect::<Vec<_>>().join("\n")));
     }
@@ -245,7 +245,8 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
             return out;
         }
     };
-    let mut dag = match lower(&mut program.packages, &bodies, file, &entry) {
+    let inputs: Vec<bool> = params.iter().map(|p| p.input).collect();
+    let mut dag = match lower(&mut program.packages, &bodies, file, &entry, &inputs) {
         Ok(dag) => dag,
         Err(error) => {
             out.diagnostics.push(Diagnostic::from_error(file, &error));
@@ -256,12 +257,15 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
         out.stages.push(("dag".into(), dag.show()));
     }
     let values: HashMap<EcoString, Literal> =
-        params.iter().filter_map(|(name, _, value)| Some((name.clone(), value.clone()?))).collect();
+        params.iter().filter_map(|p| Some((p.name.clone(), p.value.clone()?))).collect();
     let mut context = Context { params: values, sql: SqlPlanner::default() };
     let mut passes = Vec::new();
-    if let Err(error) = optimize(&mut dag, &mut context, |name, dag: &Dag| {
-        passes.push((name.to_owned(), dag.show()))
-    }) {
+    let observe = |name: &str, dag: &Dag| {
+        if keep {
+            passes.push((name.to_owned(), dag.show()));
+        }
+    };
+    if let Err(error) = optimize(&mut dag, &mut context, observe) {
         out.diagnostics.push(Diagnostic::from_error(file, &error));
         return out;
     }
@@ -283,10 +287,10 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
     let source = PlanSource { file: name(file), pipeline: entry.name.to_string() };
     let params = params
         .into_iter()
-        .map(|(name, ty, value)| PlanParam {
-            name: name.to_string(),
-            ty: ty.to_string(),
-            value: value.as_ref().map(Value::from),
+        .map(|param| PlanParam {
+            name: param.name.to_string(),
+            ty: param.ty.to_string(),
+            value: param.value.as_ref().map(Value::from),
         })
         .collect();
     out.plan = Some(crate::plan::write(&dag, source, params, &span));
@@ -345,10 +349,7 @@ fn entry(
 }
 
 /// The entry's parameters with their types and values: from `--param`, else the default.
-fn params(
-    entry: &Body,
-    options: &BuildOptions,
-) -> Result<Vec<(EcoString, Type, Option<Literal>)>, BuildError> {
+fn params(entry: &Body, options: &BuildOptions) -> Result<Vec<Param>, BuildError> {
     let declared = &entry.locals[..entry.params];
     for (name, _) in &options.params {
         if !declared.iter().any(|p| p.name == name.as_str()) {
@@ -367,13 +368,29 @@ fn params(
         .iter()
         .map(|param| {
             let given = options.params.iter().rev().find(|(name, _)| param.name == name.as_str());
-            let value = match given {
-                Some((_, text)) => Some(parse_value(param, text)?),
-                None => param.default.as_ref().and_then(|d| d.literal()),
+            let (value, input) = match (given, &param.default) {
+                (Some((_, text)), _) => (Some(parse_value(param, text)?), true),
+                (None, Some(default)) => match crate::optimize::evaluate(default) {
+                    Some(value) => (Some(value), true),
+                    // A default that is not a constant is computed in the plan.
+                    None => (None, false),
+                },
+                (None, None) => (None, true),
             };
-            Ok((param.name.clone(), param.ty.clone(), value))
+            let value = value.map(|v| crate::optimize::coerce(v, &param.ty));
+            Ok(Param { name: param.name.clone(), ty: param.ty.clone(), value, input })
         })
         .collect()
+}
+
+/// A parameter of the entry pipeline, as the build sees it.
+struct Param {
+    name: EcoString,
+    ty: Type,
+    /// Its value, from `--param` or a constant default.
+    value: Option<Literal>,
+    /// Whether it is a node of its own (folded when it has a value), or its default's nodes.
+    input: bool,
 }
 
 /// A `--param` value, read as the parameter's type.
@@ -389,9 +406,11 @@ fn parse_value(param: &crate::hir::Local, text: &str) -> Result<Literal, BuildEr
         Type::Scalar(s) if s.is_int() => {
             text.parse::<i64>().map(Literal::Int).map_err(|_| bad("not an integer"))
         }
-        Type::Scalar(s) if s.is_float() => {
-            text.parse::<f64>().map(Literal::Float).map_err(|_| bad("not a number"))
-        }
+        Type::Scalar(s) if s.is_float() => match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Literal::Float(x)),
+            Ok(_) => Err(bad("not a finite number")),
+            Err(_) => Err(bad("not a number")),
+        },
         Type::Scalar(Scalar::Bool) => match text {
             "true" => Ok(Literal::Bool(true)),
             "false" => Ok(Literal::Bool(false)),

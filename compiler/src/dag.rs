@@ -39,6 +39,9 @@ pub(crate) struct Node {
     pub expects: Vec<Type>,
     /// The type of the node's value.
     pub ty: Type,
+    /// Whether `ty` is a declared type (a `let` annotation, a result type), which the runtime
+    /// enforces on the value, rather than one the checker inferred.
+    pub declared: bool,
     pub attrs: Attrs,
     /// The `let` that bound the value, if one did.
     pub name: Option<EcoString>,
@@ -80,6 +83,8 @@ pub(crate) enum Op {
     Sql(String),
     /// A chain of elementwise tensor operations run as one pass over memory.
     Fused(Vec<FusedStep>),
+    /// The value of its input, checked against the node's (declared) type when it runs.
+    Check,
     /// The entry pipeline's result.
     Output,
     /// A test's assertion.
@@ -133,9 +138,24 @@ impl Op {
             Op::Ai(requirement) => format!("ai {}", requirement.name),
             Op::Sql(_) => "sql".into(),
             Op::Fused(steps) => {
-                let names: Vec<&str> = steps.iter().map(|s| s.op).collect();
-                format!("fused({})", names.join(" > "))
+                let steps: Vec<String> = steps
+                    .iter()
+                    .map(|step| {
+                        let args: Vec<String> = step
+                            .args
+                            .iter()
+                            .map(|(name, arg)| match arg {
+                                FusedArg::Input(port) => format!("{name} = in{port}"),
+                                FusedArg::Step(s) => format!("{name} = step{s}"),
+                                FusedArg::Const(value) => format!("{name} = {}", value.show()),
+                            })
+                            .collect();
+                        format!("{}({})", step.op, args.join(", "))
+                    })
+                    .collect();
+                format!("fused[{}]", steps.join(" > "))
             }
+            Op::Check => "check".into(),
             Op::Output => "output".into(),
             Op::Assert(_) => "assert".into(),
         }
@@ -253,6 +273,9 @@ impl Dag {
             if !node.origin.is_empty() {
                 let chain: Vec<&str> = node.origin.iter().map(|(p, _)| p.as_str()).collect();
                 let _ = write!(out, "  [in {}]", chain.join(" > "));
+            }
+            if node.declared {
+                out.push_str("  (declared)");
             }
             if !node.attrs.is_empty() {
                 let _ = write!(out, "  {}", node.attrs);

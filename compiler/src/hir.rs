@@ -16,6 +16,8 @@ use crate::ty::Type;
 pub(crate) struct Body {
     /// The pipeline's or test's name.
     pub name: EcoString,
+    /// The file that declares it.
+    pub file: FileId,
     /// Parameters first, then `let`s in order; [`ExprKind::Local`] indexes this.
     pub locals: Vec<Local>,
     /// How many of `locals` are parameters.

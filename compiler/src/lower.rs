@@ -37,12 +37,14 @@ pub(crate) enum LowerError {
 /// The typed bodies of every pipeline the entry may call, by declaring file and name.
 pub(crate) type Bodies = HashMap<(FileId, EcoString), Rc<Body>>;
 
-/// Lowers `entry` (declared in `file`); its parameters become [`Op::Param`] nodes.
+/// Lowers `entry` (declared in `file`): the parameters for which `inputs` is true become
+/// [`Op::Param`] nodes, given when the plan runs; the others take their defaults.
 pub(crate) fn lower(
     packages: &mut Packages<'_>,
     bodies: &Bodies,
     file: FileId,
     entry: &Body,
+    inputs: &[bool],
 ) -> Result<Dag, LowerError> {
     let mut lowerer = Lowerer {
         packages,
@@ -54,18 +56,23 @@ pub(crate) fn lower(
     lowerer.stack.push((file, entry.name.clone()));
     let params: Vec<Option<NodeId>> = entry.locals[..entry.params]
         .iter()
-        .map(|param| {
+        .enumerate()
+        .map(|(index, param)| {
+            if !inputs.get(index).copied().unwrap_or(true) {
+                return None;
+            }
             let node = Node::new(Op::Param(param.name.clone()), param.ty.clone(), param.span, &[]);
             Some(lowerer.dag.graph.add_node(node))
         })
         .collect();
     let output = lowerer.body(entry, params, &[])?;
     if let Some(value) = output {
-        let ty = lowerer.dag.graph[value].ty.clone();
+        let found = lowerer.dag.graph[value].ty.clone();
         let span = lowerer.dag.graph[value].span;
-        let mut node = Node::new(Op::Output, ty.clone(), span, &[]);
+        let mut node = Node::new(Op::Output, entry.ret.clone().unwrap_or(found.clone()), span, &[]);
+        node.declared = entry.ret.is_some();
         node.args.push(("value".into(), Arg::Input(0)));
-        node.expects.push(ty);
+        node.expects.push(found);
         let out = lowerer.dag.graph.add_node(node);
         lowerer.dag.graph.add_edge(value, out, 0);
         lowerer.dag.output = Some(out);
@@ -73,8 +80,9 @@ pub(crate) fn lower(
     Ok(lowerer.dag)
 }
 
-/// What lowering needs of an `ai` item: its requirement, parameter names and attributes.
-type AiItem = (Requirement, Vec<EcoString>, Attrs);
+/// What lowering needs of an `ai` item: its requirement, parameter names, attributes and
+/// parameter types.
+type AiItem = (Requirement, Vec<EcoString>, Attrs, Vec<aigrid_lang::ast::TypeExpr>);
 
 struct Lowerer<'p, 'w, 'b> {
     packages: &'p mut Packages<'w>,
@@ -93,6 +101,7 @@ impl Node {
             args: Vec::new(),
             expects: Vec::new(),
             ty,
+            declared: false,
             attrs: Attrs::default(),
             name: None,
             span,
@@ -124,31 +133,27 @@ impl Lowerer<'_, '_, '_> {
         for stmt in &body.stmts {
             match stmt {
                 Stmt::Let { local, value, attrs, .. } => {
+                    let before = self.dag.graph.node_count();
                     let node = self.expr(value, &locals, origin)?;
                     let local_info = body.locals.get(*local);
-                    self.annotate(node, attrs, local_info.map(|l| l.name.clone()));
-                    // A declared type is what the value must be when it is computed (a read's
-                    // columns, a query's nullability): the node carries it.
-                    if !matches!(value.kind, ExprKind::Local(_))
-                        && let Some(local) = local_info
-                    {
-                        self.dag.graph[node].ty = local.ty.clone();
+                    let fresh = node.index() >= before;
+                    if fresh {
+                        self.annotate(node, attrs, local_info.map(|l| l.name.clone()));
                     }
-                    locals[*local] = Some(node);
+                    let declared = local_info.map(|l| l.ty.clone()).filter(|ty| *ty != value.ty);
+                    locals[*local] = Some(self.declare(node, declared, fresh, origin));
                 }
                 Stmt::Expr { value, attrs, .. } => {
                     let node = self.expr(value, &locals, origin)?;
                     self.annotate(node, attrs, None);
                 }
                 Stmt::Return(value) => {
+                    let before = self.dag.graph.node_count();
                     let node = self.expr(value, &locals, origin)?;
+                    let fresh = node.index() >= before;
                     // Like a `let` annotation, the declared result type is enforced on the value.
-                    if !matches!(value.kind, ExprKind::Local(_))
-                        && let Some(ret) = &body.ret
-                    {
-                        self.dag.graph[node].ty = ret.clone();
-                    }
-                    result = Some(node);
+                    let declared = body.ret.clone().filter(|ty| *ty != self.dag.graph[node].ty);
+                    result = Some(self.declare(node, declared, fresh, origin));
                 }
                 Stmt::Assert { cond, message, span } => {
                     let message = message.as_ref().and_then(|m| match m.literal() {
@@ -164,6 +169,32 @@ impl Lowerer<'_, '_, '_> {
             }
         }
         Ok(result)
+    }
+
+    /// Gives `node`'s value the `declared` type, if there is one: the node made for the value
+    /// (`fresh`) carries it; a value that other steps also read (a `let` of a `let`, a pipeline
+    /// returning its parameter) is checked by a node of its own. Returns the node to use.
+    fn declare(
+        &mut self,
+        node: NodeId,
+        declared: Option<Type>,
+        fresh: bool,
+        origin: &[(EcoString, Span)],
+    ) -> NodeId {
+        let Some(declared) = declared else { return node };
+        if fresh && !matches!(self.dag.graph[node].op, Op::Param(_)) {
+            let node_ref = &mut self.dag.graph[node];
+            node_ref.ty = declared;
+            node_ref.declared = true;
+            return node;
+        }
+        let found = self.dag.graph[node].ty.clone();
+        let span = self.dag.graph[node].span;
+        let mut check = Node::new(Op::Check, declared, span, origin);
+        check.declared = true;
+        check.args.push(("value".into(), Arg::Input(0)));
+        check.expects.push(found);
+        self.add(check, vec![node])
     }
 
     /// Adds a step's attributes and its `let` name to the node computing it.
@@ -344,6 +375,7 @@ impl Lowerer<'_, '_, '_> {
                     }
                 };
                 let (requirement, params, attrs) = (known.0.clone(), &known.1, known.2.clone());
+                let param_types = &known.3;
                 let mut node = Node::new(Op::Ai(requirement), expr.ty.clone(), expr.span, origin);
                 node.attrs = attrs;
                 let mut inputs = Vec::new();
@@ -355,6 +387,10 @@ impl Lowerer<'_, '_, '_> {
                             Some(literal) => Arg::Const(literal),
                             None => continue,
                         },
+                    };
+                    let value = match param_types.get(index) {
+                        Some(ty) => coerce_arg(value, ty),
+                        None => value,
                     };
                     node.args.push((param, value));
                 }
@@ -386,6 +422,7 @@ impl Lowerer<'_, '_, '_> {
                             None => continue,
                         },
                     };
+                    let value = coerce_arg(value, &param.ty);
                     node.args.push((param.name.name.clone(), value));
                 }
                 for (name, arg) in &call.rest {
@@ -398,7 +435,7 @@ impl Lowerer<'_, '_, '_> {
     }
 
     /// The requirement an `ai` item states, its parameter names and its attributes.
-    fn requirement(&mut self, file: FileId, name: &str) -> (Requirement, Vec<EcoString>, Attrs) {
+    fn requirement(&mut self, file: FileId, name: &str) -> AiItem {
         let text =
             self.packages.world().source(file).map(|s| s.text().to_owned()).unwrap_or_default();
         let module = self.packages.module(file);
@@ -416,7 +453,7 @@ impl Lowerer<'_, '_, '_> {
                 prefer: Vec::new(),
                 fallback: 0,
             };
-            return (requirement, Vec::new(), Attrs::default());
+            return (requirement, Vec::new(), Attrs::default(), Vec::new());
         };
         let slice = |span: Span| span.text(&text).to_owned();
         let params: Vec<String> =
@@ -438,7 +475,27 @@ impl Lowerer<'_, '_, '_> {
             fallback: ai.fallback.as_ref().map_or(0, |f| f.node),
         };
         let names = ai.params.iter().map(|p| p.name.name.clone()).collect();
-        (requirement, names, Attrs::of(&item.attrs))
+        let types = ai.params.iter().map(|p| p.ty.clone()).collect();
+        (requirement, names, Attrs::of(&item.attrs), types)
+    }
+}
+
+/// An integer constant passed where a float is declared is that float: `scale(x, 2)` scales by
+/// `2.0` (an integer literal adapts to its place, spec/language.md §2.4).
+fn coerce_arg(arg: Arg, ty: &aigrid_lang::ast::TypeExpr) -> Arg {
+    let float = |ty: &aigrid_lang::ast::TypeExpr| match &ty.kind {
+        aigrid_lang::ast::TypeKind::Named(path) => {
+            crate::ty::Scalar::from_name(&path.to_string()).is_some_and(|s| s.is_float())
+        }
+        _ => false,
+    };
+    let float = match &ty.kind {
+        aigrid_lang::ast::TypeKind::Optional(inner) => float(inner),
+        _ => float(ty),
+    };
+    match arg {
+        Arg::Const(Literal::Int(n)) if float => Arg::Const(Literal::Float(n as f64)),
+        other => other,
     }
 }
 

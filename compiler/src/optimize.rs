@@ -16,6 +16,8 @@ use crate::hir::Literal;
 use crate::sql::SqlPlanner;
 use crate::verify::{VerifyError, verify};
 
+pub(crate) use fold::{coerce, evaluate};
+
 /// What passes know besides the graph.
 pub(crate) struct Context {
     /// The values of the entry pipeline's parameters (`--param`, else defaults).

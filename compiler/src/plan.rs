@@ -99,6 +99,10 @@ pub struct PlanNode {
     /// The type of its value, in `.ag` syntax.
     #[serde(rename = "type")]
     pub ty: String,
+    /// Whether `type` is declared in the source (a `let` annotation, a result type) and so
+    /// enforced on the value when the node runs, rather than inferred.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared: bool,
     /// Retry, timeout, cache and resource attributes.
     #[serde(default, skip_serializing_if = "PlanAttrs::is_empty")]
     pub attrs: PlanAttrs,
@@ -173,6 +177,8 @@ pub enum PlanOp {
         /// The operations, in order.
         steps: Vec<PlanStep>,
     },
+    /// The value of its argument `value`, checked against the node's declared type.
+    Check,
     /// The pipeline's result.
     Output,
     /// A test's assertion.
@@ -440,6 +446,7 @@ pub(crate) fn write(
                 op: plan_op(&node.op),
                 args,
                 ty: node.ty.to_string(),
+                declared: node.declared,
                 attrs: PlanAttrs {
                     retry: node.attrs.retry,
                     timeout_ms: node.attrs.timeout_ms,
@@ -531,6 +538,7 @@ fn plan_op(op: &Op) -> PlanOp {
                 })
                 .collect(),
         },
+        Op::Check => PlanOp::Check,
         Op::Output => PlanOp::Output,
         Op::Assert(message) => PlanOp::Assert { message: message.clone() },
     }

@@ -117,7 +117,7 @@ impl Checker<'_, '_> {
             let ty = self.declared(&param.ty);
             let default = param.default.as_ref().map(|default| {
                 let value = self.value(default);
-                self.expect(&ty, &value.ty, default.span, Some(param.ty.span));
+                self.expect_value(&ty, &value, Some(param.ty.span));
                 value
             });
             let name = param.name.name.clone();
@@ -135,7 +135,7 @@ impl Checker<'_, '_> {
     ) -> hir::Body {
         let mut locals = std::mem::take(&mut self.locals);
         for local in &mut locals {
-            local.ty = self.dims.resolve(&local.ty);
+            local.ty = concrete(&self.dims.resolve(&local.ty));
             if let Some(default) = &mut local.default {
                 self.resolve_expr(default);
             }
@@ -156,12 +156,12 @@ impl Checker<'_, '_> {
             }
         }
         let ret = ret.map(|ty| self.dims.resolve(&ty));
-        hir::Body { name: name.into(), params, locals, stmts, ret }
+        hir::Body { name: name.into(), file: self.file, params, locals, stmts, ret }
     }
 
     /// Replaces the dimension variables in an expression's types by what was learnt of them.
     fn resolve_expr(&mut self, expr: &mut hir::Expr) {
-        expr.ty = self.dims.resolve(&expr.ty);
+        expr.ty = concrete(&self.dims.resolve(&expr.ty));
         match &mut expr.kind {
             hir::ExprKind::Call(call) => {
                 for arg in call.args.iter_mut().flatten() {
@@ -195,10 +195,14 @@ impl Checker<'_, '_> {
                     let bound = match ty {
                         Some(ty) => {
                             let declared = self.declared(ty);
-                            self.expect(&declared, &value.ty, value.span, Some(ty.span));
+                            self.expect_value(&declared, &value, Some(ty.span));
                             declared
                         }
-                        None => value.ty.clone(),
+                        // A literal's type is its default one: `let n = 3` is an `i64`.
+                        None => {
+                            value.ty = concrete(&value.ty);
+                            value.ty.clone()
+                        }
                     };
                     let local = self.locals.len();
                     let name = name.name.clone();
@@ -213,7 +217,7 @@ impl Checker<'_, '_> {
                 StmtKind::Return(value) => {
                     let value = self.value(value);
                     if let Some((expected, span)) = &ret {
-                        self.expect(expected, &value.ty, value.span, Some(*span));
+                        self.expect_value(expected, &value, Some(*span));
                     }
                     hir::Stmt::Return(value)
                 }
@@ -231,6 +235,39 @@ impl Checker<'_, '_> {
             });
         }
         out
+    }
+
+    /// Like [`Checker::expect`] for a typed value, also checking that an integer literal is
+    /// within the range of the integer type it becomes (`let b: u8 = 300` is an error).
+    fn expect_value(&mut self, expected: &Type, value: &hir::Expr, origin: Option<Span>) -> bool {
+        self.expect(expected, &value.ty, value.span, origin)
+            && self.literal_fits(expected, value.literal(), value.span, origin)
+    }
+
+    /// Reports an integer literal outside the range of the integer type `expected`.
+    fn literal_fits(
+        &mut self,
+        expected: &Type,
+        value: Option<hir::Literal>,
+        span: Span,
+        origin: Option<Span>,
+    ) -> bool {
+        let (Some(hir::Literal::Int(n)), Type::Scalar(scalar)) = (value, expected.non_null())
+        else {
+            return true;
+        };
+        let Some((min, max)) = int_range(*scalar) else { return true };
+        if (min..=max).contains(&i128::from(n)) {
+            return true;
+        }
+        self.error(TypeError::Mismatch {
+            expected: scalar.name().to_owned(),
+            found: format!("{n}"),
+            span,
+            origin: origin.filter(|o| o.file == self.file),
+            help: Some(format!("`{}` holds {min} to {max}", scalar.name())),
+        });
+        false
     }
 
     /// Reports a mismatch if a value of type `found`, written at `span`, does not fit where
@@ -338,6 +375,33 @@ impl Checker<'_, '_> {
 
     fn error(&mut self, error: TypeError) {
         self.problems.push(Problem::Type(error));
+    }
+}
+
+/// The smallest and largest value of an integer type.
+fn int_range(scalar: Scalar) -> Option<(i128, i128)> {
+    Some(match scalar {
+        Scalar::I8 => (i8::MIN.into(), i8::MAX.into()),
+        Scalar::I16 => (i16::MIN.into(), i16::MAX.into()),
+        Scalar::I32 => (i32::MIN.into(), i32::MAX.into()),
+        Scalar::I64 => (i64::MIN.into(), i64::MAX.into()),
+        Scalar::U8 => (0, u8::MAX.into()),
+        Scalar::U16 => (0, u16::MAX.into()),
+        Scalar::U32 => (0, u32::MAX.into()),
+        Scalar::U64 => (0, u64::MAX.into()),
+        _ => return None,
+    })
+}
+
+/// The type with literal types replaced by their defaults: `i64` for integers, `f64` for
+/// floats (spec/language.md §2.4).
+fn concrete(ty: &Type) -> Type {
+    match ty {
+        Type::IntLit => Type::Scalar(Scalar::I64),
+        Type::FloatLit => Type::Scalar(Scalar::F64),
+        Type::List(item) => Type::List(Box::new(concrete(item))),
+        Type::Optional(inner) => Type::Optional(Box::new(concrete(inner))),
+        other => other.clone(),
     }
 }
 

@@ -36,6 +36,7 @@ fn label(node: &PlanNode) -> String {
                 steps.iter().map(|s| s.op.rsplit('.').next().unwrap_or(&s.op)).collect();
             format!("fused {}", ops.join(" > "))
         }
+        PlanOp::Check => "check".into(),
         PlanOp::Output => "output".into(),
         PlanOp::Assert { .. } => "assert".into(),
     };

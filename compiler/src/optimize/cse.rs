@@ -22,13 +22,7 @@ pub(super) fn run(dag: &mut Dag, _context: &mut Context) {
         }
         let key = (std::mem::discriminant(&node.op), dag.inputs(id));
         let bucket = seen.entry(key).or_default();
-        let same = bucket.iter().copied().find(|&other| {
-            let other = &dag.graph[other];
-            other.op == node.op
-                && other.args == node.args
-                && other.attrs == node.attrs
-                && other.ty == node.ty
-        });
+        let same = bucket.iter().copied().find(|&other| same(&dag.graph[other], node));
         match same {
             Some(first) => {
                 if dag.graph[first].name.is_none() {
@@ -40,4 +34,13 @@ pub(super) fn run(dag: &mut Dag, _context: &mut Context) {
             None => bucket.push(id),
         }
     }
+}
+
+/// Whether two nodes compute the same value from the same inputs. Constants compare as written
+/// (`0.0` and `-0.0` differ), which `==` on floats would not.
+fn same(a: &crate::dag::Node, b: &crate::dag::Node) -> bool {
+    a.attrs == b.attrs
+        && a.ty == b.ty
+        && a.declared == b.declared
+        && format!("{:?}{:?}", a.op, a.args) == format!("{:?}{:?}", b.op, b.args)
 }

@@ -51,11 +51,21 @@ fn steps(node: &Node) -> Option<Vec<FusedStep>> {
 /// The only reader of `producer`, if both are elementwise and can fuse.
 fn fusable_consumer(dag: &Dag, producer: NodeId) -> Option<NodeId> {
     let node = &dag.graph[producer];
-    if !node.attrs.is_empty() || Some(producer) == dag.output || steps(node).is_none() {
+    // A declared type is checked on the producer's own value, and attributes (retries, a
+    // cache, null on error) belong to one step: such nodes keep their edges.
+    if !node.attrs.is_empty()
+        || node.declared
+        || Some(producer) == dag.output
+        || steps(node).is_none()
+    {
         return None;
     }
     match dag.consumers(producer).as_slice() {
-        [consumer] if steps(&dag.graph[*consumer]).is_some() => Some(*consumer),
+        [consumer]
+            if steps(&dag.graph[*consumer]).is_some() && dag.graph[*consumer].attrs.is_empty() =>
+        {
+            Some(*consumer)
+        }
         _ => None,
     }
 }
@@ -143,7 +153,7 @@ fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) -> NodeId {
     }));
     let old = &dag.graph[consumer];
     let mut node = Node::new(Op::Fused(fused), old.ty.clone(), old.span, &old.origin);
-    node.attrs = old.attrs.clone();
+    node.declared = old.declared;
     node.name = old.name.clone();
     node.expects = expects;
     node.args = (0..inputs.len())

@@ -57,6 +57,7 @@ fn try_merge(
         return None;
     };
     if !dag.graph[inner].attrs.is_empty()
+        || dag.graph[inner].declared
         || dag.consumers(inner) != [outer]
         || Some(inner) == dag.output
     {
@@ -116,6 +117,7 @@ fn try_merge(
     let old = &dag.graph[outer];
     let mut node = Node::new(Op::Sql(query), old.ty.clone(), old.span, &old.origin);
     node.attrs = old.attrs.clone();
+    node.declared = old.declared;
     node.name = old.name.clone();
     for (index, (name, source)) in merged_tables.iter().enumerate() {
         node.args.push((name.as_str().into(), Arg::Input(index as Port)));

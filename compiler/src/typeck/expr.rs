@@ -337,9 +337,13 @@ impl<'e> Checker<'_, '_> {
         for (param, index) in callable.params.iter().zip(&binding.params) {
             let Some(arg) = index.and_then(|i| given.get(i)) else { continue };
             let expected = self.dims.instantiate(&param.ty, &mut symbols);
-            if let Err(mismatch) = self.dims.unify(&expected, &arg.ty, &mut subst, arg.span) {
-                let origin = (callable.file == self.file).then_some(param.span);
-                self.mismatch(mismatch, &expected, &arg.ty, arg.span, origin);
+            let origin = (callable.file == self.file).then_some(param.span);
+            match self.dims.unify(&expected, &arg.ty, &mut subst, arg.span) {
+                Ok(()) => {
+                    let literal = arg.expr.and_then(int_literal).map(Literal::Int);
+                    self.literal_fits(&expected, literal, arg.span, origin);
+                }
+                Err(mismatch) => self.mismatch(mismatch, &expected, &arg.ty, arg.span, origin),
             }
         }
         match &callable.ret {
@@ -490,5 +494,17 @@ fn callee_name(callee: &Expr) -> String {
         ExprKind::Field { name, .. } => name.name.to_string(),
         ExprKind::Call { callee, .. } => callee_name(callee),
         _ => String::new(),
+    }
+}
+
+/// The integer a literal argument is (a negated one included).
+fn int_literal(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Int(n) => Some(*n),
+        ExprKind::Unary { op, operand } if op.node == UnaryOp::Neg => {
+            int_literal(operand)?.checked_neg()
+        }
+        ExprKind::Paren(inner) => int_literal(inner),
+        _ => None,
     }
 }

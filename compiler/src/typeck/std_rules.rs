@@ -41,6 +41,18 @@ impl Checker<'_, '_> {
             }
         }
         let call = Call { callable, given, binding, span };
+        // Column names and join kinds decide the result's columns: they must be literals.
+        let literal_params: &[usize] = match item.typing {
+            Typing::Sort | Typing::Select | Typing::GroupBy => &[1],
+            Typing::Join => &[2, 3],
+            Typing::Chunk => &[3],
+            _ => &[],
+        };
+        for &param in literal_params {
+            if !self.literal_names(&call, param) {
+                return Type::Unknown;
+            }
+        }
         let declared_ret = || callable.ret.clone().unwrap_or(Type::Unknown);
         match item.typing {
             Typing::Declared | Typing::Read => {
@@ -117,6 +129,31 @@ impl Checker<'_, '_> {
         ok
     }
 
+    /// Whether argument `param`, if given and not `null`, is a string literal or a list of them;
+    /// reports it when not.
+    fn literal_names(&mut self, call: &Call<'_, '_>, param: usize) -> bool {
+        let Some(arg) = call.arg(param) else { return true };
+        let literal = match arg.expr.map(|e| &e.kind) {
+            None => false,
+            Some(ExprKind::Null | ExprKind::Str { .. }) => true,
+            Some(ExprKind::List(items)) => {
+                items.iter().all(|i| matches!(i.kind, ExprKind::Str { .. }))
+            }
+            Some(_) => false,
+        };
+        if !literal {
+            let name = call.callable.params.get(param).map_or("", |p| p.name.as_str()).to_owned();
+            self.error(TypeError::InvalidArgument {
+                reason: format!("`{name}` must be written in the call, as string literals"),
+                span: arg.span,
+                help: Some(format!(
+                    "the result's columns depend on `{name}`, so they are fixed when compiling, e.g. `[\"id\", \"body\"]`"
+                )),
+            });
+        }
+        literal
+    }
+
     fn sort(&mut self, call: &Call<'_, '_>) -> Type {
         let input = call.ty(0);
         if let Type::Table(Some(columns)) = &input {
@@ -138,7 +175,9 @@ impl Checker<'_, '_> {
 
     fn select(&mut self, call: &Call<'_, '_>) -> Type {
         let input = call.ty(0);
-        if call.arg(1).is_some() {
+        let listed =
+            call.arg(1).is_some_and(|a| !matches!(a.expr.map(|e| &e.kind), Some(ExprKind::Null)));
+        if listed {
             let Type::Table(Some(columns)) = &input else {
                 let names = call.strings(1);
                 let columns: Vec<Column> = names
@@ -210,7 +249,8 @@ impl Checker<'_, '_> {
         let (Type::Table(Some(left)), Type::Table(Some(right))) = (call.ty(0), call.ty(1)) else {
             return Type::Table(None);
         };
-        if !(self.check_column_names(call, 2, &left) & self.check_column_names(call, 2, &right)) {
+        // One report per missing key: the right table is checked when the left one has them.
+        if !(self.check_column_names(call, 2, &left) && self.check_column_names(call, 2, &right)) {
             return Type::Unknown;
         }
         let keys: Vec<String> = call.strings(2).into_iter().map(|(k, _)| k).collect();
@@ -525,7 +565,16 @@ impl Checker<'_, '_> {
         }
         let total: Option<u64> =
             dims.iter().try_fold(1u64, |n, d| n.checked_mul(self.dims.known(d)?));
-        let written: u64 = shape.iter().filter(|&&n| n > 0).map(|&n| n as u64).product();
+        let written =
+            shape.iter().filter(|&&n| n > 0).try_fold(1u64, |a, &n| a.checked_mul(n as u64));
+        let Some(written) = written else {
+            self.error(TypeError::InvalidArgument {
+                reason: format!("the shape {shape:?} has more elements than a tensor can hold"),
+                span: call.span_of(1),
+                help: None,
+            });
+            return Type::Unknown;
+        };
         let fill = match total {
             Some(total)
                 if written == 0 || total % written != 0 || (inferred == 0 && total != written) =>
@@ -582,7 +631,19 @@ impl Checker<'_, '_> {
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
             if i == axis {
                 dims.push(match (self.dims.known(x), self.dims.known(y)) {
-                    (Some(m), Some(n)) => Dim::Fixed(m + n),
+                    (Some(m), Some(n)) => match m.checked_add(n) {
+                        Some(sum) => Dim::Fixed(sum),
+                        None => {
+                            self.error(TypeError::InvalidArgument {
+                                reason: format!(
+                                    "{m} and {n} rows together are more than a tensor can hold"
+                                ),
+                                span: call.span,
+                                help: None,
+                            });
+                            return Type::Unknown;
+                        }
+                    },
                     _ => Dim::Var(self.dims.fresh(None)),
                 });
             } else if let Err(mismatch) = self.dims.unify_dim(x, y, i, call.span_of(1)) {
