@@ -149,7 +149,7 @@ impl FsWorld {
                 continue;
             }
             match std::fs::read(path) {
-                Ok(bytes) => ids.push(self.add(path, path.display().to_string(), bytes).0),
+                Ok(bytes) => ids.push(self.add(path, display_name(&key), bytes).0),
                 Err(error) => {
                     self.errors.push(format!("cannot read `{}`: {error}", path.display()))
                 }
@@ -197,5 +197,15 @@ impl World for FsWorld {
             }
         }
         PackageLookup::NotFound
+    }
+}
+
+/// How a package file is named in diagnostics and plans: relative to the current directory when
+/// it is below it (`examples/textkit/clean.ag`), so that nothing shows where the project lives.
+fn display_name(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
+    match cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()) {
+        Some(relative) => relative.display().to_string(),
+        None => path.display().to_string(),
     }
 }
