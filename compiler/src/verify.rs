@@ -2,8 +2,6 @@
 //! names an input port has exactly one edge into it and every edge feeds such an argument, and
 //! every edge carries a value of the type its consumer was checked to accept.
 
-use std::collections::HashMap;
-
 use petgraph::Direction;
 use petgraph::visit::EdgeRef;
 
@@ -53,10 +51,14 @@ pub(crate) fn verify(dag: &Dag, pass: &'static str) -> Result<(), VerifyError> {
                 }
             }
         }
-        let mut edges: HashMap<Port, usize> = HashMap::new();
+        // Nodes have few ports: a list beats a hash map here.
+        let mut edges: Vec<(Port, usize)> = Vec::new();
         for edge in dag.graph.edges_directed(node_id, Direction::Incoming) {
             let port = *edge.weight();
-            *edges.entry(port).or_default() += 1;
+            match edges.iter_mut().find(|(p, _)| *p == port) {
+                Some((_, count)) => *count += 1,
+                None => edges.push((port, 1)),
+            }
             if !ports.contains(&port) {
                 return fail(format!(
                     "an edge feeds port {port} of `{label}`, which no argument reads"
@@ -75,11 +77,9 @@ pub(crate) fn verify(dag: &Dag, pass: &'static str) -> Result<(), VerifyError> {
             }
         }
         for port in ports {
-            if edges.get(&port) != Some(&1) {
-                return fail(format!(
-                    "port {port} of `{label}` has {} edges",
-                    edges.get(&port).unwrap_or(&0)
-                ));
+            let count = edges.iter().find(|(p, _)| *p == port).map_or(0, |(_, n)| *n);
+            if count != 1 {
+                return fail(format!("port {port} of `{label}` has {count} edges"));
             }
         }
     }

@@ -36,11 +36,44 @@ pub(super) fn run(dag: &mut Dag, _context: &mut Context) {
     }
 }
 
-/// Whether two nodes compute the same value from the same inputs. Constants compare as written
-/// (`0.0` and `-0.0` differ), which `==` on floats would not.
+/// Whether two nodes compute the same value from the same inputs. Float constants compare by
+/// their bits (`0.0` and `-0.0` differ), which `==` on floats would not do.
 fn same(a: &crate::dag::Node, b: &crate::dag::Node) -> bool {
     a.attrs == b.attrs
         && a.ty == b.ty
         && a.declared == b.declared
-        && format!("{:?}{:?}", a.op, a.args) == format!("{:?}{:?}", b.op, b.args)
+        && a.op == b.op
+        && a.args == b.args
+        && float_bits(a) == float_bits(b)
+}
+
+/// The bits of every float constant of a node, in order.
+fn float_bits(node: &crate::dag::Node) -> Vec<u64> {
+    use crate::dag::{Arg, FusedArg};
+    use crate::hir::Literal;
+    let mut bits = Vec::new();
+    let mut literal = |l: &Literal| {
+        if let Literal::Float(x) = l {
+            bits.push(x.to_bits());
+        }
+    };
+    match &node.op {
+        Op::Const(l) => literal(l),
+        Op::Fused(steps) => {
+            for (_, arg) in steps.iter().flat_map(|s| &s.args) {
+                if let FusedArg::Const(l) = arg {
+                    literal(l);
+                }
+            }
+        }
+        _ => {}
+    }
+    for (_, arg) in &node.args {
+        match arg {
+            Arg::Const(l) => literal(l),
+            Arg::List(items) => items.iter().for_each(&mut literal),
+            Arg::Input(_) => {}
+        }
+    }
+    bits
 }
