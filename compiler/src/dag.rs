@@ -232,6 +232,22 @@ impl Dag {
         }
     }
 
+    /// Adds `node` fed by `inputs` (by port) in place of the nodes `replaced`: the consumers of
+    /// `replaced[0]` read the new node, and every replaced node is removed. Returns the new node.
+    pub(crate) fn replace(&mut self, replaced: &[NodeId], node: Node, inputs: &[NodeId]) -> NodeId {
+        let new = self.graph.add_node(node);
+        for (port, source) in inputs.iter().enumerate() {
+            self.graph.add_edge(*source, new, port as Port);
+        }
+        if let Some(&first) = replaced.first() {
+            self.redirect(first, new);
+        }
+        for &old in replaced {
+            self.graph.remove_node(old);
+        }
+        new
+    }
+
     /// The graph as text, one node per line in topological order: `--emit dag`.
     pub(crate) fn show(&self) -> String {
         let order = self.order();

@@ -4,8 +4,6 @@
 
 use aigrid_stdlib::Typing;
 use ecow::EcoString;
-use petgraph::Direction;
-use petgraph::visit::EdgeRef;
 
 use super::Context;
 use crate::dag::{Arg, Dag, FusedArg, FusedStep, Node, NodeId, Op, Port};
@@ -159,22 +157,5 @@ fn fuse(dag: &mut Dag, producer: NodeId, consumer: NodeId) -> NodeId {
     node.args = (0..inputs.len())
         .map(|i| (EcoString::from(i.to_string()), Arg::Input(i as Port)))
         .collect();
-    let new = dag.graph.add_node(node);
-    for (port, source) in inputs.into_iter().enumerate() {
-        dag.graph.add_edge(source, new, port as Port);
-    }
-    let outgoing: Vec<_> = dag
-        .graph
-        .edges_directed(consumer, Direction::Outgoing)
-        .map(|e| (e.target(), *e.weight()))
-        .collect();
-    for (target, port) in outgoing {
-        dag.graph.add_edge(new, target, port);
-    }
-    if dag.output == Some(consumer) {
-        dag.output = Some(new);
-    }
-    dag.graph.remove_node(consumer);
-    dag.graph.remove_node(producer);
-    new
+    dag.replace(&[consumer, producer], node, &inputs)
 }

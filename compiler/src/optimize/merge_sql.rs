@@ -4,7 +4,6 @@
 //! when the input schemas are unknown, names clash, or the result would differ, nothing changes.
 
 use petgraph::Direction;
-use petgraph::visit::EdgeRef;
 
 use super::Context;
 use crate::dag::{Arg, Dag, Node, NodeId, Op, Port};
@@ -123,24 +122,8 @@ fn try_merge(
         node.args.push((name.as_str().into(), Arg::Input(index as Port)));
         node.expects.push(dag.graph[*source].ty.clone());
     }
-    let new = dag.graph.add_node(node);
-    for (index, (_, source)) in merged_tables.iter().enumerate() {
-        dag.graph.add_edge(*source, new, index as Port);
-    }
-    let outgoing: Vec<_> = dag
-        .graph
-        .edges_directed(outer, Direction::Outgoing)
-        .map(|e| (e.target(), *e.weight()))
-        .collect();
-    for (target, port) in outgoing {
-        dag.graph.add_edge(new, target, port);
-    }
-    if dag.output == Some(outer) {
-        dag.output = Some(new);
-    }
-    dag.graph.remove_node(outer);
-    dag.graph.remove_node(inner);
-    Some(new)
+    let sources: Vec<NodeId> = merged_tables.iter().map(|(_, source)| *source).collect();
+    Some(dag.replace(&[outer, inner], node, &sources))
 }
 
 /// The query after its leading `WITH` keyword, if it starts with one (not `WITH RECURSIVE`).

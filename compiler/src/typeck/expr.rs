@@ -7,6 +7,7 @@ use aigrid_lang::Span;
 use aigrid_lang::ast::{Arg, BinaryOp, Expr, ExprKind, Ident, UnaryOp};
 
 use super::env::{Callable, CallableKind, Def};
+use super::std_rules::int_literal;
 use super::unify::{Subst, substitute};
 use super::{Checker, TypeError};
 use crate::error::did_you_mean;
@@ -494,17 +495,5 @@ fn callee_name(callee: &Expr) -> String {
         ExprKind::Field { name, .. } => name.name.to_string(),
         ExprKind::Call { callee, .. } => callee_name(callee),
         _ => String::new(),
-    }
-}
-
-/// The integer a literal argument is (a negated one included).
-fn int_literal(expr: &Expr) -> Option<i64> {
-    match &expr.kind {
-        ExprKind::Int(n) => Some(*n),
-        ExprKind::Unary { op, operand } if op.node == UnaryOp::Neg => {
-            int_literal(operand)?.checked_neg()
-        }
-        ExprKind::Paren(inner) => int_literal(inner),
-        _ => None,
     }
 }

@@ -853,7 +853,8 @@ impl Call<'_, '_> {
     }
 }
 
-fn int_literal(expr: &Expr) -> Option<i64> {
+/// The integer a literal argument is (a negated one included).
+pub(super) fn int_literal(expr: &Expr) -> Option<i64> {
     match &expr.kind {
         ExprKind::Int(n) => Some(*n),
         ExprKind::Unary { op, operand } if op.node == UnaryOp::Neg => {
