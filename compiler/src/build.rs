@@ -137,6 +137,17 @@ impl<'w> Program<'w> {
     fn checked(&self, file: FileId) -> Option<Rc<Checked>> {
         self.checked.get(&file).cloned().flatten()
     }
+
+    /// The resolved signatures of the `ai`s of every file checked so far.
+    fn ai_signatures(&self) -> crate::lower::AiSignatures {
+        let mut out = crate::lower::AiSignatures::new();
+        for (file, checked) in &self.checked {
+            for (name, signature) in checked.iter().flat_map(|c| &c.ais) {
+                out.insert((*file, name.clone()), signature.clone());
+            }
+        }
+        out
+    }
 }
 
 /// The pipelines a body calls.
@@ -144,8 +155,11 @@ fn calls(body: &Body, out: &mut Vec<(FileId, EcoString)>) {
     fn expr(e: &crate::hir::Expr, out: &mut Vec<(FileId, EcoString)>) {
         match &e.kind {
             ExprKind::Call(call) => {
-                if let Target::Pipeline(file, name) = &call.target {
-                    out.push((*file, name.clone()));
+                match &call.target {
+                    Target::Pipeline(file, name) => out.push((*file, name.clone())),
+                    // The file of an `ai` is checked too: its resolved signature is needed.
+                    Target::Ai(file, _) => out.push((*file, EcoString::new())),
+                    Target::Std(_) => {}
                 }
                 call.args.iter().flatten().for_each(|a| expr(a, out));
                 call.rest.iter().for_each(|(_, a)| expr(a, out));
@@ -197,7 +211,8 @@ pub(crate) fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> 
             if !errors.is_empty() {
                 continue;
             }
-            if let Err(error) = lower(&mut program.packages, &bodies, file, body, &[]) {
+            let ais = program.ai_signatures();
+            if let Err(error) = lower(&mut program.packages, &bodies, &ais, file, body, &[]) {
                 let diagnostic = Diagnostic::from_error(file, &error);
                 if !diagnostics.contains(&diagnostic) {
                     diagnostics.push(diagnostic);
@@ -246,7 +261,8 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
         }
     };
     let inputs: Vec<bool> = params.iter().map(|p| p.input).collect();
-    let mut dag = match lower(&mut program.packages, &bodies, file, &entry, &inputs) {
+    let ais = program.ai_signatures();
+    let mut dag = match lower(&mut program.packages, &bodies, &ais, file, &entry, &inputs) {
         Ok(dag) => dag,
         Err(error) => {
             out.diagnostics.push(Diagnostic::from_error(file, &error));

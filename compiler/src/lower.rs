@@ -37,11 +37,15 @@ pub(crate) enum LowerError {
 /// The typed bodies of every pipeline the entry may call, by declaring file and name.
 pub(crate) type Bodies = HashMap<(FileId, EcoString), Rc<Body>>;
 
+/// The resolved signature of every `ai`, by declaring file and name.
+pub(crate) type AiSignatures = HashMap<(FileId, EcoString), String>;
+
 /// Lowers `entry` (declared in `file`): the parameters for which `inputs` is true become
 /// [`Op::Param`] nodes, given when the plan runs; the others take their defaults.
 pub(crate) fn lower(
     packages: &mut Packages<'_>,
     bodies: &Bodies,
+    ais: &AiSignatures,
     file: FileId,
     entry: &Body,
     inputs: &[bool],
@@ -49,6 +53,7 @@ pub(crate) fn lower(
     let mut lowerer = Lowerer {
         packages,
         bodies,
+        ais,
         dag: Dag::default(),
         stack: Vec::new(),
         requirements: HashMap::new(),
@@ -87,6 +92,7 @@ type AiItem = (Requirement, Vec<EcoString>, Attrs, Vec<aigrid_lang::ast::TypeExp
 struct Lowerer<'p, 'w, 'b> {
     packages: &'p mut Packages<'w>,
     bodies: &'b Bodies,
+    ais: &'b AiSignatures,
     dag: Dag,
     /// The pipelines being inlined, outermost first.
     stack: Vec<(FileId, EcoString)>,
@@ -460,7 +466,11 @@ impl Lowerer<'_, '_, '_> {
             ai.params.iter().map(|p| format!("{}: {}", p.name.name, slice(p.ty.span))).collect();
         let requirement = Requirement {
             name: name.into(),
-            signature: format!("{name}({}) -> {}", params.join(", "), slice(ai.ret.span)),
+            signature: self
+                .ais
+                .get(&(file, name.into()))
+                .cloned()
+                .unwrap_or_else(|| format!("{name}({}) -> {}", params.join(", "), slice(ai.ret.span))),
             predicate: ai.predicate.as_ref().map(|p| slice(p.span)),
             prefer: ai
                 .prefer

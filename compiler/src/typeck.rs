@@ -44,6 +44,9 @@ pub(crate) struct Checked {
     pub problems: Vec<Problem>,
     pub pipelines: HashMap<EcoString, Rc<hir::Body>>,
     pub tests: Vec<Rc<hir::Body>>,
+    /// The signature of each `ai` with its types resolved (aliases written out), as discovery
+    /// matches it against cards: `embed(text: list<utf8>) -> tensor<f32, [N, 384]>`.
+    pub ais: HashMap<EcoString, String>,
 }
 
 /// Type-checks the pipelines and tests of `module`, the parsed `file` whose source is `text`.
@@ -82,7 +85,17 @@ pub(crate) fn check<'w>(
                 let stmts = checker.body(&test.body.stmts, None);
                 checked.tests.push(Rc::new(checker.finish(&test.name.node, 0, stmts, None)));
             }
-            ItemKind::Ai(ai) => checker.params(&ai.params),
+            ItemKind::Ai(ai) => {
+                checker.params(&ai.params);
+                let ret = checker.declared(&ai.ret);
+                let params: Vec<String> = checker
+                    .locals
+                    .iter()
+                    .map(|p| format!("{}: {}", p.name, checker.dims.resolve(&p.ty)))
+                    .collect();
+                let ret = checker.dims.resolve(&ret);
+                checked.ais.insert(ai.name.name.clone(), format!("{}({}) -> {ret}", ai.name.name, params.join(", ")));
+            }
             ItemKind::Use(_) | ItemKind::Type(_) => {}
         }
     }
