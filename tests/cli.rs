@@ -615,3 +615,52 @@ fn graph_formats() {
         ])
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Binding through discovery
+
+const EMBEDDER: &str = "\
+ai embed(text: list<utf8>) -> tensor<f32, [N, 384]>
+    where task == \"text-embedding\" && dims == 384
+    prefer latency_ms asc
+    fallback 1
+
+pipeline main(texts: list<utf8>) -> tensor<f32, [N, 384]> {
+    return embed(texts)
+}
+";
+
+const CARD_768: &str = "\
+id: wide
+name: wide embeddings
+version: 1.0.0
+owner: test
+task: text-embedding
+signature: \"(text: list<utf8>) -> tensor<f32, [N, 768]>\"
+attributes: { dims: 768 }
+endpoint: grpc://127.0.0.1:50051
+";
+
+#[test]
+fn binding_picks_ranked_cards_and_explains_a_failed_match() {
+    let scratch = Scratch::new("bind");
+    scratch.write("aigrid.toml", "[discovery]\nregistry = \"cards\"\n");
+    scratch.write("p.ag", EMBEDDER);
+    scratch.write("cards/wide.yaml", CARD_768);
+    assert_cmd_snapshot!("bind_no_match", scratch.aigridc().args(["build", "p.ag"]));
+    for (id, latency) in [("fast", "2.5"), ("slow", "40")] {
+        let card = CARD_768
+            .replace("id: wide", &format!("id: {id}"))
+            .replace("768", "384")
+            .replace("{ dims: 384 }", &format!("{{ dims: 384, latency_ms: {latency} }}"));
+        scratch.write(&format!("cards/{id}.yaml"), card);
+    }
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan = aigrid_compiler::Plan::from_json(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let binding = plan.bindings.values().next().unwrap_or_else(|| panic!("no binding: {stdout}"));
+    assert_eq!(binding.primary.id, "fast");
+    assert_eq!(binding.fallbacks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["slow"]);
+    scratch.write("cards/broken.yaml", "id: Broken\n");
+    assert_cmd_snapshot!("bind_invalid_card", scratch.aigridc().args(["build", "p.ag"]));
+}

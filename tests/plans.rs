@@ -39,6 +39,21 @@ fn files(dir: &str) -> Vec<PathBuf> {
     files
 }
 
+/// The cards of `examples/cards/`, which bind the `ai`s of the examples and test programs.
+fn example_cards() -> Vec<aigrid_discovery::Card> {
+    let mut paths: Vec<_> = std::fs::read_dir(root().join("examples/cards"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| aigrid_discovery::Card::from_yaml(&std::fs::read_to_string(p).ok()?).ok())
+        .collect()
+}
+
 #[test]
 fn every_example_builds_to_its_plan() {
     let examples = files("examples");
@@ -66,6 +81,9 @@ fn each_pass_does_its_job() {
     for path in programs {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut world = MemoryWorld::new();
+        for card in example_cards() {
+            world.add_card(card);
+        }
         let file = world.add_file(&path.display().to_string(), &text);
         let options = BuildOptions { stages: true, ..BuildOptions::default() };
         let built = aigrid_compiler::build(&mut world, file, &options);

@@ -24,6 +24,21 @@ fn code_blocks<'a>(markdown: &'a str, lang: &str) -> Vec<&'a str> {
     blocks
 }
 
+/// The cards of `examples/cards/`.
+fn example_cards() -> Vec<aigrid_discovery::Card> {
+    let mut paths: Vec<_> = std::fs::read_dir(root().join("examples/cards"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| aigrid_discovery::Card::from_yaml(&std::fs::read_to_string(p).ok()?).ok())
+        .collect()
+}
+
 /// The examples to build (fenced as `ag build [--param NAME=VALUE]...`), with their options.
 fn build_blocks(markdown: &str) -> Vec<(aigrid_compiler::BuildOptions, &str)> {
     let mut blocks = Vec::new();
@@ -116,6 +131,9 @@ fn every_code_example_reports_its_code() {
         );
         for (options, example) in builds {
             let mut world = aigrid_compiler::MemoryWorld::new();
+            for card in example_cards() {
+                world.add_card(card);
+            }
             let file = world.add_file("example.ag", example);
             let built = aigrid_compiler::build(&mut world, file, &options);
             assert!(

@@ -61,11 +61,22 @@ fn generate(steps: usize) -> String {
     text
 }
 
+/// The grid AI the generated `embed` binds to.
+fn card() -> aigrid_discovery::Card {
+    let card = aigrid_discovery::Card::from_yaml(
+        "id: embed-64\nname: embeddings\nversion: 1.0.0\nowner: bench\ntask: text-embedding\n\
+         signature: \"(text: list<utf8>) -> tensor<f32, [N, 64]>\"\nattributes: { dims: 64 }\n\
+         endpoint: \"builtin:embed\"\n",
+    );
+    card.unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[divan::bench(args = [1_000, 10_000, 100_000], sample_count = 5)]
 fn compile(bencher: divan::Bencher, steps: usize) {
     let text = generate(steps);
     bencher.bench_local(|| {
         let mut world = MemoryWorld::new();
+        world.add_card(card());
         let file = world.add_file("generated.ag", &text);
         let options = BuildOptions { pipeline: Some("main".into()), ..BuildOptions::default() };
         let built = build(&mut world, file, &options);

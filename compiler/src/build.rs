@@ -289,6 +289,17 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
         out.stages.extend(passes);
         out.stages.push(("optimized".into(), dag.show()));
     }
+    let has_ais = dag.graph.node_weights().any(|n| matches!(n.op, crate::dag::Op::Ai(_)));
+    let mut bindings = HashMap::new();
+    if has_ais {
+        let cards = program.packages.world_mut().cards(file);
+        let (bound, errors) = crate::bind::bind(&dag, &cards);
+        if !errors.is_empty() {
+            out.diagnostics.extend(errors.iter().map(|e| Diagnostic::from_error(file, e)));
+            return out;
+        }
+        bindings = bound;
+    }
     let name = |file: FileId| {
         program.packages.world().source(file).map_or_else(String::new, |s| s.name().to_owned())
     };
@@ -309,7 +320,7 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
             value: param.value.as_ref().map(Value::from),
         })
         .collect();
-    out.plan = Some(crate::plan::write(&dag, source, params, &span));
+    out.plan = Some(crate::plan::write(&dag, source, params, &bindings, &span));
     out
 }
 

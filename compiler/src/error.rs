@@ -271,6 +271,8 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0501" => "no pipeline to build",
     "AG0502" => "unknown parameter",
     "AG0503" => "bad parameter value",
+    "AG0601" => "no grid AI matches",
+    "AG0602" => "predicate cannot be evaluated",
 ];
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.

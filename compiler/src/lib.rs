@@ -17,6 +17,7 @@
 //! assert_eq!(diagnostics[0].message, "unknown name `y`");
 //! ```
 
+mod bind;
 mod build;
 mod dag;
 mod error;
@@ -36,8 +37,9 @@ use aigrid_lang::{CodeDoc, Diagnostic, FileId};
 
 pub use build::{Build, BuildOptions};
 pub use plan::{
-    PLAN_FORMAT, PLAN_VERSION, Plan, PlanArg, PlanAttrs, PlanCall, PlanError, PlanNode, PlanOp,
-    PlanParam, PlanPrefer, PlanSource, PlanSpan, PlanStep, PlanStepArg, Value,
+    BoundCard, PLAN_FORMAT, PLAN_VERSION, Plan, PlanArg, PlanAttrs, PlanBinding, PlanCall,
+    PlanError, PlanNode, PlanOp, PlanParam, PlanPrefer, PlanSource, PlanSpan, PlanStep,
+    PlanStepArg, Value,
 };
 pub use world::{MemoryWorld, PackageLookup, World};
 

@@ -466,11 +466,9 @@ impl Lowerer<'_, '_, '_> {
             ai.params.iter().map(|p| format!("{}: {}", p.name.name, slice(p.ty.span))).collect();
         let requirement = Requirement {
             name: name.into(),
-            signature: self
-                .ais
-                .get(&(file, name.into()))
-                .cloned()
-                .unwrap_or_else(|| format!("{name}({}) -> {}", params.join(", "), slice(ai.ret.span))),
+            signature: self.ais.get(&(file, name.into())).cloned().unwrap_or_else(|| {
+                format!("{name}({}) -> {}", params.join(", "), slice(ai.ret.span))
+            }),
             predicate: ai.predicate.as_ref().map(|p| slice(p.span)),
             prefer: ai
                 .prefer

@@ -188,6 +188,10 @@ impl<'w> Packages<'w> {
         &*self.world
     }
 
+    pub(crate) fn world_mut(&mut self) -> &mut dyn World {
+        &mut *self.world
+    }
+
     /// The parsed module of `file`, parsed on first use.
     pub(crate) fn module(&mut self, file: FileId) -> Option<Rc<Module>> {
         if let Some(module) = self.modules.get(&file) {

@@ -33,8 +33,31 @@ pub struct Plan {
     pub nodes: Vec<PlanNode>,
     /// The node of the pipeline's result, if it returns one.
     pub output: Option<u32>,
-    /// The grid AIs bound to each `ai` node, by node id; empty until binding.
-    pub bindings: BTreeMap<String, serde_json::Value>,
+    /// The grid AIs bound to each `ai` node, by node id (as a string).
+    pub bindings: BTreeMap<String, PlanBinding>,
+}
+
+/// The grid AIs that serve one `ai` node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBinding {
+    /// The best-ranked card.
+    pub primary: BoundCard,
+    /// The next ones in rank order, tried when the primary fails (`fallback N`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<BoundCard>,
+}
+
+/// A card a node is bound to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundCard {
+    /// The card's id.
+    pub id: String,
+    /// The card's version when it was bound.
+    pub version: String,
+    /// Where to call it.
+    pub endpoint: String,
 }
 
 /// The file and pipeline a plan was compiled from.
@@ -414,6 +437,7 @@ pub(crate) fn write(
     dag: &Dag,
     source: PlanSource,
     params: Vec<PlanParam>,
+    bindings: &HashMap<crate::dag::NodeId, PlanBinding>,
     span: &dyn Fn(aigrid_lang::Span) -> PlanSpan,
 ) -> Plan {
     let order = dag.order();
@@ -481,7 +505,10 @@ pub(crate) fn write(
         params,
         nodes,
         output: dag.output.and_then(|o| ids.get(&o).copied()),
-        bindings: BTreeMap::new(),
+        bindings: bindings
+            .iter()
+            .filter_map(|(node, binding)| Some((ids.get(node)?.to_string(), binding.clone())))
+            .collect(),
     };
     plan.hash = plan.content_hash();
     plan

@@ -94,7 +94,10 @@ pub(crate) fn check<'w>(
                     .map(|p| format!("{}: {}", p.name, checker.dims.resolve(&p.ty)))
                     .collect();
                 let ret = checker.dims.resolve(&ret);
-                checked.ais.insert(ai.name.name.clone(), format!("{}({}) -> {ret}", ai.name.name, params.join(", ")));
+                checked.ais.insert(
+                    ai.name.name.clone(),
+                    format!("{}({}) -> {ret}", ai.name.name, params.join(", ")),
+                );
             }
             ItemKind::Use(_) | ItemKind::Type(_) => {}
         }
@@ -388,6 +391,110 @@ impl Checker<'_, '_> {
 
     fn error(&mut self, error: TypeError) {
         self.problems.push(Problem::Type(error));
+    }
+}
+
+/// Whether a grid AI whose card declares `card` (`(text: list<utf8>) -> tensor<f32, [N, 384]>`)
+/// can serve a requirement with the resolved signature `requirement`
+/// (`embed(text: list<utf8>) -> tensor<f32, [N, 384]>`): each argument the requirement passes
+/// fits the card's parameter at its position, the card's other parameters have defaults, and the
+/// card's result fits the requirement's. Symbols unify across the two; `Table`, `Tensor` and `T`
+/// in a card stand for any table, any tensor and one element type.
+pub(crate) fn signatures_compatible(card: &str, requirement: &str) -> Result<(), String> {
+    let parse = |text: String| {
+        let parsed = aigrid_lang::parse(crate::packages::STD_FILE, &text);
+        parsed.module.items.into_iter().find_map(|item| match item.kind {
+            ItemKind::Ai(ai) => Some(ai),
+            _ => None,
+        })
+    };
+    let Some(card) = parse(format!("ai card{card}\n")) else {
+        return Err("its signature does not parse".into());
+    };
+    let Some(wanted) = parse(format!("ai {requirement}\n")) else {
+        return Err("the requirement's signature does not parse".into());
+    };
+    if card.params.len() < wanted.params.len() {
+        return Err(format!(
+            "it takes {} arguments, not {}",
+            card.params.len(),
+            wanted.params.len()
+        ));
+    }
+    if let Some(extra) = card
+        .params
+        .get(wanted.params.len()..)
+        .and_then(|extra| extra.iter().find(|p| p.default.is_none()))
+    {
+        return Err(format!("it also needs `{}`", extra.name.name));
+    }
+    let mut dims = Dims::default();
+    let (mut card_symbols, mut wanted_symbols) = (HashMap::new(), HashMap::new());
+    let mut subst = Subst::new();
+    let lower = |ty: &TypeExpr, symbols: &mut HashMap<EcoString, u32>, dims: &mut Dims| {
+        dims.instantiate(&plain(ty), symbols)
+    };
+    for (have, want) in card.params.iter().zip(&wanted.params) {
+        let have_ty = lower(&have.ty, &mut card_symbols, &mut dims);
+        let want_ty = lower(&want.ty, &mut wanted_symbols, &mut dims);
+        if dims.unify(&have_ty, &want_ty, &mut subst, Span::default()).is_err() {
+            return Err(format!(
+                "its `{}` is `{}`, the requirement passes `{}`",
+                have.name.name,
+                dims.show(&have_ty),
+                dims.show(&want_ty)
+            ));
+        }
+    }
+    let have_ret = lower(&card.ret, &mut card_symbols, &mut dims);
+    let want_ret = lower(&wanted.ret, &mut wanted_symbols, &mut dims);
+    if dims.unify(&want_ret, &have_ret, &mut subst, Span::default()).is_err() {
+        return Err(format!(
+            "it returns `{}`, not `{}`",
+            dims.show(&have_ret),
+            dims.show(&want_ret)
+        ));
+    }
+    Ok(())
+}
+
+/// The type an alias-free written type stands for, with the families of standard-library
+/// signatures (`Table`, `Tensor`, `T`).
+fn plain(ty: &TypeExpr) -> Type {
+    use crate::ty::{Column, Dim, Elem, Tensor};
+    use aigrid_lang::ast::{DimKind, TypeKind};
+    match &ty.kind {
+        TypeKind::Named(path) => match path.to_string().as_str() {
+            "Table" => Type::Table(None),
+            "Tensor" => Type::any_tensor(),
+            name => Scalar::from_name(name).map_or(Type::Unknown, Type::Scalar),
+        },
+        TypeKind::Table(fields) => {
+            let columns: Vec<Column> = fields
+                .iter()
+                .map(|f| Column { name: f.name.name.clone(), ty: plain(&f.ty) })
+                .collect();
+            Type::Table(Some(columns.into()))
+        }
+        TypeKind::Tensor { dtype, dims } => {
+            let elem = match (plain(dtype), &dtype.kind) {
+                (Type::Scalar(s), _) if s.is_element() => Elem::Scalar(s),
+                // Any other name is an element variable, shared within the signature.
+                (Type::Unknown, TypeKind::Named(path)) => Elem::Var(path.to_string().into()),
+                _ => Elem::Unknown,
+            };
+            let dims = dims
+                .iter()
+                .map(|d| match &d.kind {
+                    DimKind::Fixed(n) => Dim::Fixed(*n),
+                    DimKind::Symbol(name) => Dim::Symbol(name.clone()),
+                    DimKind::Any => Dim::Any,
+                })
+                .collect();
+            Type::Tensor(Tensor { elem, dims: Some(dims) })
+        }
+        TypeKind::List(item) => Type::List(Box::new(plain(item))),
+        TypeKind::Optional(inner) => plain(inner).nullable(),
     }
 }
 

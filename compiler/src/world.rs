@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use aigrid_discovery::Card;
 use aigrid_lang::{FileId, SourceFile, Sources};
 
 /// Everything the compiler needs from outside: source text and where packages are.
@@ -14,6 +15,13 @@ pub trait World {
     /// to, or a package it may import (a dependency). The standard library (`std.*`) is the
     /// compiler's own and is never asked for.
     fn package(&mut self, from: FileId, name: &str) -> PackageLookup;
+
+    /// The cards of the grid AIs that discovery offers to `from` (its package's registry and
+    /// the built-in AIs). A world without discovery offers none.
+    fn cards(&mut self, from: FileId) -> Vec<Card> {
+        let _ = from;
+        Vec::new()
+    }
 }
 
 /// What a [`World`] knows about a package.
@@ -33,6 +41,7 @@ pub enum PackageLookup {
 pub struct MemoryWorld {
     sources: Sources,
     packages: HashMap<String, Vec<FileId>>,
+    cards: Vec<Card>,
 }
 
 impl MemoryWorld {
@@ -53,6 +62,11 @@ impl MemoryWorld {
         id
     }
 
+    /// Adds a card that discovery offers to every file.
+    pub fn add_card(&mut self, card: Card) {
+        self.cards.push(card);
+    }
+
     /// The files, for rendering diagnostics.
     pub fn sources(&self) -> &Sources {
         &self.sources
@@ -69,5 +83,9 @@ impl World for MemoryWorld {
             Some(files) => PackageLookup::Found(files.clone()),
             None => PackageLookup::NotFound,
         }
+    }
+
+    fn cards(&mut self, _from: FileId) -> Vec<Card> {
+        self.cards.clone()
     }
 }

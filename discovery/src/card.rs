@@ -109,6 +109,24 @@ impl Card {
         Ok(card)
     }
 
+    /// Reads and validates a YAML list of cards (a registry file); an error names the card by
+    /// its position: `[2].endpoint`.
+    pub fn list_from_yaml(text: &str) -> Result<Vec<Card>, CardError> {
+        let values: Vec<serde_norway::Value> =
+            serde_norway::from_str(text).map_err(|e| CardError::new("", e.to_string()))?;
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let card: Card = serde_norway::from_value(value)
+                    .map_err(|e| CardError::new(format!("[{index}]"), e.to_string()))?;
+                card.validate()
+                    .map_err(|e| CardError::new(format!("[{index}].{}", e.field), e.reason))?;
+                Ok(card)
+            })
+            .collect()
+    }
+
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), CardError> {
         let id_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);

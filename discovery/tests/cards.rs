@@ -146,7 +146,7 @@ fn the_funnel_says_which_clause_dropped_which_cards() {
     assert_eq!(
         summary,
         [
-            "5 of 8 dropped by task == \"text-embedding\": they have \"classification\", \"summarization\", \"text-vectorize\"",
+            "9 of 12 dropped by task == \"text-embedding\": they have \"classification\", \"keyword-extraction\", \"summarization\", \"text-vectorize\"",
             "1 of 3 dropped by dims == 384: they have 768",
             "1 of 2 dropped by latency_ms < 5: 1 has no `latency_ms`",
         ]

@@ -57,6 +57,8 @@ pub fn compile(args: &PipelineArgs, format: OutputFormat, stages: bool) -> (Buil
     for error in world.take_errors() {
         output::error(&error);
         status = ExitStatus::Error;
+        // A plan built from a broken manifest or registry is not written.
+        build.plan = None;
     }
     build.diagnostics.sort_by_key(|d| d.file);
     let format = inputs::diagnostic_format(format);

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use aigrid_compiler::{PackageLookup, World};
+use aigrid_discovery::Card;
 use aigrid_lang::{Diagnostic, FileId, SourceFile, Sources};
 use serde::Deserialize;
 
@@ -23,6 +24,16 @@ struct Manifest {
     package: Option<PackageSection>,
     #[serde(default)]
     dependencies: BTreeMap<String, Dependency>,
+    discovery: Option<DiscoverySection>,
+}
+
+/// `[discovery]`: where the cards of the grid AIs come from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiscoverySection {
+    /// A directory of card files (`*.yaml`, `*.yml`, `*.json`, one card each) or one YAML file
+    /// holding a list of cards, relative to the manifest.
+    registry: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +69,8 @@ pub struct FsWorld {
     broken: HashSet<PathBuf>,
     /// Problems with manifests and package files, reported by the command (status 2).
     errors: Vec<String>,
+    /// The cards of each registry, read once.
+    registries: HashMap<PathBuf, Vec<Card>>,
 }
 
 impl FsWorld {
@@ -119,6 +132,58 @@ impl FsWorld {
         self.manifests.get(dir).and_then(Option::as_ref)
     }
 
+    /// The cards of a registry: a directory of card files, or one file holding a list. A card
+    /// that does not validate is reported (status 2) and left out.
+    fn read_registry(&mut self, path: &Path) -> Vec<Card> {
+        let mut cards = Vec::new();
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
+                .collect();
+            files.sort();
+            for file in files {
+                match std::fs::read_to_string(&file) {
+                    Ok(text) => match Card::from_yaml(&text) {
+                        Ok(card) => cards.push(card),
+                        Err(error) => {
+                            self.errors.push(format!("invalid card `{}`: {error}", shown(&file)))
+                        }
+                    },
+                    Err(error) => {
+                        self.errors.push(format!("cannot read `{}`: {error}", shown(&file)))
+                    }
+                }
+            }
+        } else {
+            match std::fs::read_to_string(path) {
+                Ok(text) => match Card::list_from_yaml(&text) {
+                    Ok(list) => cards = list,
+                    Err(error) => {
+                        self.errors.push(format!("invalid registry `{}`: {error}", shown(path)))
+                    }
+                },
+                Err(error) => {
+                    self.errors.push(format!("cannot read registry `{}`: {error}", shown(path)))
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        for card in &cards {
+            if !seen.insert(card.id.clone()) {
+                self.errors.push(format!(
+                    "registry `{}`: two cards have the id `{}`",
+                    shown(path),
+                    card.id
+                ));
+            }
+        }
+        cards
+    }
+
     /// The `.ag` files of the package in `dir` (skipping nested packages), loaded once.
     fn package_files(&mut self, dir: &Path) -> Vec<FileId> {
         if let Some(files) = self.package_files.get(dir) {
@@ -164,6 +229,29 @@ impl World for FsWorld {
         self.sources.get(file)
     }
 
+    fn cards(&mut self, from: FileId) -> Vec<Card> {
+        let Some(start) = self.paths.get(&from).and_then(|p| p.parent()).map(Path::to_path_buf)
+        else {
+            return Vec::new();
+        };
+        // The nearest manifest with a `[discovery]` section names the registry.
+        for dir in start.ancestors() {
+            let Some(registry) =
+                self.manifest(dir).and_then(|m| m.discovery.as_ref()).map(|d| d.registry.clone())
+            else {
+                continue;
+            };
+            let path = dir.join(registry);
+            if let Some(cards) = self.registries.get(&path) {
+                return cards.clone();
+            }
+            let cards = self.read_registry(&path);
+            self.registries.insert(path, cards.clone());
+            return cards;
+        }
+        Vec::new()
+    }
+
     fn package(&mut self, from: FileId, name: &str) -> PackageLookup {
         let Some(start) = self.paths.get(&from).and_then(|p| p.parent()).map(Path::to_path_buf)
         else {
@@ -198,6 +286,11 @@ impl World for FsWorld {
         }
         PackageLookup::NotFound
     }
+}
+
+/// A path as messages show it: relative to the current directory when below it.
+fn shown(path: &Path) -> String {
+    display_name(&path.canonicalize().unwrap_or_else(|_| path.to_path_buf()))
 }
 
 /// How a package file is named in diagnostics and plans: relative to the current directory when
