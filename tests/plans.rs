@@ -4,6 +4,8 @@
 //! `tests/passes/` exercises one pass: `NAME.out` shows it lowered and after every pass.
 //! `UPDATE_EXPECT=1` rewrites the snapshots.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,21 +41,6 @@ fn files(dir: &str) -> Vec<PathBuf> {
     files
 }
 
-/// The cards of `examples/cards/`, which bind the `ai`s of the examples and test programs.
-fn example_cards() -> Vec<aigrid_discovery::Card> {
-    let mut paths: Vec<_> = std::fs::read_dir(root().join("examples/cards"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|p| aigrid_discovery::Card::from_yaml(&std::fs::read_to_string(p).ok()?).ok())
-        .collect()
-}
-
 #[test]
 fn every_example_builds_to_its_plan() {
     let examples = files("examples");
@@ -81,7 +68,7 @@ fn each_pass_does_its_job() {
     for path in programs {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let mut world = MemoryWorld::new();
-        for card in example_cards() {
+        for card in common::example_cards() {
             world.add_card(card);
         }
         let file = world.add_file(&path.display().to_string(), &text);

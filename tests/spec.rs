@@ -2,6 +2,8 @@
 //! formatted, `spec/errors.md` is what `aigridc explain --markdown` prints, and the example
 //! of each diagnostic code reports that code. `UPDATE_EXPECT=1` regenerates `spec/errors.md`.
 
+mod common;
+
 use std::path::Path;
 
 use aigrid_lang::FileId;
@@ -22,21 +24,6 @@ fn code_blocks<'a>(markdown: &'a str, lang: &str) -> Vec<&'a str> {
         rest = &body[end..];
     }
     blocks
-}
-
-/// The cards of `examples/cards/`.
-fn example_cards() -> Vec<aigrid_discovery::Card> {
-    let mut paths: Vec<_> = std::fs::read_dir(root().join("examples/cards"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|p| aigrid_discovery::Card::from_yaml(&std::fs::read_to_string(p).ok()?).ok())
-        .collect()
 }
 
 /// The examples to build (fenced as `ag build [--param NAME=VALUE]...`), with their options.
@@ -131,7 +118,7 @@ fn every_code_example_reports_its_code() {
         );
         for (options, example) in builds {
             let mut world = aigrid_compiler::MemoryWorld::new();
-            for card in example_cards() {
+            for card in common::example_cards() {
                 world.add_card(card);
             }
             let file = world.add_file("example.ag", example);

@@ -5,6 +5,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use aigrid_lang::ast::{DimKind, Path, TypeExpr, TypeKind};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use ecow::EcoString;
 
@@ -256,6 +257,60 @@ pub(crate) enum Dim {
     Var(u32),
     /// `_`, or a size nothing constrains.
     Any,
+}
+
+/// The type a written type stands for. `named` gives the type of a name that is not a scalar
+/// (an alias, `Table`), or `None` when the name is an element variable (`T` in
+/// `tensor<T, [N]>`; elsewhere such a name is unknown).
+pub(crate) fn from_written(ty: &TypeExpr, named: &mut dyn FnMut(&Path) -> Option<Type>) -> Type {
+    let scalar_or_named = |path: &Path, named: &mut dyn FnMut(&Path) -> Option<Type>| match path
+        .segments
+        .as_slice()
+    {
+        [one] => Scalar::from_name(&one.name).map(Type::Scalar).or_else(|| named(path)),
+        _ => named(path),
+    };
+    match &ty.kind {
+        TypeKind::Named(path) => scalar_or_named(path, named).unwrap_or(Type::Unknown),
+        TypeKind::Table(fields) => {
+            let columns: Vec<Column> = fields
+                .iter()
+                .map(|f| Column { name: f.name.name.clone(), ty: from_written(&f.ty, named) })
+                .collect();
+            Type::Table(Some(columns.into()))
+        }
+        TypeKind::Tensor { dtype, dims } => {
+            let elem = match &dtype.kind {
+                TypeKind::Named(path) => match scalar_or_named(path, named) {
+                    Some(Type::Scalar(s)) if s.is_element() => Elem::Scalar(s),
+                    None => Elem::Var(path.to_string().into()),
+                    Some(_) => Elem::Unknown,
+                },
+                _ => Elem::Unknown,
+            };
+            let dims = dims
+                .iter()
+                .map(|d| match &d.kind {
+                    DimKind::Fixed(n) => Dim::Fixed(*n),
+                    DimKind::Symbol(name) => Dim::Symbol(name.clone()),
+                    DimKind::Any => Dim::Any,
+                })
+                .collect();
+            Type::Tensor(Tensor { elem, dims: Some(dims) })
+        }
+        TypeKind::List(item) => Type::List(Box::new(from_written(item, named))),
+        TypeKind::Optional(inner) => from_written(inner, named).nullable(),
+    }
+}
+
+/// The names of the families of types in standard-library signatures and cards: `Table` (any
+/// table) and `Tensor` (any tensor); any other name is an element variable.
+pub(crate) fn family(path: &Path) -> Option<Type> {
+    match path.to_string().as_str() {
+        "Table" => Some(Type::Table(None)),
+        "Tensor" => Some(Type::any_tensor()),
+        _ => None,
+    }
 }
 
 impl Type {

@@ -432,7 +432,7 @@ pub(crate) fn signatures_compatible(card: &str, requirement: &str) -> Result<(),
     let (mut card_symbols, mut wanted_symbols) = (HashMap::new(), HashMap::new());
     let mut subst = Subst::new();
     let lower = |ty: &TypeExpr, symbols: &mut HashMap<EcoString, u32>, dims: &mut Dims| {
-        dims.instantiate(&plain(ty), symbols)
+        dims.instantiate(&crate::ty::from_written(ty, &mut crate::ty::family), symbols)
     };
     for (have, want) in card.params.iter().zip(&wanted.params) {
         let have_ty = lower(&have.ty, &mut card_symbols, &mut dims);
@@ -456,46 +456,6 @@ pub(crate) fn signatures_compatible(card: &str, requirement: &str) -> Result<(),
         ));
     }
     Ok(())
-}
-
-/// The type an alias-free written type stands for, with the families of standard-library
-/// signatures (`Table`, `Tensor`, `T`).
-fn plain(ty: &TypeExpr) -> Type {
-    use crate::ty::{Column, Dim, Elem, Tensor};
-    use aigrid_lang::ast::{DimKind, TypeKind};
-    match &ty.kind {
-        TypeKind::Named(path) => match path.to_string().as_str() {
-            "Table" => Type::Table(None),
-            "Tensor" => Type::any_tensor(),
-            name => Scalar::from_name(name).map_or(Type::Unknown, Type::Scalar),
-        },
-        TypeKind::Table(fields) => {
-            let columns: Vec<Column> = fields
-                .iter()
-                .map(|f| Column { name: f.name.name.clone(), ty: plain(&f.ty) })
-                .collect();
-            Type::Table(Some(columns.into()))
-        }
-        TypeKind::Tensor { dtype, dims } => {
-            let elem = match (plain(dtype), &dtype.kind) {
-                (Type::Scalar(s), _) if s.is_element() => Elem::Scalar(s),
-                // Any other name is an element variable, shared within the signature.
-                (Type::Unknown, TypeKind::Named(path)) => Elem::Var(path.to_string().into()),
-                _ => Elem::Unknown,
-            };
-            let dims = dims
-                .iter()
-                .map(|d| match &d.kind {
-                    DimKind::Fixed(n) => Dim::Fixed(*n),
-                    DimKind::Symbol(name) => Dim::Symbol(name.clone()),
-                    DimKind::Any => Dim::Any,
-                })
-                .collect();
-            Type::Tensor(Tensor { elem, dims: Some(dims) })
-        }
-        TypeKind::List(item) => Type::List(Box::new(plain(item))),
-        TypeKind::Optional(inner) => plain(inner).nullable(),
-    }
 }
 
 /// The smallest and largest value of an integer type.

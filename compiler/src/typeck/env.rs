@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use aigrid_lang::FileId;
-use aigrid_lang::ast::{DimKind, ItemKind, Module, Param, TypeExpr, TypeKind, UseImports};
+use aigrid_lang::ast::{ItemKind, Module, Param, TypeExpr, UseImports};
 use ecow::EcoString;
 
 use crate::packages::{PackageRef, Packages, STD_FILE, std_decl};
-use crate::ty::{Column, Dim, Elem, Scalar, Tensor, Type};
+use crate::ty::{Type, family, from_written};
 
 /// What a name at the top of a file stands for.
 #[derive(Clone, Debug)]
@@ -209,66 +209,22 @@ impl<'p, 'w> Env<'p, 'w> {
     }
 
     /// The type a written type stands for in `file`. Standard-library signatures (`std`) also
-    /// use `Table`, `Tensor`, `Data` and the element variable `T` (see `aigrid_stdlib`).
+    /// use `Table`, `Tensor` and the element variable `T` (see `aigrid_stdlib`).
     pub(super) fn lower(&mut self, file: FileId, ty: &TypeExpr, std: bool) -> Type {
-        match &ty.kind {
-            TypeKind::Named(path) => {
-                let segments = &path.segments;
-                match segments.as_slice() {
-                    [name] => {
-                        let name = name.name.as_str();
-                        if let Some(scalar) = Scalar::from_name(name) {
-                            return Type::Scalar(scalar);
-                        }
-                        if std {
-                            return match name {
-                                "Table" => Type::Table(None),
-                                "Tensor" => Type::any_tensor(),
-                                _ => Type::Unknown,
-                            };
-                        }
-                        match self.lookup(file, name) {
-                            Some(Def::Item(origin, alias)) => self.alias(origin, &alias),
-                            _ => Type::Unknown,
-                        }
-                    }
-                    [module, name] => match self.qualified(file, &module.name, &name.name) {
-                        Some(Def::Item(origin, alias)) => self.alias(origin, &alias),
-                        _ => Type::Unknown,
-                    },
-                    _ => Type::Unknown,
-                }
-            }
-            TypeKind::Table(fields) => {
-                let columns: Vec<Column> = fields
-                    .iter()
-                    .map(|f| Column { name: f.name.name.clone(), ty: self.lower(file, &f.ty, std) })
-                    .collect();
-                Type::Table(Some(columns.into()))
-            }
-            TypeKind::Tensor { dtype, dims } => {
-                let elem = match &dtype.kind {
-                    TypeKind::Named(path) if std && path.to_string() == "T" => {
-                        Elem::Var("T".into())
-                    }
-                    _ => match self.lower(file, dtype, std) {
-                        Type::Scalar(s) if s.is_element() => Elem::Scalar(s),
-                        _ => Elem::Unknown,
-                    },
-                };
-                let dims = dims
-                    .iter()
-                    .map(|d| match &d.kind {
-                        DimKind::Fixed(n) => Dim::Fixed(*n),
-                        DimKind::Symbol(name) => Dim::Symbol(name.clone()),
-                        DimKind::Any => Dim::Any,
-                    })
-                    .collect();
-                Type::Tensor(Tensor { elem, dims: Some(dims) })
-            }
-            TypeKind::List(item) => Type::List(Box::new(self.lower(file, item, std))),
-            TypeKind::Optional(inner) => self.lower(file, inner, std).nullable(),
+        if std {
+            return from_written(ty, &mut family);
         }
+        from_written(ty, &mut |path| {
+            let found = match path.segments.as_slice() {
+                [name] => self.lookup(file, &name.name),
+                [module, name] => self.qualified(file, &module.name, &name.name),
+                _ => None,
+            };
+            Some(match found {
+                Some(Def::Item(origin, alias)) => self.alias(origin, &alias),
+                _ => Type::Unknown,
+            })
+        })
     }
 
     /// The type the alias `name` of `file` stands for.
