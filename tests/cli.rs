@@ -8,12 +8,15 @@
 //! directory under the system temp dir and name files by relative paths, so no temp path ever
 //! reaches a snapshot. The scratch directory is removed when the test ends.
 
-use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use insta_cmd::{assert_cmd_snapshot, get_cargo_bin};
+use insta_cmd::assert_cmd_snapshot;
+
+mod support;
+
+use support::{Scratch, TWO_ERRORS, aigridc, run};
 
 /// A clean file, already in the canonical layout.
 const CLEAN: &str = "\
@@ -23,21 +26,6 @@ use std.io.{read_csv}
 pipeline ingest(src: path) -> table { id: i64, body: utf8 } {
     let docs = read_csv(src)
     return docs
-}
-";
-
-/// Two items, each with one syntax error: a `let` without `=`, and a call missing its `)`.
-const TWO_ERRORS: &str = "\
-use std.io.{read_csv}
-
-pipeline first(src: path) {
-    let docs read_csv(src)
-    return docs
-}
-
-pipeline second(src: path) {
-    let rows = read_csv(src
-    return rows
 }
 ";
 
@@ -64,24 +52,6 @@ pipeline copy(src: path, dst: path) {
 }
 ";
 
-/// `aigridc` with a fixed environment.
-fn aigridc() -> Command {
-    let mut command = Command::new(get_cargo_bin("aigridc"));
-    command.env("NO_COLOR", "1").env("COLUMNS", "100");
-    command
-}
-
-/// Runs a command without a snapshot: exit code, stdout, stderr.
-fn run(command: &mut Command) -> (i32, String, String) {
-    let output: Output =
-        command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 /// Like [`run`], feeding `stdin` to the command.
 fn run_with_stdin(command: &mut Command, stdin: &str) -> (i32, String, String) {
     let mut child = command
@@ -101,63 +71,6 @@ fn run_with_stdin(command: &mut Command, stdin: &str) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// A scratch directory for one test, removed on drop.
-struct Scratch {
-    dir: PathBuf,
-}
-
-impl Scratch {
-    /// `name` must be unique among the tests (they run in parallel).
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("aigridc-cli-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir)
-            .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
-        Scratch { dir }
-    }
-
-    /// Writes `contents` to `relative` (creating parent directories).
-    fn write(&self, relative: &str, contents: impl AsRef<[u8]>) {
-        let path = self.dir.join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
-                .unwrap_or_else(|error| panic!("cannot create {}: {error}", parent.display()));
-        }
-        fs::write(&path, contents)
-            .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
-    }
-
-    fn read(&self, relative: &str) -> Vec<u8> {
-        let path = self.dir.join(relative);
-        fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
-    }
-
-    /// `aigridc` running inside the scratch directory.
-    fn aigridc(&self) -> Command {
-        let mut command = aigridc();
-        command.current_dir(&self.dir);
-        command
-    }
-
-    /// Every file name in the scratch directory (top level), sorted.
-    fn files(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,152 +428,4 @@ fn closed_stdout_does_not_panic() {
             output.status
         );
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// build and graph
-
-/// A pipeline with a parameter, an inlined helper and a fusable chain.
-const PIPELINE: &str = "\
-use std.tensor.{exp, relu, scale}
-
-pipeline helper(x: tensor<f32, [N, 4]>) -> tensor<f32, [N, 4]> {
-    return x |> exp |> relu
-}
-
-pipeline main(x: tensor<f32, [N, 4]>, factor: f64 = 2.0) -> tensor<f32, [N, 4]> {
-    return helper(x) |> scale(factor)
-}
-";
-
-#[test]
-fn build_writes_a_plan_file() {
-    let scratch = Scratch::new("build-output");
-    scratch.write("p.ag", PIPELINE);
-    let (code, stdout, stderr) =
-        run(scratch.aigridc().args(["build", "p.ag", "--param", "factor=0.5", "-o", "plan.json"]));
-    assert_eq!((code, stdout.as_str(), stderr.as_str()), (0, "", ""));
-    let plan = String::from_utf8_lossy(&scratch.read("plan.json")).into_owned();
-    let plan = aigrid_compiler::Plan::from_json(&plan).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(plan.source.pipeline, "main");
-    assert_eq!(plan.params[1].value, Some(aigrid_compiler::Value::Float(0.5)));
-    assert_eq!(scratch.files(), ["p.ag", "plan.json"]);
-}
-
-#[test]
-fn build_emits_each_stage() {
-    let scratch = Scratch::new("build-emit");
-    scratch.write("p.ag", PIPELINE);
-    assert_cmd_snapshot!(
-        "build_emit_hir",
-        scratch.aigridc().args(["build", "p.ag", "--emit", "hir"])
-    );
-    assert_cmd_snapshot!(
-        "build_emit_dag",
-        scratch.aigridc().args(["build", "p.ag", "--emit", "dag"])
-    );
-    assert_cmd_snapshot!(
-        "build_emit_optimized",
-        scratch.aigridc().args(["build", "p.ag", "--emit", "optimized"])
-    );
-}
-
-#[test]
-fn build_errors() {
-    let scratch = Scratch::new("build-errors");
-    scratch.write("p.ag", PIPELINE);
-    assert_cmd_snapshot!(
-        "build_unknown_param",
-        scratch.aigridc().args(["build", "p.ag", "--param", "facter=1"])
-    );
-    assert_cmd_snapshot!(
-        "build_bad_param_value",
-        scratch.aigridc().args(["build", "p.ag", "--param", "factor=big"])
-    );
-    assert_cmd_snapshot!(
-        "build_param_without_value",
-        scratch.aigridc().args(["build", "p.ag", "--param", "factor"])
-    );
-    assert_cmd_snapshot!(
-        "build_unknown_pipeline",
-        scratch.aigridc().args(["build", "p.ag", "--pipeline", "mian"])
-    );
-    scratch.write("broken.ag", TWO_ERRORS);
-    let (code, stdout, _) = run(scratch.aigridc().args(["build", "broken.ag"]));
-    assert_eq!((code, stdout.as_str()), (1, ""), "no plan is written for a broken file");
-}
-
-#[test]
-fn graph_formats() {
-    let scratch = Scratch::new("graph");
-    scratch.write("p.ag", PIPELINE);
-    assert_cmd_snapshot!("graph_dot", scratch.aigridc().args(["graph", "p.ag"]));
-    assert_cmd_snapshot!(
-        "graph_mermaid",
-        scratch.aigridc().args(["graph", "p.ag", "--format", "mermaid"])
-    );
-    assert_cmd_snapshot!(
-        "graph_json",
-        scratch.aigridc().args(["graph", "p.ag", "--format", "json"])
-    );
-    // Pipelines inlined through other pipelines are clusters inside clusters.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    assert_cmd_snapshot!(
-        "graph_nested_clusters",
-        aigridc().current_dir(root).args([
-            "graph",
-            "examples/uses_textkit.ag",
-            "--format",
-            "mermaid"
-        ])
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Binding through discovery
-
-const EMBEDDER: &str = "\
-ai embed(text: list<utf8>) -> tensor<f32, [N, 384]>
-    where task == \"text-embedding\" && dims == 384
-    prefer latency_ms asc
-    fallback 1
-
-pipeline main(texts: list<utf8>) -> tensor<f32, [N, 384]> {
-    return embed(texts)
-}
-";
-
-const CARD_768: &str = "\
-id: wide
-name: wide embeddings
-version: 1.0.0
-owner: test
-task: text-embedding
-signature: \"(text: list<utf8>) -> tensor<f32, [N, 768]>\"
-attributes: { dims: 768 }
-endpoint: grpc://127.0.0.1:50051
-";
-
-#[test]
-fn binding_picks_ranked_cards_and_explains_a_failed_match() {
-    let scratch = Scratch::new("bind");
-    scratch.write("aigrid.toml", "[discovery]\nregistry = \"cards\"\n");
-    scratch.write("p.ag", EMBEDDER);
-    scratch.write("cards/wide.yaml", CARD_768);
-    assert_cmd_snapshot!("bind_no_match", scratch.aigridc().args(["build", "p.ag"]));
-    for (id, latency) in [("fast", "2.5"), ("slow", "40")] {
-        let card = CARD_768
-            .replace("id: wide", &format!("id: {id}"))
-            .replace("768", "384")
-            .replace("{ dims: 384 }", &format!("{{ dims: 384, latency_ms: {latency} }}"));
-        scratch.write(&format!("cards/{id}.yaml"), card);
-    }
-    let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
-    assert_eq!(code, 0, "{stderr}");
-    let plan = aigrid_compiler::Plan::from_json(&stdout).unwrap_or_else(|e| panic!("{e}"));
-    let binding = plan.bindings.values().next().unwrap_or_else(|| panic!("no binding: {stdout}"));
-    assert_eq!(binding.primary.id, "fast");
-    assert_eq!(binding.fallbacks.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["slow"]);
-    scratch.write("cards/broken.yaml", "id: Broken\n");
-    assert_cmd_snapshot!("bind_invalid_card", scratch.aigridc().args(["build", "p.ag"]));
 }

@@ -1,0 +1,99 @@
+//! What the tests of the `aigridc` binary share: running it in a fixed environment, and scratch
+//! directories. Each test crate uses a part of it.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use insta_cmd::get_cargo_bin;
+
+/// Two items, each with one syntax error: a `let` without `=`, and a call missing its `)`.
+pub const TWO_ERRORS: &str = "\
+use std.io.{read_csv}
+
+pipeline first(src: path) {
+    let docs read_csv(src)
+    return docs
+}
+
+pipeline second(src: path) {
+    let rows = read_csv(src
+    return rows
+}
+";
+
+/// `aigridc` with a fixed environment.
+pub fn aigridc() -> Command {
+    let mut command = Command::new(get_cargo_bin("aigridc"));
+    command.env("NO_COLOR", "1").env("COLUMNS", "100");
+    command
+}
+
+/// Runs a command without a snapshot: exit code, stdout, stderr.
+pub fn run(command: &mut Command) -> (i32, String, String) {
+    let output: Output =
+        command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A scratch directory for one test, removed on drop.
+pub struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    /// `name` must be unique among the tests (they run in parallel).
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("aigridc-cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+        Scratch { dir }
+    }
+
+    /// Writes `contents` to `relative` (creating parent directories).
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) {
+        let path = self.dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .unwrap_or_else(|error| panic!("cannot create {}: {error}", parent.display()));
+        }
+        fs::write(&path, contents)
+            .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+    }
+
+    pub fn read(&self, relative: &str) -> Vec<u8> {
+        let path = self.dir.join(relative);
+        fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    }
+
+    /// `aigridc` running inside the scratch directory.
+    pub fn aigridc(&self) -> Command {
+        let mut command = aigridc();
+        command.current_dir(&self.dir);
+        command
+    }
+
+    /// Every file name in the scratch directory (top level), sorted.
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
