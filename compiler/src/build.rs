@@ -205,14 +205,20 @@ pub(crate) fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> 
         let Some(checked) = program.checked(file) else { continue };
         let mut names: Vec<&EcoString> = checked.pipelines.keys().collect();
         names.sort();
-        for name in names {
-            let body = &checked.pipelines[name];
-            let (bodies, errors) = program.bodies(file, body);
-            if !errors.is_empty() {
-                continue;
+        let mut bodies = Bodies::new();
+        for name in &names {
+            let (found, errors) = program.bodies(file, &checked.pipelines[*name]);
+            if errors.is_empty() {
+                bodies.extend(found);
             }
-            let ais = program.ai_signatures();
-            if let Err(error) = lower(&mut program.packages, &bodies, &ais, file, body, &[]) {
+        }
+        // Pipelines that call themselves cannot be inlined: found on the call graph, as lowering
+        // would find them, without lowering every pipeline.
+        let mut acyclic = HashSet::new();
+        for name in names {
+            let key = (file, name.clone());
+            let mut stack = vec![key.clone()];
+            if let Some(error) = find_recursion(&bodies, &key, &mut stack, &mut acyclic) {
                 let diagnostic = Diagnostic::from_error(file, &error);
                 if !diagnostics.contains(&diagnostic) {
                     diagnostics.push(diagnostic);
@@ -221,6 +227,83 @@ pub(crate) fn check(world: &mut dyn World, files: &[FileId]) -> Vec<Diagnostic> 
         }
     }
     diagnostics
+}
+
+/// The first call, depth first in source order, that reaches a pipeline on `stack` again.
+/// Pipelines whose every reachable call was explored without one are `acyclic`.
+fn find_recursion(
+    bodies: &Bodies,
+    pipeline: &(FileId, EcoString),
+    stack: &mut Vec<(FileId, EcoString)>,
+    acyclic: &mut HashSet<(FileId, EcoString)>,
+) -> Option<crate::lower::LowerError> {
+    let body = bodies.get(pipeline)?;
+    let mut targets = Vec::new();
+    calls_at(body, &mut targets);
+    for (target, span) in targets {
+        if stack.contains(&target) {
+            let mut chain: Vec<String> = stack.iter().map(|(_, n)| n.to_string()).collect();
+            chain.push(target.1.to_string());
+            return Some(crate::lower::LowerError::Recursive {
+                name: target.1.to_string(),
+                chain: chain.join(" -> "),
+                span,
+            });
+        }
+        if acyclic.contains(&target) {
+            continue;
+        }
+        stack.push(target.clone());
+        let found = find_recursion(bodies, &target, stack, acyclic);
+        stack.pop();
+        if found.is_some() {
+            return found;
+        }
+        acyclic.insert(target);
+    }
+    None
+}
+
+/// The pipelines a body calls, with the span of each call, in source order.
+fn calls_at(body: &Body, out: &mut Vec<((FileId, EcoString), Span)>) {
+    fn expr(e: &crate::hir::Expr, out: &mut Vec<((FileId, EcoString), Span)>) {
+        match &e.kind {
+            ExprKind::Call(call) => {
+                // Arguments are lowered before the call itself is inlined.
+                call.args.iter().flatten().for_each(|a| expr(a, out));
+                call.rest.iter().for_each(|(_, a)| expr(a, out));
+                if let Target::Pipeline(file, name) = &call.target {
+                    out.push(((*file, name.clone()), e.span));
+                }
+            }
+            ExprKind::List(items) => items.iter().for_each(|i| expr(i, out)),
+            ExprKind::Column { base, .. } => expr(base, out),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                expr(lhs, out);
+                expr(rhs, out);
+            }
+            ExprKind::Unary { operand, .. } => expr(operand, out),
+            ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Error => {}
+        }
+    }
+    for local in &body.locals {
+        if let Some(default) = &local.default {
+            expr(default, out);
+        }
+    }
+    for stmt in &body.stmts {
+        match stmt {
+            Stmt::Let { value, .. } | Stmt::Expr { value, .. } | Stmt::Return(value) => {
+                expr(value, out)
+            }
+            Stmt::Assert { cond, message, .. } => {
+                expr(cond, out);
+                if let Some(message) = message {
+                    expr(message, out);
+                }
+            }
+        }
+    }
 }
 
 /// Builds the plan of a pipeline of `file`.
