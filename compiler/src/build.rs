@@ -150,48 +150,63 @@ impl<'w> Program<'w> {
     }
 }
 
-/// The pipelines a body calls.
-fn calls(body: &Body, out: &mut Vec<(FileId, EcoString)>) {
-    fn expr(e: &crate::hir::Expr, out: &mut Vec<(FileId, EcoString)>) {
+/// Every call in a body, with its span, in the order lowering meets them: parameter defaults,
+/// then the statements; a call's arguments before the call.
+fn each_call(body: &Body, f: &mut dyn FnMut(&crate::hir::Call, Span)) {
+    fn expr(e: &crate::hir::Expr, f: &mut dyn FnMut(&crate::hir::Call, Span)) {
         match &e.kind {
             ExprKind::Call(call) => {
-                match &call.target {
-                    Target::Pipeline(file, name) => out.push((*file, name.clone())),
-                    // The file of an `ai` is checked too: its resolved signature is needed.
-                    Target::Ai(file, _) => out.push((*file, EcoString::new())),
-                    Target::Std(_) => {}
-                }
-                call.args.iter().flatten().for_each(|a| expr(a, out));
-                call.rest.iter().for_each(|(_, a)| expr(a, out));
+                call.args.iter().flatten().for_each(|a| expr(a, f));
+                call.rest.iter().for_each(|(_, a)| expr(a, f));
+                f(call, e.span);
             }
-            ExprKind::List(items) => items.iter().for_each(|i| expr(i, out)),
-            ExprKind::Column { base, .. } => expr(base, out),
+            ExprKind::List(items) => items.iter().for_each(|i| expr(i, f)),
+            ExprKind::Column { base, .. } => expr(base, f),
             ExprKind::Binary { lhs, rhs, .. } => {
-                expr(lhs, out);
-                expr(rhs, out);
+                expr(lhs, f);
+                expr(rhs, f);
             }
-            ExprKind::Unary { operand, .. } => expr(operand, out),
+            ExprKind::Unary { operand, .. } => expr(operand, f),
             ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Error => {}
         }
     }
     for local in &body.locals {
         if let Some(default) = &local.default {
-            expr(default, out);
+            expr(default, f);
         }
     }
     for stmt in &body.stmts {
         match stmt {
             Stmt::Let { value, .. } | Stmt::Expr { value, .. } | Stmt::Return(value) => {
-                expr(value, out)
+                expr(value, f)
             }
             Stmt::Assert { cond, message, .. } => {
-                expr(cond, out);
+                expr(cond, f);
                 if let Some(message) = message {
-                    expr(message, out);
+                    expr(message, f);
                 }
             }
         }
     }
+}
+
+/// The pipelines a body calls, and the files of the `ai`s it calls (with an empty name): the
+/// latter are checked too, for their resolved signatures.
+fn calls(body: &Body, out: &mut Vec<(FileId, EcoString)>) {
+    each_call(body, &mut |call, _| match &call.target {
+        Target::Pipeline(file, name) => out.push((*file, name.clone())),
+        Target::Ai(file, _) => out.push((*file, EcoString::new())),
+        Target::Std(_) => {}
+    });
+}
+
+/// The pipelines a body calls, with the span of each call.
+fn calls_at(body: &Body, out: &mut Vec<((FileId, EcoString), Span)>) {
+    each_call(body, &mut |call, span| {
+        if let Target::Pipeline(file, name) = &call.target {
+            out.push(((*file, name.clone()), span));
+        }
+    });
 }
 
 /// Checks `files`: parses each, resolves its names and checks its types; every pipeline is
@@ -262,48 +277,6 @@ fn find_recursion(
         acyclic.insert(target);
     }
     None
-}
-
-/// The pipelines a body calls, with the span of each call, in source order.
-fn calls_at(body: &Body, out: &mut Vec<((FileId, EcoString), Span)>) {
-    fn expr(e: &crate::hir::Expr, out: &mut Vec<((FileId, EcoString), Span)>) {
-        match &e.kind {
-            ExprKind::Call(call) => {
-                // Arguments are lowered before the call itself is inlined.
-                call.args.iter().flatten().for_each(|a| expr(a, out));
-                call.rest.iter().for_each(|(_, a)| expr(a, out));
-                if let Target::Pipeline(file, name) = &call.target {
-                    out.push(((*file, name.clone()), e.span));
-                }
-            }
-            ExprKind::List(items) => items.iter().for_each(|i| expr(i, out)),
-            ExprKind::Column { base, .. } => expr(base, out),
-            ExprKind::Binary { lhs, rhs, .. } => {
-                expr(lhs, out);
-                expr(rhs, out);
-            }
-            ExprKind::Unary { operand, .. } => expr(operand, out),
-            ExprKind::Literal(_) | ExprKind::Local(_) | ExprKind::Error => {}
-        }
-    }
-    for local in &body.locals {
-        if let Some(default) = &local.default {
-            expr(default, out);
-        }
-    }
-    for stmt in &body.stmts {
-        match stmt {
-            Stmt::Let { value, .. } | Stmt::Expr { value, .. } | Stmt::Return(value) => {
-                expr(value, out)
-            }
-            Stmt::Assert { cond, message, .. } => {
-                expr(cond, out);
-                if let Some(message) = message {
-                    expr(message, out);
-                }
-            }
-        }
-    }
 }
 
 /// Builds the plan of a pipeline of `file`.
