@@ -5,12 +5,12 @@
 
 use std::collections::HashMap;
 
-use aigrid_discovery::{Card, funnel, rank};
+use aigrid_discovery::{Card, Matches, Predicate, rank};
 use aigrid_lang::Span;
-use aigrid_lang::ast::ItemKind;
 
 use crate::dag::{Dag, NodeId, Op, Requirement};
 use crate::plan::{BoundCard, PlanBinding};
+use crate::world::Discovery;
 
 /// Why an `ai` node could not be bound.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -36,11 +36,24 @@ pub(crate) enum BindError {
     },
 }
 
-/// Binds every `ai` node of `dag` to `cards`.
-pub(crate) fn bind(dag: &Dag, cards: &[Card]) -> (HashMap<NodeId, PlanBinding>, Vec<BindError>) {
+/// Why one requirement has no binding.
+#[derive(Clone, Debug)]
+enum Unbound {
+    /// The funnel, in lines.
+    NoMatch(String),
+    BadPredicate(String),
+    /// Discovery did not answer; the world has said why.
+    Unavailable,
+}
+
+/// Binds every `ai` node of `dag` to the cards `discover` finds for its `where`.
+pub(crate) fn bind(
+    dag: &Dag,
+    mut discover: impl FnMut(Option<&Predicate>) -> Discovery,
+) -> (HashMap<NodeId, PlanBinding>, Vec<BindError>) {
     let mut bound = HashMap::new();
     let mut errors = Vec::new();
-    let mut done: HashMap<String, Result<PlanBinding, String>> = HashMap::new();
+    let mut done: HashMap<String, Result<PlanBinding, Unbound>> = HashMap::new();
     for node_id in dag.order() {
         let node = &dag.graph[node_id];
         let Op::Ai(requirement) = &node.op else { continue };
@@ -48,20 +61,20 @@ pub(crate) fn bind(dag: &Dag, cards: &[Card]) -> (HashMap<NodeId, PlanBinding>, 
         let result = match done.get(&key) {
             Some(known) => known.clone(),
             None => {
-                let result = select(requirement, cards);
-                if let Err(reason) = &result {
-                    errors.push(match reason.strip_prefix("predicate: ") {
-                        Some(reason) => BindError::BadPredicate {
-                            name: requirement.name.to_string(),
-                            reason: reason.to_owned(),
-                            span: node.span,
-                        },
-                        None => BindError::NoMatch {
-                            name: requirement.name.to_string(),
-                            span: node.span,
-                            help: reason.clone(),
-                        },
-                    });
+                let result = select(requirement, &mut discover);
+                let name = requirement.name.to_string();
+                match &result {
+                    Err(Unbound::NoMatch(help)) => errors.push(BindError::NoMatch {
+                        name,
+                        span: node.span,
+                        help: help.clone(),
+                    }),
+                    Err(Unbound::BadPredicate(reason)) => errors.push(BindError::BadPredicate {
+                        name,
+                        reason: reason.clone(),
+                        span: node.span,
+                    }),
+                    Err(Unbound::Unavailable) | Ok(_) => {}
                 }
                 done.insert(key, result.clone());
                 result
@@ -74,37 +87,35 @@ pub(crate) fn bind(dag: &Dag, cards: &[Card]) -> (HashMap<NodeId, PlanBinding>, 
     (bound, errors)
 }
 
-/// The binding of one requirement, or why there is none (`predicate: ...` for a predicate
-/// that cannot be evaluated, else the funnel).
-fn select(requirement: &Requirement, cards: &[Card]) -> Result<PlanBinding, String> {
-    let text = format!(
-        "ai x() -> i64\n    where {}\n",
-        requirement.predicate.as_deref().unwrap_or("true")
-    );
-    let parsed = aigrid_lang::parse(aigrid_lang::FileId(0), &text);
-    let predicate = parsed.module.items.first().and_then(|item| match &item.kind {
-        ItemKind::Ai(ai) => ai.predicate.clone(),
-        _ => None,
-    });
-    let mut lines =
-        vec![format!("{} card{} offered", cards.len(), if cards.len() == 1 { "" } else { "s" })];
-    let (left, stages) =
-        funnel(predicate.as_ref().filter(|_| requirement.predicate.is_some()), &text, cards)
-            .map_err(|e| format!("predicate: {e}"))?;
+/// The binding of one requirement, or why there is none.
+fn select(
+    requirement: &Requirement,
+    discover: &mut impl FnMut(Option<&Predicate>) -> Discovery,
+) -> Result<PlanBinding, Unbound> {
+    let predicate = match requirement.predicate.as_deref().map(Predicate::parse).transpose() {
+        Ok(predicate) => predicate,
+        Err(error) => return Err(Unbound::BadPredicate(error.reason)),
+    };
+    let Matches { offered, stages, cards } = match discover(predicate.as_ref()) {
+        Discovery::Found(matches) => matches,
+        Discovery::BadPredicate(reason) => return Err(Unbound::BadPredicate(reason)),
+        Discovery::Unavailable => return Err(Unbound::Unavailable),
+    };
+    let mut lines = vec![format!("{offered} card{} offered", if offered == 1 { "" } else { "s" })];
     for stage in &stages {
-        if !stage.dropped.is_empty() {
+        if stage.dropped > 0 {
             lines.push(format!(
                 "{} of {} dropped by `{}`{}",
-                stage.dropped.len(),
+                stage.dropped,
                 stage.before,
                 stage.clause,
                 if stage.why.is_empty() { String::new() } else { format!(": {}", stage.why) }
             ));
         }
     }
-    let before = left.len();
+    let before = cards.len();
     let (up, down): (Vec<&Card>, Vec<&Card>) =
-        left.into_iter().partition(|c| c.health.status != "down");
+        cards.iter().partition(|c| c.health.status != "down");
     if !down.is_empty() {
         lines.push(format!("{} of {before} dropped because they are down", down.len()));
     }
@@ -133,7 +144,7 @@ fn select(requirement: &Requirement, cards: &[Card]) -> Result<PlanBinding, Stri
         version: card.version.clone(),
         endpoint: card.endpoint.clone(),
     });
-    let Some(primary) = chosen.next() else { return Err(lines.join("\n")) };
+    let Some(primary) = chosen.next() else { return Err(Unbound::NoMatch(lines.join("\n"))) };
     let fallbacks = chosen.take(requirement.fallback as usize).collect();
     Ok(PlanBinding { primary, fallbacks })
 }

@@ -348,8 +348,8 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
     let has_ais = dag.graph.node_weights().any(|n| matches!(n.op, crate::dag::Op::Ai(_)));
     let mut bindings = HashMap::new();
     if has_ais {
-        let cards = program.packages.world_mut().cards(file);
-        let (bound, errors) = crate::bind::bind(&dag, &cards);
+        let world = program.packages.world_mut();
+        let (bound, errors) = crate::bind::bind(&dag, |predicate| world.discover(file, predicate));
         if !errors.is_empty() {
             out.diagnostics.extend(errors.iter().map(|e| Diagnostic::from_error(file, e)));
             return out;

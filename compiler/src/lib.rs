@@ -41,7 +41,7 @@ pub use plan::{
     PlanError, PlanNode, PlanOp, PlanParam, PlanPrefer, PlanSource, PlanSpan, PlanStep,
     PlanStepArg, Value,
 };
-pub use world::{MemoryWorld, PackageLookup, World};
+pub use world::{Discovery, MemoryWorld, PackageLookup, World};
 
 /// The documentation of the diagnostic codes the compiler reports (`AG02xx`, `AG03xx`, `AG04xx`).
 pub const CODES: &[CodeDoc] = error::CODES;

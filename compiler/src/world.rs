@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aigrid_discovery::Card;
+use aigrid_discovery::{Card, Matches, Predicate};
 use aigrid_lang::{FileId, SourceFile, Sources};
 
 /// Everything the compiler needs from outside: source text and where packages are.
@@ -16,11 +16,34 @@ pub trait World {
     /// compiler's own and is never asked for.
     fn package(&mut self, from: FileId, name: &str) -> PackageLookup;
 
-    /// The cards of the grid AIs that discovery offers to `from` (its package's registry and
-    /// the built-in AIs). A world without discovery offers none.
-    fn cards(&mut self, from: FileId) -> Vec<Card> {
-        let _ = from;
-        Vec::new()
+    /// Asks the discovery that serves `from` (the registry or server its manifest names) for
+    /// the cards satisfying `predicate` (every card without one), with the funnel. A world
+    /// without discovery offers no card.
+    fn discover(&mut self, from: FileId, predicate: Option<&Predicate>) -> Discovery {
+        let _ = (from, predicate);
+        Discovery::Found(Matches::default())
+    }
+}
+
+/// What discovery answers to a requirement's `where`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Discovery {
+    /// The cards that satisfy it, and the funnel.
+    Found(Matches),
+    /// The predicate cannot be evaluated against the cards: why.
+    BadPredicate(String),
+    /// Discovery could not be asked (a broken registry, a server that does not answer). The
+    /// world reports why itself; the compiler stays quiet about the requirement.
+    Unavailable,
+}
+
+impl Discovery {
+    /// The answer of a registry holding `cards`, searched in memory.
+    pub fn over(cards: &[Card], predicate: Option<&Predicate>) -> Discovery {
+        match aigrid_discovery::query(predicate, cards) {
+            Ok(matches) => Discovery::Found(matches),
+            Err(error) => Discovery::BadPredicate(error.reason),
+        }
     }
 }
 
@@ -85,7 +108,7 @@ impl World for MemoryWorld {
         }
     }
 
-    fn cards(&mut self, _from: FileId) -> Vec<Card> {
-        self.cards.clone()
+    fn discover(&mut self, _from: FileId, predicate: Option<&Predicate>) -> Discovery {
+        Discovery::over(&self.cards, predicate)
     }
 }

@@ -49,6 +49,17 @@ pub enum AttrValue {
     Str(String),
 }
 
+/// An attribute's value as predicates read it: integers and floats are both numbers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AttrRef<'a> {
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Num(f64),
+    /// Text.
+    Str(&'a str),
+}
+
 /// A card's health.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -202,6 +213,26 @@ impl Card {
             ));
         }
         Ok(())
+    }
+
+    /// The value a predicate reads under `name`, borrowed: a card field or an attribute.
+    pub fn attr(&self, name: &str) -> Option<AttrRef<'_>> {
+        let field = match name {
+            "id" => &self.id,
+            "name" => &self.name,
+            "version" => &self.version,
+            "owner" => &self.owner,
+            "task" => &self.task,
+            _ => {
+                return self.attributes.get(name).map(|value| match value {
+                    AttrValue::Bool(b) => AttrRef::Bool(*b),
+                    AttrValue::Int(n) => AttrRef::Num(*n as f64),
+                    AttrValue::Float(x) => AttrRef::Num(*x),
+                    AttrValue::Str(s) => AttrRef::Str(s),
+                });
+            }
+        };
+        Some(AttrRef::Str(field))
     }
 
     /// The value a predicate reads under `name`: a card field or an attribute.

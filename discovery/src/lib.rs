@@ -21,5 +21,5 @@
 mod card;
 mod matching;
 
-pub use card::{AttrValue, CARD_FIELDS, Card, CardError, Health};
-pub use matching::{PredicateError, Stage, clauses, funnel, rank, satisfies};
+pub use card::{AttrRef, AttrValue, CARD_FIELDS, Card, CardError, Health};
+pub use matching::{Matches, Predicate, PredicateError, Stage, funnel, query, rank};

@@ -6,17 +6,19 @@ use std::cmp::Ordering;
 
 use aigrid_lang::ast::{BinaryOp, Expr, ExprKind, UnaryOp};
 
-use crate::card::{AttrValue, Card};
+use aigrid_lang::ast::ItemKind;
 
-/// A value while a predicate is evaluated.
+use crate::card::{AttrRef, AttrValue, Card};
+
+/// A value while a predicate is evaluated, borrowed from the card or the predicate.
 #[derive(Clone, Debug, PartialEq)]
-enum Value {
+enum Value<'a> {
     Bool(bool),
     Num(f64),
-    Str(String),
-    List(Vec<Value>),
+    Str(&'a str),
+    List(Vec<Value<'a>>),
     /// A card without the attribute: every comparison with it is false.
-    Missing(String),
+    Missing(&'a str),
 }
 
 /// A predicate that cannot be evaluated: it is wrong whatever the cards.
@@ -31,8 +33,77 @@ fn bad(reason: impl Into<String>) -> PredicateError {
     PredicateError { reason: reason.into() }
 }
 
+/// A `where` predicate, parsed: `task == "text-embedding" && dims == 384`.
+#[derive(Clone, Debug)]
+pub struct Predicate {
+    /// The source the expression's spans point into: the predicate inside an `ai` item.
+    source: String,
+    expr: Expr,
+}
+
+/// What the predicate is wrapped in to be parsed as the `where` of an `ai` item.
+const WRAP_BEFORE: &str = "ai x() -> i64\n    where ";
+
+impl Predicate {
+    /// Parses a predicate in the syntax of `where` (one line or several).
+    pub fn parse(text: &str) -> Result<Predicate, PredicateError> {
+        if text.trim().is_empty() {
+            return Err(bad("the predicate is empty"));
+        }
+        // Line breaks become spaces, so that a predicate cannot end the item and start another;
+        // offsets are kept.
+        let flat: String =
+            text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
+        let source = format!("{WRAP_BEFORE}{flat}\n");
+        let parsed = aigrid_lang::parse(aigrid_lang::FileId(0), &source);
+        if let Some(diagnostic) = parsed.diagnostics.first() {
+            return Err(bad(format!("not a predicate: {}", diagnostic.message)));
+        }
+        let mut items = parsed.module.items.into_iter();
+        let expr = match (items.next().map(|i| i.kind), items.next()) {
+            (Some(ItemKind::Ai(ai)), None) if ai.prefer.is_empty() && ai.fallback.is_none() => {
+                ai.predicate
+            }
+            _ => None,
+        };
+        match expr {
+            Some(expr) => Ok(Predicate { source, expr }),
+            None => Err(bad("not a predicate: write comparisons joined by `&&` and `||`")),
+        }
+    }
+
+    /// The predicate as written.
+    pub fn as_str(&self) -> &str {
+        self.source[WRAP_BEFORE.len()..].trim_end()
+    }
+
+    /// Whether `card` satisfies the predicate.
+    pub fn matches(&self, card: &Card) -> Result<bool, PredicateError> {
+        satisfies(&self.expr, card)
+    }
+
+    /// The task every matching card has, when a top-level clause is `task == "..."`: stores
+    /// use it to look at that task's cards only.
+    pub fn required_task(&self) -> Option<&str> {
+        clauses(&self.expr).into_iter().find_map(|clause| match &clause.kind {
+            ExprKind::Binary { op, lhs, rhs } if op.node == BinaryOp::Eq => {
+                match (&lhs.kind, &rhs.kind) {
+                    (ExprKind::Name(n), ExprKind::Str { value, .. })
+                    | (ExprKind::Str { value, .. }, ExprKind::Name(n))
+                        if n.name == "task" =>
+                    {
+                        Some(value.as_str())
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    }
+}
+
 /// Whether `card` satisfies `predicate`.
-pub fn satisfies(predicate: &Expr, card: &Card) -> Result<bool, PredicateError> {
+fn satisfies(predicate: &Expr, card: &Card) -> Result<bool, PredicateError> {
     match eval(predicate, card)? {
         Value::Bool(b) => Ok(b),
         Value::Missing(_) => Ok(false),
@@ -40,7 +111,7 @@ pub fn satisfies(predicate: &Expr, card: &Card) -> Result<bool, PredicateError> 
     }
 }
 
-fn describe(value: &Value) -> String {
+fn describe(value: &Value<'_>) -> String {
     match value {
         Value::Bool(_) => "a boolean".into(),
         Value::Num(_) => "a number".into(),
@@ -50,21 +121,20 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn eval(expr: &Expr, card: &Card) -> Result<Value, PredicateError> {
+fn eval<'a>(expr: &'a Expr, card: &'a Card) -> Result<Value<'a>, PredicateError> {
     Ok(match &expr.kind {
         ExprKind::Int(n) => Value::Num(*n as f64),
         ExprKind::Float(x) => Value::Num(*x),
-        ExprKind::Str { value, .. } => Value::Str(value.to_string()),
+        ExprKind::Str { value, .. } => Value::Str(value.as_str()),
         ExprKind::Bool(b) => Value::Bool(*b),
         ExprKind::List(items) => {
             Value::List(items.iter().map(|i| eval(i, card)).collect::<Result<_, _>>()?)
         }
-        ExprKind::Name(name) => match card.lookup(&name.name) {
-            Some(AttrValue::Bool(b)) => Value::Bool(b),
-            Some(AttrValue::Int(n)) => Value::Num(n as f64),
-            Some(AttrValue::Float(x)) => Value::Num(x),
-            Some(AttrValue::Str(s)) => Value::Str(s),
-            None => Value::Missing(name.name.to_string()),
+        ExprKind::Name(name) => match card.attr(&name.name) {
+            Some(AttrRef::Bool(b)) => Value::Bool(b),
+            Some(AttrRef::Num(x)) => Value::Num(x),
+            Some(AttrRef::Str(s)) => Value::Str(s),
+            None => Value::Missing(name.name.as_str()),
         },
         ExprKind::Paren(inner) => eval(inner, card)?,
         ExprKind::Unary { op, operand } => match (op.node, eval(operand, card)?) {
@@ -98,7 +168,7 @@ fn eval(expr: &Expr, card: &Card) -> Result<Value, PredicateError> {
     })
 }
 
-fn truth(value: Value) -> Result<bool, PredicateError> {
+fn truth(value: Value<'_>) -> Result<bool, PredicateError> {
     match value {
         Value::Bool(b) => Ok(b),
         Value::Missing(_) => Ok(false),
@@ -113,11 +183,11 @@ fn op_str(op: UnaryOp) -> &'static str {
     }
 }
 
-fn compare(op: BinaryOp, a: Value, b: Value) -> Result<Value, PredicateError> {
+fn compare<'a>(op: BinaryOp, a: Value<'a>, b: Value<'a>) -> Result<Value<'a>, PredicateError> {
     if matches!(a, Value::Missing(_)) || matches!(b, Value::Missing(_)) {
         return Ok(Value::Bool(false));
     }
-    let ordering = |a: &Value, b: &Value| match (a, b) {
+    let ordering = |a: &Value<'_>, b: &Value<'_>| match (a, b) {
         (Value::Num(x), Value::Num(y)) => x.partial_cmp(y),
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
@@ -164,7 +234,7 @@ fn compare(op: BinaryOp, a: Value, b: Value) -> Result<Value, PredicateError> {
 }
 
 /// The top-level `&&` clauses of a predicate, in order.
-pub fn clauses(predicate: &Expr) -> Vec<&Expr> {
+fn clauses(predicate: &Expr) -> Vec<&Expr> {
     match &predicate.kind {
         ExprKind::Binary { op, lhs, rhs } if op.node == BinaryOp::And => {
             let mut out = clauses(lhs);
@@ -183,23 +253,22 @@ pub struct Stage {
     pub clause: String,
     /// How many cards were left before it.
     pub before: usize,
-    /// The ids of the cards it dropped.
-    pub dropped: Vec<String>,
+    /// How many cards it dropped.
+    pub dropped: usize,
     /// Why, in words: `they have 768`, `they have no \`dims\``.
     pub why: String,
 }
 
-/// Evaluates `predicate` (written at `text`'s span) clause by clause over `cards`: the cards
-/// that pass every clause, and the funnel of what each clause dropped.
+/// Evaluates `predicate` clause by clause over `cards`: the cards that pass every clause, and
+/// the funnel of what each clause dropped.
 pub fn funnel<'c>(
-    predicate: Option<&Expr>,
-    text: &str,
-    cards: &'c [Card],
+    predicate: Option<&Predicate>,
+    cards: impl IntoIterator<Item = &'c Card>,
 ) -> Result<(Vec<&'c Card>, Vec<Stage>), PredicateError> {
-    let mut left: Vec<&Card> = cards.iter().collect();
+    let mut left: Vec<&Card> = cards.into_iter().collect();
     let mut stages = Vec::new();
     let Some(predicate) = predicate else { return Ok((left, stages)) };
-    for clause in clauses(predicate) {
+    for clause in clauses(&predicate.expr) {
         let before = left.len();
         let mut kept = Vec::with_capacity(left.len());
         let mut dropped = Vec::new();
@@ -210,18 +279,33 @@ pub fn funnel<'c>(
                 dropped.push(card);
             }
         }
-        let written = clause.span.text(text).to_owned();
+        let written = clause.span.text(&predicate.source).to_owned();
         let why = explain(clause, &dropped);
-        stages.push(Stage {
-            clause: written,
-            before,
-            dropped: dropped.iter().map(|c| c.id.clone()).collect(),
-            why,
-        });
+        stages.push(Stage { clause: written, before, dropped: dropped.len(), why });
         left = kept;
     }
     Ok((left, stages))
 }
+
+/// What discovery answers to a query: the matching cards and, when asked, the funnel.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Matches {
+    /// How many cards were looked at.
+    pub offered: usize,
+    /// What each top-level clause dropped; empty unless the funnel was asked for.
+    pub stages: Vec<Stage>,
+    /// The cards that satisfy the predicate, in the order they were offered.
+    pub cards: Vec<Card>,
+}
+
+/// The cards of `cards` that satisfy `predicate` (all of them without one), with the funnel.
+pub fn query(predicate: Option<&Predicate>, cards: &[Card]) -> Result<Matches, PredicateError> {
+    let (left, stages) = funnel(predicate, cards)?;
+    Ok(Matches { offered: cards.len(), stages, cards: left.into_iter().cloned().collect() })
+}
+
+/// How many distinct values the funnel shows for a clause before it says how many more.
+const SHOWN_VALUES: usize = 8;
 
 /// Why the cards of `dropped` failed `clause`: the values they have for the attribute it reads.
 fn explain(clause: &Expr, dropped: &[&Card]) -> String {
@@ -238,23 +322,24 @@ fn explain(clause: &Expr, dropped: &[&Card]) -> String {
         _ => None,
     };
     let Some(name) = name else { return String::new() };
-    let mut values: Vec<String> = Vec::new();
+    let mut values = std::collections::BTreeSet::new();
     let mut missing = 0;
     for card in dropped {
         match card.lookup(&name) {
             Some(value) => {
-                let value = value.to_string();
-                if !values.contains(&value) {
-                    values.push(value);
-                }
+                values.insert(value.to_string());
             }
             None => missing += 1,
         }
     }
-    values.sort();
     let mut parts = Vec::new();
     if !values.is_empty() {
-        parts.push(format!("they have {}", values.join(", ")));
+        let shown: Vec<&str> = values.iter().take(SHOWN_VALUES).map(String::as_str).collect();
+        let more = match values.len().saturating_sub(SHOWN_VALUES) {
+            0 => String::new(),
+            n => format!(" and {n} other value{}", if n == 1 { "" } else { "s" }),
+        };
+        parts.push(format!("they have {}{more}", shown.join(", ")));
     }
     if missing > 0 {
         parts.push(format!("{missing} {} no `{name}`", if missing == 1 { "has" } else { "have" }));

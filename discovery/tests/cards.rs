@@ -4,7 +4,7 @@
 // The example cards are read from disk.
 #![allow(clippy::disallowed_methods)]
 
-use aigrid_discovery::{Card, funnel, rank, satisfies};
+use aigrid_discovery::{Card, Predicate, funnel, query, rank};
 use aigrid_lang::ast::{ItemKind, PreferKey};
 
 fn example_cards() -> Vec<Card> {
@@ -106,42 +106,67 @@ fn bad_cards_name_the_field_and_the_reason() {
     assert!(Card::from_yaml("").is_err());
 }
 
+fn predicate(text: &str) -> Predicate {
+    Predicate::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn matching<'c>(text: &str, cards: &'c [Card]) -> Vec<&'c str> {
+    let predicate = predicate(text);
+    cards
+        .iter()
+        .filter(|c| predicate.matches(c).unwrap_or_else(|e| panic!("{text}: {e}")))
+        .map(|c| c.id.as_str())
+        .collect()
+}
+
 #[test]
 fn predicates_read_fields_and_attributes() {
     let cards = example_cards();
-    let (ai, _) = requirement("where task == \"text-embedding\" && dims == 384 && !gpu");
-    let matching: Vec<&str> = cards
-        .iter()
-        .filter(|c| ai.predicate.as_ref().is_some_and(|p| satisfies(p, c).unwrap_or(false)))
-        .map(|c| c.id.as_str())
-        .collect();
-    assert_eq!(matching, ["minilm-l6-v2.cpu"]);
-    let (ai, _) =
-        requirement("where task == \"summarization\" && license in [\"apache-2.0\", \"mit\"]");
-    let matching: Vec<&str> = cards
-        .iter()
-        .filter(|c| ai.predicate.as_ref().is_some_and(|p| satisfies(p, c).unwrap_or(false)))
-        .map(|c| c.id.as_str())
-        .collect();
-    assert_eq!(matching, ["lead-sentences"]);
+    assert_eq!(
+        matching("task == \"text-embedding\" && dims == 384 && !gpu", &cards),
+        ["minilm-l6-v2.cpu"]
+    );
+    assert_eq!(
+        matching("task == \"summarization\" && license in [\"apache-2.0\", \"mit\"]", &cards),
+        ["lead-sentences"]
+    );
+    // Predicates may span lines.
+    assert_eq!(
+        matching("task == \"summarization\"\n  && license == \"apache-2.0\"", &cards),
+        ["lead-sentences"]
+    );
     // A predicate that compares a string with a number is wrong whatever the card.
-    let (ai, _) = requirement("where task > 3");
-    let card = &cards[0];
-    assert!(ai.predicate.as_ref().is_some_and(|p| satisfies(p, card).is_err()));
+    assert!(predicate("task > 3").matches(&cards[0]).is_err());
+}
+
+#[test]
+fn bad_predicates_are_errors_not_panics() {
+    for text in [
+        "",
+        "   ",
+        "task ==",
+        "task == \"x\"\npipeline p() -> i64 { return 1 }",
+        "a +",
+        "(((",
+        "x prefer y",
+    ] {
+        assert!(Predicate::parse(text).is_err(), "`{text}` was accepted");
+    }
+    assert_eq!(predicate(" dims == 384 ").as_str(), " dims == 384");
+    assert_eq!(predicate("dims == 384 && task == \"t\"").required_task(), Some("t"));
+    assert_eq!(predicate("task == \"t\" || dims == 384").required_task(), None);
 }
 
 #[test]
 fn the_funnel_says_which_clause_dropped_which_cards() {
     let cards = example_cards();
-    let (ai, text) =
-        requirement("where task == \"text-embedding\" && dims == 384 && latency_ms < 5");
-    let (left, stages) =
-        funnel(ai.predicate.as_ref(), &text, &cards).unwrap_or_else(|e| panic!("{e}"));
+    let predicate = predicate("task == \"text-embedding\" && dims == 384 && latency_ms < 5");
+    let (left, stages) = funnel(Some(&predicate), &cards).unwrap_or_else(|e| panic!("{e}"));
     let left: Vec<&str> = left.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(left, ["minilm-l6-v2.gpu.eu-west"]);
     let summary: Vec<String> = stages
         .iter()
-        .map(|s| format!("{} of {} dropped by {}: {}", s.dropped.len(), s.before, s.clause, s.why))
+        .map(|s| format!("{} of {} dropped by {}: {}", s.dropped, s.before, s.clause, s.why))
         .collect();
     assert_eq!(
         summary,
@@ -151,6 +176,26 @@ fn the_funnel_says_which_clause_dropped_which_cards() {
             "1 of 2 dropped by latency_ms < 5: 1 has no `latency_ms`",
         ]
     );
+    let matches = query(Some(&predicate), &cards).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(matches.offered, 12);
+    assert_eq!(matches.cards.len(), 1);
+}
+
+#[test]
+fn the_funnel_shows_a_few_values_and_counts_the_rest() {
+    let cards: Vec<Card> = (0..20)
+        .map(|i| {
+            Card::from_yaml(
+                &GOOD
+                    .replace("minilm-cpu", &format!("c{i:02}"))
+                    .replace("dims: 384", &format!("dims: {i}")),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let (_, stages) =
+        funnel(Some(&predicate("dims > 100")), &cards).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stages[0].why, "they have 0, 1, 10, 11, 12, 13, 14, 15 and 12 other values");
 }
 
 #[test]

@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use aigrid_compiler::{PackageLookup, World};
-use aigrid_discovery::Card;
+use aigrid_compiler::{Discovery, PackageLookup, World};
+use aigrid_discovery::{Card, Matches, Predicate};
 use aigrid_lang::{Diagnostic, FileId, SourceFile, Sources};
 use serde::Deserialize;
 
@@ -69,8 +69,8 @@ pub struct FsWorld {
     broken: HashSet<PathBuf>,
     /// Problems with manifests and package files, reported by the command (status 2).
     errors: Vec<String>,
-    /// The cards of each registry, read once.
-    registries: HashMap<PathBuf, Vec<Card>>,
+    /// The cards of each registry, read once; `None` when it could not be read whole.
+    registries: HashMap<PathBuf, Option<Vec<Card>>>,
 }
 
 impl FsWorld {
@@ -229,10 +229,10 @@ impl World for FsWorld {
         self.sources.get(file)
     }
 
-    fn cards(&mut self, from: FileId) -> Vec<Card> {
+    fn discover(&mut self, from: FileId, predicate: Option<&Predicate>) -> Discovery {
         let Some(start) = self.paths.get(&from).and_then(|p| p.parent()).map(Path::to_path_buf)
         else {
-            return Vec::new();
+            return Discovery::Found(Matches::default());
         };
         // The nearest manifest with a `[discovery]` section names the registry.
         for dir in start.ancestors() {
@@ -242,14 +242,18 @@ impl World for FsWorld {
                 continue;
             };
             let path = dir.join(registry);
-            if let Some(cards) = self.registries.get(&path) {
-                return cards.clone();
+            if !self.registries.contains_key(&path) {
+                let errors = self.errors.len();
+                let cards = self.read_registry(&path);
+                let cards = (self.errors.len() == errors).then_some(cards);
+                self.registries.insert(path.clone(), cards);
             }
-            let cards = self.read_registry(&path);
-            self.registries.insert(path, cards.clone());
-            return cards;
+            return match self.registries.get(&path) {
+                Some(Some(cards)) => Discovery::over(cards, predicate),
+                _ => Discovery::Unavailable,
+            };
         }
-        Vec::new()
+        Discovery::Found(Matches::default())
     }
 
     fn package(&mut self, from: FileId, name: &str) -> PackageLookup {
