@@ -4,6 +4,7 @@ mod args;
 mod build;
 mod check;
 mod completions;
+mod discovery;
 mod explain;
 mod fmt;
 mod graph;
@@ -64,6 +65,7 @@ pub fn run() -> ExitStatus {
         Command::Fmt(args) => fmt::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Discovery(args) => discovery::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

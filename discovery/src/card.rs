@@ -105,19 +105,25 @@ impl CardError {
 impl Card {
     /// Reads and validates one card written in YAML (JSON is YAML too).
     pub fn from_yaml(text: &str) -> Result<Card, CardError> {
-        let card: Card = serde_norway::from_str(text).map_err(|error| {
-            let message = error.to_string();
-            // serde names the offending field in its message: `unknown field `x``, `missing field `y``.
-            let field = message
-                .split('`')
-                .nth(1)
-                .filter(|_| message.contains("field `"))
-                .unwrap_or_default()
-                .to_owned();
-            CardError::new(field, message)
-        })?;
+        let card: Card =
+            serde_norway::from_str(text).map_err(|error| serde_error(&error.to_string()))?;
         card.validate()?;
         Ok(card)
+    }
+
+    /// Reads and validates one card written in JSON: faster than [`Card::from_yaml`], for
+    /// cards that travel over the network.
+    pub fn from_json(text: &str) -> Result<Card, CardError> {
+        let card: Card =
+            serde_json::from_str(text).map_err(|error| serde_error(&error.to_string()))?;
+        card.validate()?;
+        Ok(card)
+    }
+
+    /// The card as one line of JSON.
+    pub fn to_json(&self) -> String {
+        // A card holds strings, finite numbers and maps with string keys: it always serialises.
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Reads and validates a YAML list of cards (a registry file); an error names the card by
@@ -247,6 +253,14 @@ impl Card {
         };
         Some(AttrValue::Str(field.clone()))
     }
+}
+
+/// The error of a card document that does not deserialise. serde names the offending field in
+/// its message: `unknown field `x``, `missing field `y``.
+fn serde_error(message: &str) -> CardError {
+    let field =
+        message.split('`').nth(1).filter(|_| message.contains("field `")).unwrap_or_default();
+    CardError::new(field, message)
 }
 
 /// `grpc://host:port` with a port, or `builtin:NAME`.

@@ -44,6 +44,9 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
 /// Compiles the pipeline; prints the diagnostics.
 pub fn compile(args: &PipelineArgs, format: OutputFormat, stages: bool) -> (Build, ExitStatus) {
     let mut world = FsWorld::new();
+    if let Some(server) = super::discovery::Server::from_args(&args.connect, None) {
+        world.use_server(server);
+    }
     let (files, mut status) = inputs::load(std::slice::from_ref(&args.file), &mut world);
     let Some(input) = files.first() else {
         return (Build::default(), status.max(ExitStatus::Error));

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use aigrid_compiler::{Discovery, PackageLookup, World};
 use aigrid_discovery::{Card, Matches, Predicate};
+
+use super::discovery::{Remote, Server};
 use aigrid_lang::{Diagnostic, FileId, SourceFile, Sources};
 use serde::Deserialize;
 
@@ -27,13 +29,31 @@ struct Manifest {
     discovery: Option<DiscoverySection>,
 }
 
-/// `[discovery]`: where the cards of the grid AIs come from.
+/// `[discovery]`: where the cards of the grid AIs come from: a registry or a server.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DiscoverySection {
     /// A directory of card files (`*.yaml`, `*.yml`, `*.json`, one card each) or one YAML file
     /// holding a list of cards, relative to the manifest.
-    registry: PathBuf,
+    registry: Option<PathBuf>,
+    /// A discovery server: `http://host:port` or `https://host:port`.
+    url: Option<String>,
+    /// For an `https://` server with a private CA: its PEM certificate, relative to the
+    /// manifest.
+    ca: Option<PathBuf>,
+}
+
+/// Where discovery is, for a file or a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiscoverySource {
+    /// A registry of card files.
+    Registry(PathBuf),
+    /// A discovery server.
+    Server(Server),
+    /// Nowhere: no card is offered.
+    Nowhere,
+    /// The manifest that would say is broken (already reported).
+    Broken,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,6 +91,10 @@ pub struct FsWorld {
     errors: Vec<String>,
     /// The cards of each registry, read once; `None` when it could not be read whole.
     registries: HashMap<PathBuf, Option<Vec<Card>>>,
+    /// The server given on the command line, in place of the manifests' `[discovery]`.
+    server: Option<Server>,
+    /// Connections to discovery servers, by URL; `None` once one failed (reported once).
+    servers: HashMap<String, Option<Remote>>,
 }
 
 impl FsWorld {
@@ -101,6 +125,73 @@ impl FsWorld {
         self.paths.insert(id, key.clone());
         self.files.insert(key, id);
         (id, invalid)
+    }
+
+    /// Asks `server` for the cards, whatever the manifests say (`--discovery URL`).
+    pub fn use_server(&mut self, server: Server) {
+        self.server = Some(server);
+    }
+
+    /// Where discovery is for the files of `dir`: the command line's server, else the nearest
+    /// manifest with a `[discovery]` section.
+    pub fn discovery_source(&mut self, dir: &Path) -> DiscoverySource {
+        if let Some(server) = &self.server {
+            return DiscoverySource::Server(server.clone());
+        }
+        for dir in dir.ancestors() {
+            let section = self
+                .manifest(dir)
+                .and_then(|m| m.discovery.as_ref())
+                .map(|d| (d.registry.clone(), d.url.clone(), d.ca.clone()));
+            if self.broken.contains(dir) {
+                return DiscoverySource::Broken;
+            }
+            let Some((registry, url, ca)) = section else { continue };
+            return match (registry, url) {
+                (Some(registry), None) => DiscoverySource::Registry(dir.join(registry)),
+                (None, Some(url)) => DiscoverySource::Server(Server {
+                    url,
+                    ca: ca.map(|ca| dir.join(ca)),
+                    token: None,
+                }),
+                _ => {
+                    self.errors.push(format!(
+                        "invalid `{}`: `[discovery]` has either `registry` or `url`",
+                        dir.join(MANIFEST).display()
+                    ));
+                    self.broken.insert(dir.to_path_buf());
+                    DiscoverySource::Broken
+                }
+            };
+        }
+        DiscoverySource::Nowhere
+    }
+
+    /// The cards of the registry at `path`, read once; `None` if it cannot be read whole (the
+    /// problems are reported).
+    pub fn registry(&mut self, path: &Path) -> Option<&[Card]> {
+        if !self.registries.contains_key(path) {
+            let errors = self.errors.len();
+            let cards = self.read_registry(path);
+            let cards = (self.errors.len() == errors).then_some(cards);
+            self.registries.insert(path.to_path_buf(), cards);
+        }
+        self.registries.get(path).and_then(|cards| cards.as_deref())
+    }
+
+    /// A connection to `server`, made once; `None` if it failed (reported once).
+    pub fn remote(&mut self, server: &Server) -> Option<&mut Remote> {
+        if !self.servers.contains_key(&server.url) {
+            let remote = match Remote::connect(server) {
+                Ok(remote) => Some(remote),
+                Err(error) => {
+                    self.errors.push(error);
+                    None
+                }
+            };
+            self.servers.insert(server.url.clone(), remote);
+        }
+        self.servers.get_mut(&server.url).and_then(Option::as_mut)
     }
 
     /// Problems found with manifests and package files.
@@ -230,30 +321,28 @@ impl World for FsWorld {
     }
 
     fn discover(&mut self, from: FileId, predicate: Option<&Predicate>) -> Discovery {
-        let Some(start) = self.paths.get(&from).and_then(|p| p.parent()).map(Path::to_path_buf)
+        let Some(dir) = self.paths.get(&from).and_then(|p| p.parent()).map(Path::to_path_buf)
         else {
             return Discovery::Found(Matches::default());
         };
-        // The nearest manifest with a `[discovery]` section names the registry.
-        for dir in start.ancestors() {
-            let Some(registry) =
-                self.manifest(dir).and_then(|m| m.discovery.as_ref()).map(|d| d.registry.clone())
-            else {
-                continue;
-            };
-            let path = dir.join(registry);
-            if !self.registries.contains_key(&path) {
-                let errors = self.errors.len();
-                let cards = self.read_registry(&path);
-                let cards = (self.errors.len() == errors).then_some(cards);
-                self.registries.insert(path.clone(), cards);
+        match self.discovery_source(&dir) {
+            DiscoverySource::Registry(path) => match self.registry(&path) {
+                Some(cards) => Discovery::over(cards, predicate),
+                None => Discovery::Unavailable,
+            },
+            DiscoverySource::Server(server) => {
+                let Some(remote) = self.remote(&server) else { return Discovery::Unavailable };
+                match remote.matches(predicate) {
+                    Ok(discovery) => discovery,
+                    Err(error) => {
+                        self.errors.push(error);
+                        Discovery::Unavailable
+                    }
+                }
             }
-            return match self.registries.get(&path) {
-                Some(Some(cards)) => Discovery::over(cards, predicate),
-                _ => Discovery::Unavailable,
-            };
+            DiscoverySource::Nowhere => Discovery::Found(Matches::default()),
+            DiscoverySource::Broken => Discovery::Unavailable,
         }
-        Discovery::Found(Matches::default())
     }
 
     fn package(&mut self, from: FileId, name: &str) -> PackageLookup {

@@ -1,0 +1,480 @@
+//! The registry's state: every registered card in an embedded database (redb, one file under
+//! the data directory) so that a restart loses nothing, and an index of them in memory that
+//! answers queries.
+//!
+//! A write goes to the database first (one transaction per request, committed durably), then
+//! to the index, then to the watchers, under one lock, so the three agree on the order of
+//! changes. Leases live in memory: heartbeats are not written, and a restarted server gives
+//! every leased card a full lease from the moment it starts, so that AIs have the time to
+//! notice the restart and heartbeat again (as etcd does for its leases).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use aigrid_discovery::{Card, Predicate, Stage, funnel};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+/// Card id -> the stored record (JSON).
+const CARDS: TableDefinition<&str, &str> = TableDefinition::new("cards");
+
+/// The file under the data directory.
+pub const DATABASE_FILE: &str = "discovery.redb";
+
+/// What the server accepts; requests beyond these get a clear error.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Cards the registry holds at most.
+    pub max_cards: usize,
+    /// Bytes of one card document.
+    pub max_card_bytes: usize,
+    /// Cards (or ids) in one request.
+    pub max_batch: usize,
+    /// Bytes of a predicate.
+    pub max_predicate_bytes: usize,
+    /// Cards in one answer.
+    pub max_results: usize,
+    /// Watches open at once.
+    pub max_watchers: usize,
+    /// The shortest and longest lease.
+    pub lease_range: (Duration, Duration),
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_cards: 1_000_000,
+            max_card_bytes: 64 * 1024,
+            max_batch: 1_000,
+            max_predicate_bytes: 4 * 1024,
+            max_results: 10_000,
+            max_watchers: 1_024,
+            lease_range: (Duration::from_millis(500), Duration::from_secs(24 * 3600)),
+        }
+    }
+}
+
+/// Why a request was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request is wrong: a bad card, a bad predicate, too many items.
+    #[error("{0}")]
+    Invalid(String),
+    /// The registry is full, or too many watches are open.
+    #[error("{0}")]
+    Full(String),
+    /// The database failed.
+    #[error("the registry's database failed: {0}")]
+    Database(String),
+}
+
+impl From<redb::Error> for StoreError {
+    fn from(error: redb::Error) -> Self {
+        StoreError::Database(error.to_string())
+    }
+}
+
+macro_rules! database_errors {
+    ($($error:ty),*) => {$(
+        impl From<$error> for StoreError {
+            fn from(error: $error) -> Self {
+                StoreError::Database(error.to_string())
+            }
+        }
+    )*};
+}
+database_errors!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// A change to the registry, as watchers see it.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A card was registered or replaced.
+    Registered(Arc<Entry>),
+    /// A card was deregistered.
+    Removed(String),
+    /// A card's lease expired.
+    Expired(String),
+}
+
+/// A registered card.
+#[derive(Debug)]
+pub struct Entry {
+    /// The card, its health as the server knows it.
+    pub card: Card,
+    /// The card as JSON, ready to send.
+    pub json: Arc<str>,
+    lease: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl Entry {
+    fn new(mut card: Card, lease: Option<Duration>, now: Instant) -> Entry {
+        if lease.is_some() {
+            card.health.status = "up".into();
+            card.health.last_heartbeat = Some(jiff::Timestamp::now().to_string());
+        }
+        let json = card.to_json().into();
+        Entry { card, json, lease, deadline: lease.map(|lease| now + lease) }
+    }
+
+    fn live(&self, now: Instant) -> bool {
+        self.deadline.is_none_or(|deadline| deadline > now)
+    }
+}
+
+/// A card as the database keeps it.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    card: Card,
+    /// 0: no lease.
+    lease_ms: u64,
+}
+
+/// The answer to a query.
+#[derive(Clone, Debug, Default)]
+pub struct Matched {
+    /// The matching cards, by id, at most the limit.
+    pub cards: Vec<Arc<Entry>>,
+    /// How many matched.
+    pub total: usize,
+    /// How many live cards there are.
+    pub offered: usize,
+    /// The funnel, when asked for.
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Default)]
+struct Index {
+    by_id: BTreeMap<String, Arc<Entry>>,
+    by_task: HashMap<String, BTreeMap<String, Arc<Entry>>>,
+}
+
+impl Index {
+    fn insert(&mut self, entry: Arc<Entry>) {
+        self.remove(&entry.card.id);
+        self.by_task
+            .entry(entry.card.task.clone())
+            .or_default()
+            .insert(entry.card.id.clone(), entry.clone());
+        self.by_id.insert(entry.card.id.clone(), entry);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Arc<Entry>> {
+        let entry = self.by_id.remove(id)?;
+        if let Some(cards) = self.by_task.get_mut(&entry.card.task) {
+            cards.remove(id);
+            if cards.is_empty() {
+                self.by_task.remove(&entry.card.task);
+            }
+        }
+        Some(entry)
+    }
+}
+
+/// The registered cards: persisted, indexed, watched.
+pub struct Store {
+    db: redb::Database,
+    index: RwLock<Index>,
+    /// Serialises writers, so the database, the index and the events agree on the order.
+    write: Mutex<()>,
+    events: broadcast::Sender<Event>,
+    limits: Limits,
+}
+
+impl Store {
+    /// Opens (or creates) the registry under `dir`, loading every card; leased cards get a full
+    /// lease from now.
+    pub fn open(dir: &Path, limits: Limits) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            StoreError::Database(format!("cannot create `{}`: {error}", dir.display()))
+        })?;
+        let db = redb::Database::create(dir.join(DATABASE_FILE))?;
+        Store::load(db, limits)
+    }
+
+    /// A registry held in memory only: for tests and benchmarks.
+    pub fn in_memory(limits: Limits) -> Result<Store, StoreError> {
+        let db =
+            redb::Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Store::load(db, limits)
+    }
+
+    fn load(db: redb::Database, limits: Limits) -> Result<Store, StoreError> {
+        let txn = db.begin_write()?;
+        txn.open_table(CARDS)?;
+        txn.commit()?;
+        let now = Instant::now();
+        let mut index = Index::default();
+        {
+            let txn = db.begin_read()?;
+            let table = txn.open_table(CARDS)?;
+            for row in table.iter()? {
+                let (id, record) = row?;
+                let record: Record = serde_json::from_str(record.value()).map_err(|error| {
+                    StoreError::Database(format!(
+                        "the record of `{}` is corrupt: {error}",
+                        id.value()
+                    ))
+                })?;
+                let lease = (record.lease_ms > 0).then(|| Duration::from_millis(record.lease_ms));
+                index.insert(Arc::new(Entry::new(record.card, lease, now)));
+            }
+        }
+        let (events, _) = broadcast::channel(4096);
+        Ok(Store { db, index: RwLock::new(index), write: Mutex::new(()), events, limits })
+    }
+
+    /// The limits the store enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// How many cards are registered (live or not yet reaped).
+    pub fn len(&self) -> usize {
+        self.read().by_id.len()
+    }
+
+    /// Whether no card is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        // A panic while the lock was held left the index whole (every change is one insert or
+        // remove), so a poisoned lock is still usable.
+        self.index.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Validates and registers card documents (JSON), replacing cards with the same ids, in one
+    /// transaction; `lease` of `None` registers them for good.
+    pub fn register(
+        &self,
+        documents: &[String],
+        lease: Option<Duration>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.check_batch(documents.len(), "cards")?;
+        if let Some(lease) = lease {
+            let (short, long) = self.limits.lease_range;
+            if lease < short || lease > long {
+                return Err(StoreError::Invalid(format!(
+                    "a lease is {} ms to {} ms, not {} ms",
+                    short.as_millis(),
+                    long.as_millis(),
+                    lease.as_millis()
+                )));
+            }
+        }
+        let mut cards = Vec::with_capacity(documents.len());
+        for (position, document) in documents.iter().enumerate() {
+            if document.len() > self.limits.max_card_bytes {
+                return Err(StoreError::Invalid(format!(
+                    "card {position} is {} bytes; a card is at most {} bytes",
+                    document.len(),
+                    self.limits.max_card_bytes
+                )));
+            }
+            let card = Card::from_json(document).map_err(|error| {
+                StoreError::Invalid(format!("card {position} is invalid: {error}"))
+            })?;
+            if cards.iter().any(|c: &Card| c.id == card.id) {
+                return Err(StoreError::Invalid(format!(
+                    "card {position}: the id `{}` is registered twice in one request",
+                    card.id
+                )));
+            }
+            cards.push(card);
+        }
+        let _writing = self.lock_writes();
+        let new = {
+            let index = self.read();
+            cards.iter().filter(|c| !index.by_id.contains_key(&c.id)).count()
+        };
+        if self.len() + new > self.limits.max_cards {
+            return Err(StoreError::Full(format!(
+                "the registry holds {} cards, its limit is {}",
+                self.len(),
+                self.limits.max_cards
+            )));
+        }
+        let lease_ms = lease.map_or(0, |l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX));
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(CARDS)?;
+            for card in &cards {
+                let record = Record { card: card.clone(), lease_ms };
+                let json = serde_json::to_string(&record)
+                    .map_err(|error| StoreError::Database(error.to_string()))?;
+                table.insert(card.id.as_str(), json.as_str())?;
+            }
+        }
+        txn.commit()?;
+        let now = Instant::now();
+        let ids: Vec<String> = cards.iter().map(|c| c.id.clone()).collect();
+        let mut index = self.write_index();
+        for card in cards {
+            let entry = Arc::new(Entry::new(card, lease, now));
+            index.insert(entry.clone());
+            // No watcher is not an error.
+            let _ = self.events.send(Event::Registered(entry));
+        }
+        Ok(ids)
+    }
+
+    /// Renews the leases of `ids`; returns the ids that are not registered (or expired).
+    pub fn heartbeat(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        self.check_batch(ids.len(), "ids")?;
+        let now = Instant::now();
+        let mut unknown = Vec::new();
+        let _writing = self.lock_writes();
+        let mut index = self.write_index();
+        for id in ids {
+            match index.by_id.get(id) {
+                Some(entry) if entry.live(now) => {
+                    if entry.lease.is_some() {
+                        let renewed = Entry::new(entry.card.clone(), entry.lease, now);
+                        index.insert(Arc::new(renewed));
+                    }
+                }
+                _ => unknown.push(id.clone()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// Removes `ids`; returns how many were registered.
+    pub fn deregister(&self, ids: &[String]) -> Result<usize, StoreError> {
+        self.check_batch(ids.len(), "ids")?;
+        let _writing = self.lock_writes();
+        let removed = self.delete(ids)?;
+        for id in &removed {
+            let _ = self.events.send(Event::Removed(id.clone()));
+        }
+        Ok(removed.len())
+    }
+
+    /// Removes the cards whose lease ran out; returns their ids.
+    pub fn expire(&self) -> Result<Vec<String>, StoreError> {
+        let now = Instant::now();
+        let _writing = self.lock_writes();
+        let expired: Vec<String> = self
+            .read()
+            .by_id
+            .values()
+            .filter(|entry| !entry.live(now))
+            .map(|entry| entry.card.id.clone())
+            .collect();
+        if expired.is_empty() {
+            return Ok(expired);
+        }
+        let removed = self.delete(&expired)?;
+        for id in &removed {
+            let _ = self.events.send(Event::Expired(id.clone()));
+        }
+        Ok(removed)
+    }
+
+    /// Deletes `ids` from the database and the index; the caller holds the write lock.
+    fn delete(&self, ids: &[String]) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut removed = Vec::new();
+        {
+            let mut table = txn.open_table(CARDS)?;
+            for id in ids {
+                if table.remove(id.as_str())?.is_some() {
+                    removed.push(id.clone());
+                }
+            }
+        }
+        txn.commit()?;
+        let mut index = self.write_index();
+        for id in &removed {
+            index.remove(id);
+        }
+        Ok(removed)
+    }
+
+    /// The live cards satisfying `predicate`, by id, at most `limit` (0: the store's limit);
+    /// with `explain`, the funnel over every live card.
+    pub fn query(
+        &self,
+        predicate: Option<&Predicate>,
+        explain: bool,
+        limit: usize,
+    ) -> Result<Matched, StoreError> {
+        let limit =
+            if limit == 0 { self.limits.max_results } else { limit.min(self.limits.max_results) };
+        let now = Instant::now();
+        let index = self.read();
+        let live = |entries: &BTreeMap<String, Arc<Entry>>| -> Vec<Arc<Entry>> {
+            entries.values().filter(|e| e.live(now)).cloned().collect()
+        };
+        let everything = live(&index.by_id);
+        let offered = everything.len();
+        let invalid = |error: aigrid_discovery::PredicateError| StoreError::Invalid(error.reason);
+        let (matching, stages) = if explain {
+            let (left, stages) =
+                funnel(predicate, everything.iter().map(|e| &e.card)).map_err(invalid)?;
+            let ids: std::collections::HashSet<&str> = left.iter().map(|c| c.id.as_str()).collect();
+            let matching: Vec<Arc<Entry>> =
+                everything.iter().filter(|e| ids.contains(e.card.id.as_str())).cloned().collect();
+            (matching, stages)
+        } else {
+            // A required task narrows the search to that task's cards.
+            let candidates = match predicate.and_then(Predicate::required_task) {
+                Some(task) => index.by_task.get(task).map(live).unwrap_or_default(),
+                None => everything,
+            };
+            let mut matching = Vec::new();
+            for entry in candidates {
+                let keep = match predicate {
+                    Some(predicate) => predicate.matches(&entry.card).map_err(invalid)?,
+                    None => true,
+                };
+                if keep {
+                    matching.push(entry);
+                }
+            }
+            (matching, Vec::new())
+        };
+        let total = matching.len();
+        let cards = matching.into_iter().take(limit).collect();
+        Ok(Matched { cards, total, offered, stages })
+    }
+
+    /// Changes from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// How many watches are open.
+    pub fn watchers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
+    fn check_batch(&self, len: usize, what: &str) -> Result<(), StoreError> {
+        if len > self.limits.max_batch {
+            return Err(StoreError::Invalid(format!(
+                "{len} {what} in one request; the limit is {}",
+                self.limits.max_batch
+            )));
+        }
+        Ok(())
+    }
+}
