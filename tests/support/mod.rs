@@ -92,6 +92,56 @@ impl Scratch {
     }
 }
 
+impl Scratch {
+    /// The directory's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+/// A real `aigridc discovery serve` process on 127.0.0.1, killed on drop.
+pub struct DiscoveryServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` with TLS).
+    pub url: String,
+}
+
+impl DiscoveryServer {
+    /// Starts a server on a free port with `args` after `serve`, and waits until it listens.
+    pub fn start(args: &[&str]) -> DiscoveryServer {
+        use std::io::BufRead as _;
+        let mut child = aigridc()
+            .args(["discovery", "serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start the discovery server: {error}"));
+        let Some(stderr) = child.stderr.take() else { panic!("no stderr") };
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        let Some(url) = first.split_whitespace().find(|w| w.contains("://")) else {
+            let _ = child.kill();
+            panic!("the server did not start: {first}");
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        DiscoveryServer { child, url: url.to_owned() }
+    }
+
+    /// Kills the server (as a crash would) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DiscoveryServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
