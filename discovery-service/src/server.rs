@@ -14,7 +14,6 @@ use std::time::Duration;
 use aigrid_discovery::Predicate;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
@@ -64,12 +63,16 @@ pub async fn serve(
             .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
             .map_err(|error| ServeError::Tls(error.to_string()))?;
     }
+    // Without TCP_NODELAY, a small answer waits for the peer's delayed ACK (40 ms on Linux).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
     let reaper = tokio::spawn(reap(store.clone()));
     let service = DiscoveryServer::new(Service { store, token: config.token })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let result = builder
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|error| ServeError::Transport(error.to_string()));
     reaper.abort();

@@ -8,7 +8,7 @@
 //! every leased card a full lease from the moment it starts, so that AIs have the time to
 //! notice the restart and heartbeat again (as etcd does for its leases).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -146,7 +146,7 @@ pub struct Matched {
     pub cards: Vec<Arc<Entry>>,
     /// How many matched.
     pub total: usize,
-    /// How many live cards there are.
+    /// How many cards the registry holds.
     pub offered: usize,
     /// The funnel, when asked for.
     pub stages: Vec<Stage>,
@@ -156,6 +156,8 @@ pub struct Matched {
 struct Index {
     by_id: BTreeMap<String, Arc<Entry>>,
     by_task: HashMap<String, BTreeMap<String, Arc<Entry>>>,
+    /// The leased cards by deadline, soonest first: the reaper looks at the front only.
+    deadlines: BTreeSet<(Instant, String)>,
 }
 
 impl Index {
@@ -165,11 +167,26 @@ impl Index {
             .entry(entry.card.task.clone())
             .or_default()
             .insert(entry.card.id.clone(), entry.clone());
+        if let Some(deadline) = entry.deadline {
+            self.deadlines.insert((deadline, entry.card.id.clone()));
+        }
         self.by_id.insert(entry.card.id.clone(), entry);
+    }
+
+    /// The ids whose deadline has passed.
+    fn expired(&self, now: Instant) -> Vec<String> {
+        self.deadlines
+            .iter()
+            .take_while(|(deadline, _)| *deadline <= now)
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 
     fn remove(&mut self, id: &str) -> Option<Arc<Entry>> {
         let entry = self.by_id.remove(id)?;
+        if let Some(deadline) = entry.deadline {
+            self.deadlines.remove(&(deadline, id.to_owned()));
+        }
         if let Some(cards) = self.by_task.get_mut(&entry.card.task) {
             cards.remove(id);
             if cards.is_empty() {
@@ -373,13 +390,7 @@ impl Store {
     pub fn expire(&self) -> Result<Vec<String>, StoreError> {
         let now = Instant::now();
         let _writing = self.lock_writes();
-        let expired: Vec<String> = self
-            .read()
-            .by_id
-            .values()
-            .filter(|entry| !entry.live(now))
-            .map(|entry| entry.card.id.clone())
-            .collect();
+        let expired = self.read().expired(now);
         if expired.is_empty() {
             return Ok(expired);
         }
@@ -425,33 +436,38 @@ impl Store {
         let live = |entries: &BTreeMap<String, Arc<Entry>>| -> Vec<Arc<Entry>> {
             entries.values().filter(|e| e.live(now)).cloned().collect()
         };
-        let everything = live(&index.by_id);
-        let offered = everything.len();
         let invalid = |error: aigrid_discovery::PredicateError| StoreError::Invalid(error.reason);
-        let (matching, stages) = if explain {
+        let (matching, stages, offered) = if explain {
+            let everything = live(&index.by_id);
             let (left, stages) =
                 funnel(predicate, everything.iter().map(|e| &e.card)).map_err(invalid)?;
             let ids: std::collections::HashSet<&str> = left.iter().map(|c| c.id.as_str()).collect();
             let matching: Vec<Arc<Entry>> =
                 everything.iter().filter(|e| ids.contains(e.card.id.as_str())).cloned().collect();
-            (matching, stages)
+            (matching, stages, everything.len())
         } else {
             // A required task narrows the search to that task's cards.
-            let candidates = match predicate.and_then(Predicate::required_task) {
-                Some(task) => index.by_task.get(task).map(live).unwrap_or_default(),
-                None => everything,
-            };
+            let candidates: Box<dyn Iterator<Item = &Arc<Entry>>> =
+                match predicate.and_then(Predicate::required_task) {
+                    Some(task) => match index.by_task.get(task) {
+                        Some(cards) => Box::new(cards.values()),
+                        None => Box::new(std::iter::empty()),
+                    },
+                    None => Box::new(index.by_id.values()),
+                };
             let mut matching = Vec::new();
-            for entry in candidates {
+            for entry in candidates.filter(|e| e.live(now)) {
                 let keep = match predicate {
                     Some(predicate) => predicate.matches(&entry.card).map_err(invalid)?,
                     None => true,
                 };
                 if keep {
-                    matching.push(entry);
+                    matching.push(entry.clone());
                 }
             }
-            (matching, Vec::new())
+            // Without the funnel, cards whose lease ran out but are not reaped yet (for at
+            // most the reaper's period) are counted as offered: counting exactly costs a scan.
+            (matching, Vec::new(), index.by_id.len())
         };
         let total = matching.len();
         let cards = matching.into_iter().take(limit).collect();
