@@ -30,9 +30,9 @@ fn card(i: usize) -> Card {
         "task": format!("task-{:04}", i % TASKS),
         "signature": "(text: list<utf8>) -> tensor<f32, [N, 384]>",
         "attributes": {
-            "dims": if i % 2 == 0 { 384 } else { 768 },
+            "dims": if i.is_multiple_of(2) { 384 } else { 768 },
             "latency_ms": ((i / TASKS * 37 + i) % 100) as f64,
-            "gpu": i % 5 == 0,
+            "gpu": i.is_multiple_of(5),
             "region": REGIONS[i % 3],
         },
         "endpoint": format!("grpc://10.0.{}.{}:50051", i / 250 % 250, i % 250),
