@@ -1,6 +1,7 @@
 //! Command dispatch, the exit-status convention and what the verbs share (reading inputs).
 
 mod args;
+mod bind;
 mod build;
 mod check;
 mod completions;
@@ -64,6 +65,7 @@ pub fn run() -> ExitStatus {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Bind(args) => bind::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Discovery(args) => discovery::run(&args),
         Command::Explain(args) => explain::run(&args),

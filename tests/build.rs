@@ -157,3 +157,82 @@ fn binding_picks_ranked_cards_and_explains_a_failed_match() {
     scratch.write("cards/broken.yaml", "id: Broken\n");
     assert_cmd_snapshot!("bind_invalid_card", scratch.aigridc().args(["build", "p.ag"]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// the lockfile
+
+/// A registry with the cards `fast` (2.5 ms) and `slow` (40 ms) for EMBEDDER.
+fn two_embedders(scratch: &Scratch) {
+    scratch.write("aigrid.toml", "[discovery]\nregistry = \"cards\"\n");
+    scratch.write("p.ag", EMBEDDER);
+    for (id, latency) in [("fast", "2.5"), ("slow", "40")] {
+        let card = CARD_768
+            .replace("id: wide", &format!("id: {id}"))
+            .replace("768", "384")
+            .replace("{ dims: 384 }", &format!("{{ dims: 384, latency_ms: {latency} }}"));
+        scratch.write(&format!("cards/{id}.yaml"), card);
+    }
+}
+
+fn primary(stdout: &str) -> String {
+    let plan = aigrid_compiler::Plan::from_json(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    plan.bindings.values().next().map(|b| b.primary.id.clone()).unwrap_or_default()
+}
+
+#[test]
+fn bind_pins_the_choice_and_builds_keep_it_until_an_update() {
+    let scratch = Scratch::new("lock");
+    two_embedders(&scratch);
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["bind", "p.ag"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "embed: fast 1.0.0, then slow 1.0.0\n");
+    assert_eq!(stderr, "wrote aigrid.lock\n");
+    let lock = String::from_utf8_lossy(&scratch.read("aigrid.lock")).into_owned();
+    assert!(lock.contains("primary = { id = \"fast\", version = \"1.0.0\""), "{lock}");
+    let (_, _, stderr) = run(scratch.aigridc().args(["bind", "p.ag"]));
+    assert_eq!(stderr, "aigrid.lock is up to date\n");
+
+    // A faster card appears: the build keeps the pinned one.
+    let fastest = CARD_768
+        .replace("id: wide", "id: fastest")
+        .replace("768", "384")
+        .replace("{ dims: 384 }", "{ dims: 384, latency_ms: 1 }");
+    scratch.write("cards/fastest.yaml", fastest);
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(primary(&stdout), "fast");
+
+    // The pinned card goes away: a clear error that names it and says how to refresh.
+    std::fs::remove_file(scratch.path().join("cards/fast.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_cmd_snapshot!("lock_pinned_gone", scratch.aigridc().args(["build", "p.ag"]));
+
+    // `bind --update` chooses again; the build follows the new pin.
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["bind", "--update", "p.ag"]));
+    assert_eq!((code, stdout.as_str()), (0, "embed: fastest 1.0.0, then slow 1.0.0\n"), "{stderr}");
+    let (code, stdout, _) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!((code, primary(&stdout)), (0, "fastest".to_owned()));
+}
+
+#[test]
+fn an_edited_requirement_is_bound_anew_and_a_bad_lock_is_an_error() {
+    let scratch = Scratch::new("lock-edit");
+    two_embedders(&scratch);
+    let (code, _, stderr) = run(scratch.aigridc().args(["bind", "p.ag"]));
+    assert_eq!(code, 0, "{stderr}");
+    // Preferring the slowest changes the requirement: its pin no longer applies.
+    scratch.write("p.ag", EMBEDDER.replace("latency_ms asc", "latency_ms desc"));
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!((code, primary(&stdout)), (0, "slow".to_owned()), "{stderr}");
+    // A version that changed under the pin is reported like a card that went away.
+    let bumped =
+        String::from_utf8_lossy(&scratch.read("cards/fast.yaml")).replace("1.0.0", "1.1.0");
+    scratch.write("cards/fast.yaml", bumped);
+    scratch.write("p.ag", EMBEDDER);
+    let (code, _, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("`fast` is pinned at 1.0.0, discovery offers 1.1.0"), "{stderr}");
+    scratch.write("aigrid.lock", "version = 7\n");
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(stderr.contains("invalid `aigrid.lock`: version 7 is not known"), "{stderr}");
+}

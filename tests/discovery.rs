@@ -90,18 +90,27 @@ fn builds_bind_through_a_server_as_through_a_registry() {
     assert_eq!(from_server, from_registry);
     assert!(from_server.1.contains("\"primary\""), "the plan has bindings");
 
-    // The funnel of a failed binding comes from the server.
+    // The pins of examples/aigrid.lock are checked against the server: a pinned AI that is
+    // gone is named.
+    let (status, _, stderr) = discovery(&server, &["remove", "minilm-l6-v2.gpu.eu-west"]);
+    assert_eq!(status, 0, "{stderr}");
+    let (status, _, stderr) =
+        run(aigridc().arg("build").arg(&example).args(["--discovery", &server.url]));
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.contains("AG0603"), "{stderr}");
+    assert!(stderr.contains("`minilm-l6-v2.gpu.eu-west` 1.2.0 is gone from discovery"), "{stderr}");
+
+    // Unpinned, the funnel of a failed binding comes from the server.
     let (status, _, stderr) = discovery(&server, &["remove", "minilm-l6-v2.cpu"]);
     assert_eq!(status, 0, "{stderr}");
-    let (_, _, stderr) = discovery(&server, &["remove", "minilm-l6-v2.gpu.eu-west"]);
-    let (status, _, stderr2) = run(aigridc().arg("build").arg(&example).args([
-        "--discovery",
-        &server.url,
-        "--diagnostics",
-        "short",
-    ]));
-    assert_eq!(status, 1, "{stderr}{stderr2}");
-    assert!(stderr2.contains("AG0601"), "{stderr2}");
+    let scratch_example = scratch.path().join("rag_index.ag");
+    let text = std::fs::read_to_string(&example).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&scratch_example, text).unwrap_or_else(|e| panic!("{e}"));
+    let (status, _, stderr) =
+        run(aigridc().arg("build").arg(&scratch_example).args(["--discovery", &server.url]));
+    assert_eq!(status, 1, "{stderr}");
+    assert!(stderr.contains("AG0601"), "{stderr}");
+    assert!(stderr.contains("10 cards offered"), "{stderr}");
 
     // An unreachable server is a tool error, not a binding failure.
     let (status, stdout, stderr) =

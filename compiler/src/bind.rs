@@ -9,6 +9,7 @@ use aigrid_discovery::{Card, Matches, Predicate, rank};
 use aigrid_lang::Span;
 
 use crate::dag::{Dag, NodeId, Op, Requirement};
+use crate::lock::{Lock, LockedAi};
 use crate::plan::{BoundCard, PlanBinding};
 use crate::world::Discovery;
 
@@ -21,6 +22,16 @@ pub(crate) enum BindError {
     NoMatch {
         name: String,
         #[label("this call needs one")]
+        span: Span,
+        #[help]
+        help: String,
+    },
+    /// A grid AI the lockfile pins is gone or has changed.
+    #[error("a grid AI pinned for `{name}` in aigrid.lock is no longer offered")]
+    #[diagnostic(code(AG0603))]
+    Pinned {
+        name: String,
+        #[label("bound through aigrid.lock")]
         span: Span,
         #[help]
         help: String,
@@ -42,13 +53,19 @@ enum Unbound {
     /// The funnel, in lines.
     NoMatch(String),
     BadPredicate(String),
+    /// Pinned cards that are gone or changed, in lines.
+    Pinned(String),
     /// Discovery did not answer; the world has said why.
     Unavailable,
 }
 
-/// Binds every `ai` node of `dag` to the cards `discover` finds for its `where`.
+/// Binds every `ai` node of `dag`: to the cards `lock` pins for its requirement, checked
+/// against discovery, or (when `lock` has none, or `rebind`) to the best cards `discover`
+/// finds for its `where`, which `lock` then pins.
 pub(crate) fn bind(
     dag: &Dag,
+    lock: &mut Lock,
+    rebind: bool,
     mut discover: impl FnMut(Option<&Predicate>) -> Discovery,
 ) -> (HashMap<NodeId, PlanBinding>, Vec<BindError>) {
     let mut bound = HashMap::new();
@@ -61,7 +78,18 @@ pub(crate) fn bind(
         let result = match done.get(&key) {
             Some(known) => known.clone(),
             None => {
-                let result = select(requirement, &mut discover);
+                let fingerprint = crate::lock::fingerprint(requirement);
+                let pinned = lock.get(&fingerprint).filter(|_| !rebind);
+                let result = match pinned {
+                    Some(pinned) => check_pinned(requirement, pinned, &mut discover),
+                    None => {
+                        let result = select(requirement, &mut discover);
+                        if let Ok(binding) = &result {
+                            lock.pin(&requirement.name, fingerprint, binding);
+                        }
+                        result
+                    }
+                };
                 let name = requirement.name.to_string();
                 match &result {
                     Err(Unbound::NoMatch(help)) => errors.push(BindError::NoMatch {
@@ -74,6 +102,9 @@ pub(crate) fn bind(
                         reason: reason.clone(),
                         span: node.span,
                     }),
+                    Err(Unbound::Pinned(help)) => {
+                        errors.push(BindError::Pinned { name, span: node.span, help: help.clone() })
+                    }
                     Err(Unbound::Unavailable) | Ok(_) => {}
                 }
                 done.insert(key, result.clone());
@@ -85,6 +116,47 @@ pub(crate) fn bind(
         }
     }
     (bound, errors)
+}
+
+/// The pinned binding of a requirement, if discovery still offers every pinned card at its
+/// pinned version with a signature that fits.
+fn check_pinned(
+    requirement: &Requirement,
+    pinned: &LockedAi,
+    discover: &mut impl FnMut(Option<&Predicate>) -> Discovery,
+) -> Result<PlanBinding, Unbound> {
+    let refresh = format!("run `aigridc bind --update` to bind `{}` again", requirement.name);
+    let ids: Vec<String> = pinned.cards().map(|card| format!("{:?}", card.id)).collect();
+    let Ok(predicate) = Predicate::parse(&format!("id in [{}]", ids.join(", "))) else {
+        return Err(Unbound::Pinned(format!("aigrid.lock holds an id that is not one\n{refresh}")));
+    };
+    let offered = match discover(Some(&predicate)) {
+        Discovery::Found(matches) => matches.cards,
+        Discovery::BadPredicate(reason) => return Err(Unbound::BadPredicate(reason)),
+        Discovery::Unavailable => return Err(Unbound::Unavailable),
+    };
+    let mut problems = Vec::new();
+    for card in pinned.cards() {
+        match offered.iter().find(|offer| offer.id == card.id) {
+            None => problems.push(format!("`{}` {} is gone from discovery", card.id, card.version)),
+            Some(offer) if offer.version != card.version => problems.push(format!(
+                "`{}` is pinned at {}, discovery offers {}",
+                card.id, card.version, offer.version
+            )),
+            Some(offer) => {
+                if let Err(reason) =
+                    crate::typeck::signatures_compatible(&offer.signature, &requirement.signature)
+                {
+                    problems.push(format!("`{}` no longer fits: {reason}", card.id));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(pinned.binding());
+    }
+    problems.push(refresh);
+    Err(Unbound::Pinned(problems.join("\n")))
 }
 
 /// The binding of one requirement, or why there is none.

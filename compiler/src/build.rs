@@ -10,6 +10,7 @@ use ecow::EcoString;
 
 use crate::dag::Dag;
 use crate::hir::{Body, ExprKind, Literal, Stmt, Target};
+use crate::lock::Lock;
 use crate::lower::{Bodies, lower};
 use crate::optimize::{Context, optimize};
 use crate::packages::Packages;
@@ -28,6 +29,10 @@ pub struct BuildOptions {
     pub params: Vec<(String, String)>,
     /// Keep the text of every stage in [`Build::stages`] (for `--emit`).
     pub stages: bool,
+    /// The lockfile's pinned bindings, honoured unless `rebind`.
+    pub lock: Lock,
+    /// Bind every `ai` anew, ignoring the pins (`aigridc bind --update`).
+    pub rebind: bool,
 }
 
 /// What a build made: the diagnostics, and when there were no errors, each stage and the plan.
@@ -40,6 +45,8 @@ pub struct Build {
     /// The stages as text, when [`BuildOptions::stages`] asks for them: `ast`, `hir`, `dag`,
     /// then one entry per optimisation pass (named after it), and `optimized`.
     pub stages: Vec<(String, String)>,
+    /// The lock after binding: the options' lock with the bindings made by this build pinned.
+    pub lock: Lock,
 }
 
 /// Problems of a build as a whole, before or after type checking.
@@ -282,7 +289,11 @@ fn find_recursion(
 /// Builds the plan of a pipeline of `file`.
 pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions) -> Build {
     let mut program = Program::new(world);
-    let mut out = Build { diagnostics: program.check_file(file), ..Build::default() };
+    let mut out = Build {
+        diagnostics: program.check_file(file),
+        lock: options.lock.clone(),
+        ..Build::default()
+    };
     let Some(checked) = program.checked(file) else {
         return out;
     };
@@ -349,7 +360,9 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
     let mut bindings = HashMap::new();
     if has_ais {
         let world = program.packages.world_mut();
-        let (bound, errors) = crate::bind::bind(&dag, |predicate| world.discover(file, predicate));
+        let (bound, errors) = crate::bind::bind(&dag, &mut out.lock, options.rebind, |predicate| {
+            world.discover(file, predicate)
+        });
         if !errors.is_empty() {
             out.diagnostics.extend(errors.iter().map(|e| Diagnostic::from_error(file, e)));
             return out;

@@ -273,6 +273,7 @@ pub(crate) const CODES: &[CodeDoc] = code_docs![
     "AG0503" => "bad parameter value",
     "AG0601" => "no grid AI matches",
     "AG0602" => "predicate cannot be evaluated",
+    "AG0603" => "pinned grid AI no longer offered",
 ];
 
 /// The candidate closest to `name`, if it is close enough to be a likely typo.

@@ -22,6 +22,7 @@ mod build;
 mod dag;
 mod error;
 mod hir;
+mod lock;
 mod lower;
 mod optimize;
 mod packages;
@@ -36,6 +37,7 @@ mod world;
 use aigrid_lang::{CodeDoc, Diagnostic, FileId};
 
 pub use build::{Build, BuildOptions};
+pub use lock::{LOCK_VERSION, Lock, LockedAi};
 pub use plan::{
     BoundCard, PLAN_FORMAT, PLAN_VERSION, Plan, PlanArg, PlanAttrs, PlanBinding, PlanCall,
     PlanError, PlanNode, PlanOp, PlanParam, PlanPrefer, PlanSource, PlanSpan, PlanStep,

@@ -22,6 +22,8 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Compile a pipeline into a plan (JSON or YAML), or show a stage of the compilation.
     Build(BuildArgs),
+    /// Bind a pipeline's `ai` requirements and pin the choice in `aigrid.lock`.
+    Bind(BindArgs),
     /// Draw a pipeline's optimised graph (Graphviz dot, Mermaid or JSON).
     Graph(GraphArgs),
     /// Run a discovery server, or list, query, register and remove the cards of grid AIs.
@@ -98,6 +100,16 @@ pub struct BuildArgs {
     /// How to print diagnostics.
     #[arg(long = "diagnostics", value_enum, default_value_t = OutputFormat::Human)]
     pub diagnostics: OutputFormat,
+}
+
+/// Arguments of `aigridc bind`.
+#[derive(Args, Debug)]
+pub struct BindArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Bind every requirement anew, replacing its pins (otherwise only unpinned ones are bound).
+    #[arg(long)]
+    pub update: bool,
 }
 
 /// A format for plans.

@@ -1,6 +1,8 @@
 //! `aigridc build`: compile a pipeline into a plan, or show a stage of the compilation.
 
-use aigrid_compiler::{Build, BuildOptions};
+use std::path::{Path, PathBuf};
+
+use aigrid_compiler::{Build, BuildOptions, Lock};
 
 use super::ExitStatus;
 use super::args::{BuildArgs, OutputFormat, PipelineArgs, PlanFormat, Stage};
@@ -41,18 +43,42 @@ pub fn run(args: &BuildArgs) -> ExitStatus {
     status.max(write(args.output.as_deref(), &text))
 }
 
-/// Compiles the pipeline; prints the diagnostics.
+/// Compiles the pipeline, binding through the lockfile; prints the diagnostics.
 pub fn compile(args: &PipelineArgs, format: OutputFormat, stages: bool) -> (Build, ExitStatus) {
+    compile_with(args, format, stages, false).0
+}
+
+/// Compiles the pipeline (binding every `ai` anew when `rebind`); prints the diagnostics.
+/// Also returns the lockfile's path and the lock it held.
+pub fn compile_with(
+    args: &PipelineArgs,
+    format: OutputFormat,
+    stages: bool,
+    rebind: bool,
+) -> ((Build, ExitStatus), (PathBuf, Lock)) {
     let mut world = FsWorld::new();
     if let Some(server) = super::discovery::Server::from_args(&args.connect, None) {
         world.use_server(server);
     }
+    let lock_path = world.lock_path(&args.file);
     let (files, mut status) = inputs::load(std::slice::from_ref(&args.file), &mut world);
     let Some(input) = files.first() else {
-        return (Build::default(), status.max(ExitStatus::Error));
+        return ((Build::default(), status.max(ExitStatus::Error)), (lock_path, Lock::default()));
     };
-    let options =
-        BuildOptions { pipeline: args.pipeline.clone(), params: args.params.clone(), stages };
+    let lock = match read_lock(&lock_path) {
+        Ok(lock) => lock,
+        Err(error) => {
+            output::error(&error);
+            return ((Build::default(), ExitStatus::Error), (lock_path, Lock::default()));
+        }
+    };
+    let options = BuildOptions {
+        pipeline: args.pipeline.clone(),
+        params: args.params.clone(),
+        stages,
+        lock: lock.clone(),
+        rebind,
+    };
     let mut build = match &input.invalid {
         Some(invalid) => Build { diagnostics: vec![invalid.clone()], ..Build::default() },
         None => aigrid_compiler::build(&mut world, input.id, &options),
@@ -73,7 +99,21 @@ pub fn compile(args: &PipelineArgs, format: OutputFormat, stages: bool) -> (Buil
         build.plan = None;
         status = status.max(ExitStatus::Failure);
     }
-    (build, status)
+    ((build, status), (lock_path, lock))
+}
+
+/// The lockfile at `path`; none pins nothing.
+fn read_lock(path: &Path) -> Result<Lock, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Lock::from_toml(&text).map_err(|error| {
+            format!(
+                "invalid `{}`: {error} (delete it and run `aigridc bind` to write it anew)",
+                super::world::shown(path)
+            )
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Lock::default()),
+        Err(error) => Err(format!("cannot read `{}`: {error}", super::world::shown(path))),
+    }
 }
 
 /// Writes `text` to `path` (atomically), or to standard output.

@@ -19,6 +19,9 @@ use serde::Deserialize;
 /// The manifest file name.
 const MANIFEST: &str = "aigrid.toml";
 
+/// The lockfile's name.
+pub const LOCKFILE: &str = "aigrid.lock";
+
 /// `aigrid.toml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +128,15 @@ impl FsWorld {
         self.paths.insert(id, key.clone());
         self.files.insert(key, id);
         (id, invalid)
+    }
+
+    /// Where the lockfile of `file` is: beside the nearest `aigrid.toml` above it, else beside
+    /// the file.
+    pub fn lock_path(&mut self, file: &Path) -> PathBuf {
+        let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        let start = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let project = start.ancestors().find(|dir| dir.join(MANIFEST).is_file());
+        project.unwrap_or(&start).join(LOCKFILE)
     }
 
     /// Asks `server` for the cards, whatever the manifests say (`--discovery URL`).
@@ -382,7 +394,7 @@ impl World for FsWorld {
 }
 
 /// A path as messages show it: relative to the current directory when below it.
-fn shown(path: &Path) -> String {
+pub fn shown(path: &Path) -> String {
     display_name(&path.canonicalize().unwrap_or_else(|_| path.to_path_buf()))
 }
 
