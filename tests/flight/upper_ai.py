@@ -1,0 +1,71 @@
+"""A grid AI written with pyarrow.flight, for aigrid's tests.
+
+It serves Arrow Flight DoExchange on 127.0.0.1: each record batch it receives, with one utf8
+column `text`, comes back with the text upper-cased. It prints `PORT <n>` once it listens, and
+counts the batches it answered in the file named by --calls (when given).
+
+    python upper_ai.py [--calls FILE]          # serve until killed
+    python upper_ai.py --call grpc://HOST:PORT  # send one batch, print the answer
+"""
+
+import argparse
+import sys
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.flight as flight
+
+
+class UpperAI(flight.FlightServerBase):
+    def __init__(self, calls):
+        super().__init__("grpc://127.0.0.1:0")
+        self.calls = calls
+        self.answered = 0
+
+    def do_exchange(self, context, descriptor, reader, writer):
+        started = False
+        for chunk in reader:
+            batch = chunk.data
+            if batch is None:
+                continue
+            upper = pa.RecordBatch.from_arrays(
+                [pc.utf8_upper(batch.column("text"))], names=["text"]
+            )
+            if not started:
+                writer.begin(upper.schema)
+                started = True
+            writer.write_batch(upper)
+            self.answered += 1
+            if self.calls:
+                with open(self.calls, "w") as out:
+                    out.write(str(self.answered))
+
+
+def call(location):
+    client = flight.FlightClient(location)
+    descriptor = flight.FlightDescriptor.for_command(b"upper")
+    writer, reader = client.do_exchange(descriptor)
+    batch = pa.RecordBatch.from_arrays([pa.array(["grid", "ai"])], names=["text"])
+    writer.begin(batch.schema)
+    writer.write_batch(batch)
+    writer.done_writing()
+    answer = reader.read_all()
+    writer.close()
+    print(",".join(answer.column("text").to_pylist()))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls")
+    parser.add_argument("--call")
+    args = parser.parse_args()
+    if args.call:
+        call(args.call)
+        return
+    server = UpperAI(args.calls)
+    print(f"PORT {server.port}", flush=True)
+    server.serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+//! A real grid AI written in Python with `pyarrow.flight` (tests/flight/upper_ai.py): it is
+//! registered with a real discovery server, a pipeline is bound to it, and the bound endpoint
+//! answers an Arrow Flight exchange. pyarrow is installed from PyPI into a virtual environment
+//! under Cargo's target directory on the first run. Skipped, saying so, only without Python.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+mod support;
+
+use support::{DiscoveryServer, Scratch, aigridc, run};
+
+/// The pyarrow the test installs.
+const PYARROW: &str = "pyarrow==26.0.1";
+
+/// `python3`, or `$AIGRID_PYTHON`, if it runs.
+fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("AIGRID_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
+    let works = Command::new(&python).arg("--version").output().is_ok_and(|o| o.status.success());
+    works.then_some(python)
+}
+
+/// A virtual environment with pyarrow, made once per target directory.
+fn environment(python: &Path) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyarrow-venv");
+    let bin = dir.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
+    let ready = |bin: &Path| {
+        Command::new(bin)
+            .args(["-c", "import pyarrow.flight"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ready(&bin) {
+        return bin;
+    }
+    let (code, _, stderr) = run(Command::new(python).args(["-m", "venv"]).arg(&dir));
+    assert_eq!(code, 0, "cannot make a virtual environment: {stderr}");
+    let (code, _, stderr) =
+        run(Command::new(&bin).args(["-m", "pip", "install", "--quiet", PYARROW]));
+    assert_eq!(code, 0, "cannot install {PYARROW} from PyPI: {stderr}");
+    assert!(ready(&bin), "pyarrow.flight does not import after the install");
+    bin
+}
+
+/// The Python AI, killed on drop.
+struct PythonAi {
+    child: Child,
+    port: u16,
+}
+
+impl PythonAi {
+    fn start(python: &Path, calls: &Path) -> PythonAi {
+        let mut child = Command::new(python)
+            .arg(script())
+            .arg("--calls")
+            .arg(calls)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the Python AI: {e}"));
+        let Some(stdout) = child.stdout.take() else { panic!("no stdout") };
+        let line = std::io::BufReader::new(stdout).lines().next().and_then(Result::ok);
+        let port =
+            line.as_deref().and_then(|l| l.strip_prefix("PORT ")).and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            panic!("the Python AI did not start: {line:?}");
+        };
+        PythonAi { child, port }
+    }
+}
+
+impl Drop for PythonAi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flight/upper_ai.py")
+}
+
+const PIPELINE: &str = "\
+ai upper(text: list<utf8>) -> list<utf8>
+    where task == \"text-upper\" && language == \"en\"
+
+pipeline main(texts: list<utf8>) -> list<utf8> {
+    return upper(texts)
+}
+";
+
+#[test]
+fn a_pyarrow_flight_ai_registered_in_discovery_is_bound_and_answers() {
+    let Some(python) = python() else {
+        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
+        return;
+    };
+    let python = environment(&python);
+    let scratch = Scratch::new("flight-ai");
+    let calls = scratch.path().join("calls");
+    let ai = PythonAi::start(&python, &calls);
+    let endpoint = format!("grpc://127.0.0.1:{}", ai.port);
+
+    let server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    scratch.write(
+        "upper.yaml",
+        format!(
+            "id: upper.python\nname: Upper-casing (pyarrow.flight)\nversion: 0.1.0\nowner: tests\n\
+             task: text-upper\nsignature: \"(text: list<utf8>) -> list<utf8>\"\n\
+             attributes: {{ language: en }}\nendpoint: \"{endpoint}\"\n"
+        ),
+    );
+    let card = scratch.path().join("upper.yaml");
+    let (code, _, stderr) = run(aigridc().args(["discovery", "register"]).arg(&card).args([
+        "--lease",
+        "30s",
+        "--discovery",
+        &server.url,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+
+    scratch.write("p.ag", PIPELINE);
+    let (code, stdout, stderr) =
+        run(scratch.aigridc().args(["build", "p.ag", "--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan = aigrid_compiler::Plan::from_json(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let binding = plan.bindings.values().next().unwrap_or_else(|| panic!("unbound: {stdout}"));
+    assert_eq!(binding.primary.id, "upper.python");
+    assert_eq!(binding.primary.endpoint, endpoint);
+
+    // The endpoint the plan is bound to is a working Flight service.
+    let (code, stdout, stderr) =
+        run(Command::new(&python).arg(script()).args(["--call", &binding.primary.endpoint]));
+    assert_eq!((code, stdout.as_str()), (0, "GRID,AI\n"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap_or_default(), "1");
+}
