@@ -7,6 +7,7 @@
 //! - [`Client`]: its client.
 
 mod client;
+mod index;
 mod server;
 mod store;
 

@@ -8,12 +8,13 @@
 //! every leased card a full lease from the moment it starts, so that AIs have the time to
 //! notice the restart and heartbeat again (as etcd does for its leases).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use aigrid_discovery::{Card, Predicate, Stage, funnel};
+
+use crate::index::Index;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
@@ -113,7 +114,7 @@ pub struct Entry {
     /// The card as JSON, ready to send.
     pub json: Arc<str>,
     lease: Option<Duration>,
-    deadline: Option<Instant>,
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl Entry {
@@ -126,7 +127,7 @@ impl Entry {
         Entry { card, json, lease, deadline: lease.map(|lease| now + lease) }
     }
 
-    fn live(&self, now: Instant) -> bool {
+    pub(crate) fn live(&self, now: Instant) -> bool {
         self.deadline.is_none_or(|deadline| deadline > now)
     }
 }
@@ -150,51 +151,6 @@ pub struct Matched {
     pub offered: usize,
     /// The funnel, when asked for.
     pub stages: Vec<Stage>,
-}
-
-#[derive(Default)]
-struct Index {
-    by_id: BTreeMap<String, Arc<Entry>>,
-    by_task: HashMap<String, BTreeMap<String, Arc<Entry>>>,
-    /// The leased cards by deadline, soonest first: the reaper looks at the front only.
-    deadlines: BTreeSet<(Instant, String)>,
-}
-
-impl Index {
-    fn insert(&mut self, entry: Arc<Entry>) {
-        self.remove(&entry.card.id);
-        self.by_task
-            .entry(entry.card.task.clone())
-            .or_default()
-            .insert(entry.card.id.clone(), entry.clone());
-        if let Some(deadline) = entry.deadline {
-            self.deadlines.insert((deadline, entry.card.id.clone()));
-        }
-        self.by_id.insert(entry.card.id.clone(), entry);
-    }
-
-    /// The ids whose deadline has passed.
-    fn expired(&self, now: Instant) -> Vec<String> {
-        self.deadlines
-            .iter()
-            .take_while(|(deadline, _)| *deadline <= now)
-            .map(|(_, id)| id.clone())
-            .collect()
-    }
-
-    fn remove(&mut self, id: &str) -> Option<Arc<Entry>> {
-        let entry = self.by_id.remove(id)?;
-        if let Some(deadline) = entry.deadline {
-            self.deadlines.remove(&(deadline, id.to_owned()));
-        }
-        if let Some(cards) = self.by_task.get_mut(&entry.card.task) {
-            cards.remove(id);
-            if cards.is_empty() {
-                self.by_task.remove(&entry.card.task);
-            }
-        }
-        Some(entry)
-    }
 }
 
 /// The registered cards: persisted, indexed, watched.
@@ -257,7 +213,7 @@ impl Store {
 
     /// How many cards are registered (live or not yet reaped).
     pub fn len(&self) -> usize {
-        self.read().by_id.len()
+        self.read().len()
     }
 
     /// Whether no card is registered.
@@ -321,7 +277,7 @@ impl Store {
         let _writing = self.lock_writes();
         let new = {
             let index = self.read();
-            cards.iter().filter(|c| !index.by_id.contains_key(&c.id)).count()
+            cards.iter().filter(|c| index.get(&c.id).is_none()).count()
         };
         if self.len() + new > self.limits.max_cards {
             return Err(StoreError::Full(format!(
@@ -362,7 +318,7 @@ impl Store {
         let _writing = self.lock_writes();
         let mut index = self.write_index();
         for id in ids {
-            match index.by_id.get(id) {
+            match index.get(id) {
                 Some(entry) if entry.live(now) => {
                     if entry.lease.is_some() {
                         let renewed = Entry::new(entry.card.clone(), entry.lease, now);
@@ -433,41 +389,22 @@ impl Store {
             if limit == 0 { self.limits.max_results } else { limit.min(self.limits.max_results) };
         let now = Instant::now();
         let index = self.read();
-        let live = |entries: &BTreeMap<String, Arc<Entry>>| -> Vec<Arc<Entry>> {
-            entries.values().filter(|e| e.live(now)).cloned().collect()
-        };
         let invalid = |error: aigrid_discovery::PredicateError| StoreError::Invalid(error.reason);
         let (matching, stages, offered) = if explain {
-            let everything = live(&index.by_id);
+            let everything: Vec<&Arc<Entry>> = index.entries().filter(|e| e.live(now)).collect();
             let (left, stages) =
                 funnel(predicate, everything.iter().map(|e| &e.card)).map_err(invalid)?;
             let ids: std::collections::HashSet<&str> = left.iter().map(|c| c.id.as_str()).collect();
-            let matching: Vec<Arc<Entry>> =
-                everything.iter().filter(|e| ids.contains(e.card.id.as_str())).cloned().collect();
+            let matching: Vec<Arc<Entry>> = everything
+                .iter()
+                .filter(|e| ids.contains(e.card.id.as_str()))
+                .map(|e| Arc::clone(e))
+                .collect();
             (matching, stages, everything.len())
         } else {
-            // A required task narrows the search to that task's cards.
-            let candidates: Box<dyn Iterator<Item = &Arc<Entry>>> =
-                match predicate.and_then(Predicate::required_task) {
-                    Some(task) => match index.by_task.get(task) {
-                        Some(cards) => Box::new(cards.values()),
-                        None => Box::new(std::iter::empty()),
-                    },
-                    None => Box::new(index.by_id.values()),
-                };
-            let mut matching = Vec::new();
-            for entry in candidates.filter(|e| e.live(now)) {
-                let keep = match predicate {
-                    Some(predicate) => predicate.matches(&entry.card).map_err(invalid)?,
-                    None => true,
-                };
-                if keep {
-                    matching.push(entry.clone());
-                }
-            }
             // Without the funnel, cards whose lease ran out but are not reaped yet (for at
             // most the reaper's period) are counted as offered: counting exactly costs a scan.
-            (matching, Vec::new(), index.by_id.len())
+            (index.select(predicate, now).map_err(invalid)?, Vec::new(), index.len())
         };
         let total = matching.len();
         let cards = matching.into_iter().take(limit).collect();

@@ -203,6 +203,26 @@ impl Card {
 
     /// The signature must read as the parameters and result of an `ai`.
     fn validate_signature(&self) -> Result<(), CardError> {
+        // Cards of one registry share a few signatures: parse each once per thread.
+        thread_local! {
+            static VALID: std::cell::RefCell<std::collections::HashSet<String>> =
+                std::cell::RefCell::default();
+        }
+        if VALID.with(|valid| valid.borrow().contains(&self.signature)) {
+            return Ok(());
+        }
+        self.parse_signature()?;
+        VALID.with(|valid| {
+            let mut valid = valid.borrow_mut();
+            if valid.len() >= 4096 {
+                valid.clear();
+            }
+            valid.insert(self.signature.clone());
+        });
+        Ok(())
+    }
+
+    fn parse_signature(&self) -> Result<(), CardError> {
         let text = format!("ai card{}\n", self.signature);
         let parsed = aigrid_lang::parse(aigrid_lang::FileId(0), &text);
         let is_ai = parsed.module.items.len() == 1

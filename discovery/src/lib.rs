@@ -22,4 +22,6 @@ mod card;
 mod matching;
 
 pub use card::{AttrRef, AttrValue, CARD_FIELDS, Card, CardError, Health};
-pub use matching::{Matches, Predicate, PredicateError, Stage, funnel, query, rank};
+pub use matching::{
+    Attributes, Clause, Comparison, Matches, Predicate, PredicateError, Stage, funnel, query, rank,
+};

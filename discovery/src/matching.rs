@@ -78,8 +78,15 @@ impl Predicate {
     }
 
     /// Whether `card` satisfies the predicate.
-    pub fn matches(&self, card: &Card) -> Result<bool, PredicateError> {
+    pub fn matches(&self, card: &impl Attributes) -> Result<bool, PredicateError> {
         satisfies(&self.expr, card)
+    }
+
+    /// The top-level `&&` clauses, in order. A card satisfies the predicate when it satisfies
+    /// each, and a clause is only evaluated for cards that satisfied those before it (as `&&`
+    /// short-circuits), so stores may evaluate them one at a time over a shrinking set.
+    pub fn clauses(&self) -> Vec<Clause<'_>> {
+        clauses(&self.expr).into_iter().map(Clause::of).collect()
     }
 
     /// The task every matching card has, when a top-level clause is `task == "..."`: stores
@@ -102,8 +109,115 @@ impl Predicate {
     }
 }
 
+/// What predicates read: a card's fields and attributes, by name.
+pub trait Attributes {
+    /// The value under `name`, if there is one.
+    fn attr(&self, name: &str) -> Option<AttrRef<'_>>;
+}
+
+impl Attributes for Card {
+    fn attr(&self, name: &str) -> Option<AttrRef<'_>> {
+        Card::attr(self, name)
+    }
+}
+
+/// A top-level clause of a predicate.
+#[derive(Clone, Debug)]
+pub enum Clause<'p> {
+    /// `name OP literal` (or `literal OP name`) with a comparison: a store can test one
+    /// attribute's values without walking the expression.
+    Compare(Comparison<'p>),
+    /// Anything else.
+    Other(&'p Expr),
+}
+
+impl<'p> Clause<'p> {
+    fn of(expr: &'p Expr) -> Clause<'p> {
+        let ExprKind::Binary { op, lhs, rhs } = &expr.kind else { return Clause::Other(expr) };
+        let flipped = match op.node {
+            BinaryOp::Eq => BinaryOp::Eq,
+            BinaryOp::Ne => BinaryOp::Ne,
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            _ => return Clause::Other(expr),
+        };
+        let literal = |e: &'p Expr| match &e.kind {
+            ExprKind::Int(n) => Some(Value::Num(*n as f64)),
+            ExprKind::Float(x) => Some(Value::Num(*x)),
+            ExprKind::Str { value, .. } => Some(Value::Str(value.as_str())),
+            ExprKind::Bool(b) => Some(Value::Bool(*b)),
+            _ => None,
+        };
+        match (&lhs.kind, &rhs.kind) {
+            (ExprKind::Name(name), _) => match literal(rhs) {
+                Some(literal) => {
+                    Clause::Compare(Comparison { name: &name.name, op: op.node, literal })
+                }
+                None => Clause::Other(expr),
+            },
+            (_, ExprKind::Name(name)) => match literal(lhs) {
+                Some(literal) => {
+                    Clause::Compare(Comparison { name: &name.name, op: flipped, literal })
+                }
+                None => Clause::Other(expr),
+            },
+            _ => Clause::Other(expr),
+        }
+    }
+
+    /// Whether `card` satisfies the clause.
+    pub fn matches(&self, card: &impl Attributes) -> Result<bool, PredicateError> {
+        match self {
+            Clause::Compare(comparison) => comparison.test(card.attr(comparison.name)),
+            Clause::Other(expr) => satisfies(expr, card),
+        }
+    }
+}
+
+/// `name OP literal`.
+#[derive(Clone, Debug)]
+pub struct Comparison<'p> {
+    /// The attribute (or card field) compared.
+    pub name: &'p str,
+    op: BinaryOp,
+    literal: Value<'p>,
+}
+
+impl Comparison<'_> {
+    /// Whether a card whose `name` is `value` satisfies the comparison.
+    pub fn test(&self, value: Option<AttrRef<'_>>) -> Result<bool, PredicateError> {
+        let value = match value {
+            // Numbers are finite (cards and literals), so this is `compare`'s answer, sooner:
+            // stores test a clause over every card.
+            Some(AttrRef::Num(x)) if let Value::Num(y) = self.literal => {
+                return Ok(match self.op {
+                    BinaryOp::Eq => x == y,
+                    BinaryOp::Ne => x != y,
+                    BinaryOp::Lt => x < y,
+                    BinaryOp::Le => x <= y,
+                    BinaryOp::Gt => x > y,
+                    _ => x >= y,
+                });
+            }
+            Some(value) => attr_value(value),
+            None => return Ok(false),
+        };
+        Ok(compare(self.op, value, self.literal.clone())? == Value::Bool(true))
+    }
+}
+
+fn attr_value(value: AttrRef<'_>) -> Value<'_> {
+    match value {
+        AttrRef::Bool(b) => Value::Bool(b),
+        AttrRef::Num(x) => Value::Num(x),
+        AttrRef::Str(s) => Value::Str(s),
+    }
+}
+
 /// Whether `card` satisfies `predicate`.
-fn satisfies(predicate: &Expr, card: &Card) -> Result<bool, PredicateError> {
+fn satisfies(predicate: &Expr, card: &impl Attributes) -> Result<bool, PredicateError> {
     match eval(predicate, card)? {
         Value::Bool(b) => Ok(b),
         Value::Missing(_) => Ok(false),
@@ -121,7 +235,7 @@ fn describe(value: &Value<'_>) -> String {
     }
 }
 
-fn eval<'a>(expr: &'a Expr, card: &'a Card) -> Result<Value<'a>, PredicateError> {
+fn eval<'a, A: Attributes>(expr: &'a Expr, card: &'a A) -> Result<Value<'a>, PredicateError> {
     Ok(match &expr.kind {
         ExprKind::Int(n) => Value::Num(*n as f64),
         ExprKind::Float(x) => Value::Num(*x),
@@ -131,9 +245,7 @@ fn eval<'a>(expr: &'a Expr, card: &'a Card) -> Result<Value<'a>, PredicateError>
             Value::List(items.iter().map(|i| eval(i, card)).collect::<Result<_, _>>()?)
         }
         ExprKind::Name(name) => match card.attr(&name.name) {
-            Some(AttrRef::Bool(b)) => Value::Bool(b),
-            Some(AttrRef::Num(x)) => Value::Num(x),
-            Some(AttrRef::Str(s)) => Value::Str(s),
+            Some(value) => attr_value(value),
             None => Value::Missing(name.name.as_str()),
         },
         ExprKind::Paren(inner) => eval(inner, card)?,
