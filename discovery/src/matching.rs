@@ -121,6 +121,12 @@ impl Attributes for Card {
     }
 }
 
+impl<T: Attributes + ?Sized> Attributes for &T {
+    fn attr(&self, name: &str) -> Option<AttrRef<'_>> {
+        (**self).attr(name)
+    }
+}
+
 /// A top-level clause of a predicate.
 #[derive(Clone, Debug)]
 pub enum Clause<'p> {
