@@ -141,13 +141,7 @@ fn binding_picks_ranked_cards_and_explains_a_failed_match() {
     scratch.write("p.ag", EMBEDDER);
     scratch.write("cards/wide.yaml", CARD_768);
     assert_cmd_snapshot!("bind_no_match", scratch.aigridc().args(["build", "p.ag"]));
-    for (id, latency) in [("fast", "2.5"), ("slow", "40")] {
-        let card = CARD_768
-            .replace("id: wide", &format!("id: {id}"))
-            .replace("768", "384")
-            .replace("{ dims: 384 }", &format!("{{ dims: 384, latency_ms: {latency} }}"));
-        scratch.write(&format!("cards/{id}.yaml"), card);
-    }
+    two_embedders(&scratch);
     let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
     assert_eq!(code, 0, "{stderr}");
     let plan = aigrid_compiler::Plan::from_json(&stdout).unwrap_or_else(|e| panic!("{e}"));

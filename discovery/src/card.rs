@@ -241,37 +241,38 @@ impl Card {
         Ok(())
     }
 
-    /// The value a predicate reads under `name`, borrowed: a card field or an attribute.
-    pub fn attr(&self, name: &str) -> Option<AttrRef<'_>> {
-        let field = match name {
+    /// The card field called `name` (`id`, `name`, `version`, `owner`, `task`).
+    fn field(&self, name: &str) -> Option<&str> {
+        Some(match name {
             "id" => &self.id,
             "name" => &self.name,
             "version" => &self.version,
             "owner" => &self.owner,
             "task" => &self.task,
-            _ => {
-                return self.attributes.get(name).map(|value| match value {
-                    AttrValue::Bool(b) => AttrRef::Bool(*b),
-                    AttrValue::Int(n) => AttrRef::Num(*n as f64),
-                    AttrValue::Float(x) => AttrRef::Num(*x),
-                    AttrValue::Str(s) => AttrRef::Str(s),
-                });
-            }
-        };
-        Some(AttrRef::Str(field))
+            _ => return None,
+        })
     }
 
-    /// The value a predicate reads under `name`: a card field or an attribute.
+    /// The value a predicate reads under `name`, borrowed: a card field or an attribute.
+    pub fn attr(&self, name: &str) -> Option<AttrRef<'_>> {
+        if let Some(field) = self.field(name) {
+            return Some(AttrRef::Str(field));
+        }
+        self.attributes.get(name).map(|value| match value {
+            AttrValue::Bool(b) => AttrRef::Bool(*b),
+            AttrValue::Int(n) => AttrRef::Num(*n as f64),
+            AttrValue::Float(x) => AttrRef::Num(*x),
+            AttrValue::Str(s) => AttrRef::Str(s),
+        })
+    }
+
+    /// The value a predicate reads under `name`, owned, integers kept apart from floats (for
+    /// messages): a card field or an attribute.
     pub fn lookup(&self, name: &str) -> Option<AttrValue> {
-        let field = match name {
-            "id" => &self.id,
-            "name" => &self.name,
-            "version" => &self.version,
-            "owner" => &self.owner,
-            "task" => &self.task,
-            _ => return self.attributes.get(name).cloned(),
-        };
-        Some(AttrValue::Str(field.clone()))
+        match self.field(name) {
+            Some(field) => Some(AttrValue::Str(field.to_owned())),
+            None => self.attributes.get(name).cloned(),
+        }
     }
 }
 
