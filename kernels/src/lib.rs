@@ -1,0 +1,17 @@
+//! aigrid's tensors and the CPU kernels of the standard library's tensor operations.
+//!
+//! A [`Tensor`] is a shape and a row-major buffer shared with Arrow: as a column it is the
+//! canonical `arrow.fixed_shape_tensor` extension type, one row per entry of the leading
+//! dimension ([`Tensor::to_arrow`], [`Tensor::from_arrow`], zero-copy both ways). Kernels:
+//! elementwise functions and arithmetic with NumPy broadcasting ([`unary`], [`binary`],
+//! [`scale`]) and matrix products ([`matmul`]).
+
+mod elementwise;
+mod float;
+mod matmul;
+mod tensor;
+
+pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
+pub use float::Float;
+pub use matmul::matmul;
+pub use tensor::{Data, Tensor, TensorError};

@@ -1,0 +1,218 @@
+//! Tensors round-trip through Arrow, Arrow IPC files and Parquet files with their shape; the
+//! kernels agree with naive definitions (broadcasting by index arithmetic, matmul by the triple
+//! loop) on generated inputs, on both sides of the multithreading threshold.
+
+use std::sync::Arc;
+
+use aigrid_kernels::{
+    Binary, PARALLEL_MIN, Tensor, Unary, binary, broadcast_shape, matmul, scale, unary,
+};
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::Schema;
+use proptest::prelude::*;
+
+fn tensor(shape: &[usize], seed: u32) -> Tensor {
+    let n = shape.iter().product::<usize>();
+    let values = (0..n)
+        .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 100.0 - 5.0)
+        .collect();
+    Tensor::f32(shape.to_vec(), values).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn values(t: &Tensor) -> &[f32] {
+    t.as_f32().unwrap_or_else(|| panic!("not f32"))
+}
+
+#[test]
+fn tensors_round_trip_through_arrow_ipc_and_parquet() {
+    let t = tensor(&[5, 2, 3], 7);
+    let (field, array) = t.to_arrow("x").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(field.extension_type_name(), Some("arrow.fixed_shape_tensor"));
+    assert_eq!(field.extension_type_metadata(), Some(r#"{"shape":[2,3]}"#));
+    assert_eq!(Tensor::from_arrow(&field, array.as_ref()), Ok(t.clone()));
+    // A slice of the column is the slice of the tensor.
+    let sliced =
+        Tensor::from_arrow(&field, array.slice(1, 2).as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sliced.shape(), [2, 2, 3]);
+    assert_eq!(values(&sliced), &values(&t)[6..18]);
+
+    let schema = Arc::new(Schema::new(vec![field]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![array]).unwrap_or_else(|e| panic!("{e}"));
+    let ipc_path = scratch_file("x.arrow");
+    let parquet_path = scratch_file("x.parquet");
+    let create =
+        |path: &std::path::Path| std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+    let open = |path: &std::path::Path| std::fs::File::open(path).unwrap_or_else(|e| panic!("{e}"));
+    {
+        let mut writer = arrow_ipc::writer::FileWriter::try_new(create(&ipc_path), &schema)
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        writer.finish().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let reader = arrow_ipc::reader::FileReader::try_new(open(&ipc_path), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let schema_read = reader.schema();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap_or_else(|e| panic!("{e}"))).collect();
+    let read = Tensor::from_arrow(schema_read.field(0), batches[0].column(0).as_ref());
+    assert_eq!(read, Ok(t.clone()), "Arrow IPC");
+
+    {
+        let mut writer = parquet::arrow::ArrowWriter::try_new(create(&parquet_path), schema, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        writer.close().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open(&parquet_path))
+            .and_then(|b| b.build())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let schema_read = reader.schema();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap_or_else(|e| panic!("{e}"))).collect();
+    let read = Tensor::from_arrow(schema_read.field(0), batches[0].column(0).as_ref());
+    assert_eq!(read, Ok(t), "Parquet");
+    let _ = std::fs::remove_file(ipc_path);
+    let _ = std::fs::remove_file(parquet_path);
+}
+
+/// A file under the temporary directory, for this test only.
+fn scratch_file(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("aigrid-kernels-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn columns_that_are_not_tensors_are_refused_with_the_reason() {
+    let t = tensor(&[2, 2], 1);
+    let (field, array) = t.to_arrow("x").unwrap_or_else(|e| panic!("{e}"));
+    let plain = arrow_schema::Field::new("x", field.data_type().clone(), false);
+    let error =
+        Tensor::from_arrow(&plain, array.as_ref()).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(error.contains("column `x` is not a tensor"), "{error}");
+    assert!(Tensor::f32(vec![2, 2], vec![1.0; 3]).is_err(), "3 elements for a 2x2 tensor");
+    assert!(
+        Tensor::f32(vec![], vec![1.0]).and_then(|t| t.to_arrow("s")).is_err(),
+        "a scalar is no column"
+    );
+}
+
+/// The value at `index` of `shape` read through broadcasting from `t`.
+fn at(t: &Tensor, out_shape: &[usize], index: &[usize]) -> f32 {
+    let shape = t.shape();
+    let offset = out_shape.len() - shape.len();
+    let mut flat = 0;
+    for (d, &n) in shape.iter().enumerate() {
+        let i = if n == 1 { 0 } else { index[d + offset] };
+        flat = flat * n + i;
+    }
+    values(t)[flat]
+}
+
+fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
+    let mut all = vec![vec![]];
+    for &n in shape {
+        all = all
+            .into_iter()
+            .flat_map(|prefix| (0..n).map(move |i| [prefix.clone(), vec![i]].concat()))
+            .collect();
+    }
+    all
+}
+
+fn shapes() -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
+    prop::collection::vec((1usize..5, any::<bool>(), any::<bool>()), 1..4).prop_flat_map(|dims| {
+        let a: Vec<usize> = dims.iter().map(|&(n, one, _)| if one { 1 } else { n }).collect();
+        let b: Vec<usize> = dims.iter().map(|&(n, _, one)| if one { 1 } else { n }).collect();
+        (0..=b.len()).prop_map(move |drop| (a.clone(), b[drop.min(b.len() - 1)..].to_vec()))
+    })
+}
+
+proptest! {
+    #[test]
+    fn broadcasting_matches_index_arithmetic((a_shape, b_shape) in shapes(), seed in any::<u32>()) {
+        let (a, b) = (tensor(&a_shape, seed), tensor(&b_shape, seed ^ 0xabcd));
+        let out_shape = broadcast_shape(&a_shape, &b_shape).unwrap_or_else(|e| panic!("{e}"));
+        for op in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div] {
+            let out = binary(op, &a, &b).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(out.shape(), out_shape.as_slice());
+            for (flat, index) in indices(&out_shape).iter().enumerate() {
+                let expected = op.apply(at(&a, &out_shape, index), at(&b, &out_shape, index));
+                prop_assert_eq!(values(&out)[flat].to_bits(), expected.to_bits(), "{:?} at {:?}", op, index);
+            }
+        }
+    }
+}
+
+#[test]
+fn shapes_that_do_not_broadcast_are_errors() {
+    let error =
+        binary(Binary::Add, &tensor(&[2, 3], 0), &tensor(&[4, 3], 0)).err().map(|e| e.to_string());
+    assert_eq!(
+        error.as_deref(),
+        Some("shapes [2, 3] and [4, 3] do not broadcast: 2 and 4 in dimension 0")
+    );
+}
+
+#[test]
+fn large_inputs_split_across_threads_give_the_same_results() {
+    let n = PARALLEL_MIN * 3 + 17;
+    let x = tensor(&[n], 3);
+    let row = tensor(&[1], 9);
+    for op in [Unary::Neg, Unary::Exp, Unary::Log, Unary::Relu, Unary::Gelu, Unary::Sigmoid] {
+        let out = unary(op, &x).unwrap_or_else(|e| panic!("{e}"));
+        for (o, &v) in values(&out).iter().zip(values(&x)) {
+            assert_eq!(o.to_bits(), op.apply(v).to_bits(), "{op:?}({v})");
+        }
+    }
+    let sum = binary(Binary::Add, &x, &x).unwrap_or_else(|e| panic!("{e}"));
+    assert!(values(&sum).iter().zip(values(&x)).all(|(s, v)| *s == v + v));
+    let shifted = binary(Binary::Sub, &x, &row).unwrap_or_else(|e| panic!("{e}"));
+    let r = values(&row)[0];
+    assert!(values(&shifted).iter().zip(values(&x)).all(|(s, v)| *s == v - r));
+    let scaled = scale(&x, 0.5).unwrap_or_else(|e| panic!("{e}"));
+    assert!(values(&scaled).iter().zip(values(&x)).all(|(s, v)| *s == v * 0.5));
+}
+
+#[test]
+fn unary_functions_match_their_definitions() {
+    let x = Tensor::f64(vec![5], vec![-2.0, -0.5, 0.0, 0.5, 2.0]).unwrap_or_else(|e| panic!("{e}"));
+    let get = |op| {
+        unary(op, &x).map(|t| t.as_f64().map(<[f64]>::to_vec)).ok().flatten().unwrap_or_default()
+    };
+    assert_eq!(get(Unary::Relu), [0.0, 0.0, 0.0, 0.5, 2.0]);
+    let sigmoid = get(Unary::Sigmoid);
+    assert!(
+        (sigmoid[2] - 0.5).abs() < 1e-15 && (sigmoid[4] - 0.880_797_077_977_882_3).abs() < 1e-12
+    );
+    // GELU (tanh approximation) against reference values of the exact GELU: within 1e-3.
+    let exact = [-0.045_500_263_9, -0.154_268_736_5, 0.0, 0.345_731_263_5, 1.954_499_736_1];
+    for (g, e) in get(Unary::Gelu).iter().zip(exact) {
+        assert!((g - e).abs() < 1e-3, "gelu {g} vs {e}");
+    }
+    let i = Tensor::new(vec![1], aigrid_kernels::Data::I64(vec![1i64].into()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(unary(Unary::Exp, &i).is_err());
+}
+
+#[test]
+fn matmul_matches_the_triple_loop() {
+    for (m, k, n) in [(1, 1, 1), (3, 4, 5), (17, 33, 9), (64, 128, 96), (1, 300, 1)] {
+        let a = tensor(&[m, k], 11);
+        let b = tensor(&[k, n], 13);
+        let c = matmul(&a, &b).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.shape(), [m, n]);
+        for i in 0..m {
+            for j in 0..n {
+                let expected: f64 = (0..k)
+                    .map(|p| values(&a)[i * k + p] as f64 * values(&b)[p * n + j] as f64)
+                    .sum();
+                let got = values(&c)[i * n + j] as f64;
+                // f32 accumulation over k terms of magnitude up to 25.
+                assert!(
+                    (got - expected).abs() <= 1e-4 * (k as f64) * 25.0,
+                    "[{m}x{k}x{n}] ({i},{j}): {got} vs {expected}"
+                );
+            }
+        }
+    }
+    let error = matmul(&tensor(&[2, 3], 0), &tensor(&[4, 2], 0)).err().map(|e| e.to_string());
+    assert_eq!(error.as_deref(), Some("matmul of [2, 3] and [4, 2]: the inner dimensions differ"));
+}
