@@ -1,7 +1,6 @@
 //! A real grid AI written in Python with `pyarrow.flight` (tests/flight/upper_ai.py): it is
 //! registered with a real discovery server, a pipeline is bound to it, and the bound endpoint
-//! answers an Arrow Flight exchange. pyarrow is installed from PyPI into a virtual environment
-//! under Cargo's target directory on the first run. Skipped, saying so, only without Python.
+//! answers an Arrow Flight exchange. Skipped, saying so, only without Python.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -10,38 +9,6 @@ use std::process::{Child, Command, Stdio};
 mod support;
 
 use support::{DiscoveryServer, Scratch, aigridc, run};
-
-/// The pyarrow the test installs.
-const PYARROW: &str = "pyarrow==26.0.1";
-
-/// `python3`, or `$AIGRID_PYTHON`, if it runs.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("AIGRID_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
-    let works = Command::new(&python).arg("--version").output().is_ok_and(|o| o.status.success());
-    works.then_some(python)
-}
-
-/// A virtual environment with pyarrow, made once per target directory.
-fn environment(python: &Path) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyarrow-venv");
-    let bin = dir.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
-    let ready = |bin: &Path| {
-        Command::new(bin)
-            .args(["-c", "import pyarrow.flight"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if ready(&bin) {
-        return bin;
-    }
-    let (code, _, stderr) = run(Command::new(python).args(["-m", "venv"]).arg(&dir));
-    assert_eq!(code, 0, "cannot make a virtual environment: {stderr}");
-    let (code, _, stderr) =
-        run(Command::new(&bin).args(["-m", "pip", "install", "--quiet", PYARROW]));
-    assert_eq!(code, 0, "cannot install {PYARROW} from PyPI: {stderr}");
-    assert!(ready(&bin), "pyarrow.flight does not import after the install");
-    bin
-}
 
 /// The Python AI, killed on drop.
 struct PythonAi {
@@ -92,11 +59,10 @@ pipeline main(texts: list<utf8>) -> list<utf8> {
 
 #[test]
 fn a_pyarrow_flight_ai_registered_in_discovery_is_bound_and_answers() {
-    let Some(python) = python() else {
+    let Some(python) = support::python_with_pyarrow() else {
         println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
         return;
     };
-    let python = environment(&python);
     let scratch = Scratch::new("flight-ai");
     let calls = scratch.path().join("calls");
     let ai = PythonAi::start(&python, &calls);

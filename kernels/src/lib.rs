@@ -14,4 +14,4 @@ mod tensor;
 pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
 pub use float::Float;
 pub use matmul::matmul;
-pub use tensor::{Data, Tensor, TensorError};
+pub use tensor::{Data, TENSOR_EXTENSION, Tensor, TensorError};

@@ -10,7 +10,6 @@ use arrow_array::{Array, ArrayRef, FixedSizeListArray, PrimitiveArray};
 use arrow_buffer::ScalarBuffer;
 use arrow_schema::extension::{
     EXTENSION_TYPE_METADATA_KEY as EXTENSION_METADATA, EXTENSION_TYPE_NAME_KEY as EXTENSION_NAME,
-    ExtensionType, FixedShapeTensor,
 };
 use arrow_schema::{DataType, Field};
 
@@ -148,7 +147,9 @@ impl Tensor {
             return Err(TensorError::Shape("a tensor column needs at least one dimension".into()));
         };
         let size = inner.iter().product::<usize>();
-        let item = Arc::new(Field::new_list_field(self.data.arrow_type(), false));
+        // The item is nullable in the canonical storage type (pyarrow checks it); a tensor has
+        // no nulls all the same.
+        let item = Arc::new(Field::new_list_field(self.data.arrow_type(), true));
         let values: ArrayRef = match &self.data {
             Data::F32(b) => Arc::new(PrimitiveArray::<Float32Type>::new(b.clone(), None)),
             Data::F64(b) => Arc::new(PrimitiveArray::<Float64Type>::new(b.clone(), None)),
@@ -162,7 +163,7 @@ impl Tensor {
         // `"dim_names":null`: the canonical form has only the keys it uses.
         let shape: Vec<String> = inner.iter().map(usize::to_string).collect();
         let metadata = std::collections::HashMap::from([
-            (EXTENSION_NAME.to_owned(), FixedShapeTensor::NAME.to_owned()),
+            (EXTENSION_NAME.to_owned(), TENSOR_EXTENSION.to_owned()),
             (EXTENSION_METADATA.to_owned(), format!("{{\"shape\":[{}]}}", shape.join(","))),
         ]);
         let field = Field::new(name, DataType::FixedSizeList(item, list_size), false)
@@ -173,11 +174,26 @@ impl Tensor {
     /// Reads a `fixed_shape_tensor` column (without nulls) as a tensor, sharing its buffer.
     pub fn from_arrow(field: &Field, array: &dyn Array) -> Result<Tensor, TensorError> {
         let not = |reason: String| TensorError::NotATensor { column: field.name().clone(), reason };
-        let extension = field
-            .try_extension_type::<FixedShapeTensor>()
-            .map_err(|e| not(format!("it is not of type arrow.fixed_shape_tensor ({e})")))?;
-        if extension.permutations().is_some_and(|p| p.iter().enumerate().any(|(i, &d)| i != d)) {
+        // arrow-rs's own FixedShapeTensor insists on a non-nullable item, which pyarrow (and
+        // the canonical storage type) does not have: the extension is checked here.
+        if field.extension_type_name() != Some(TENSOR_EXTENSION) {
+            return Err(not(format!("it is not of type {TENSOR_EXTENSION}")));
+        }
+        let metadata: ShapeMetadata = field
+            .extension_type_metadata()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .ok_or_else(|| not("its extension metadata has no shape".into()))?;
+        if metadata.permutation.is_some_and(|p| p.iter().enumerate().any(|(i, &d)| i != d)) {
             return Err(not("permuted dimensions are not supported".into()));
+        }
+        let size = metadata.shape.iter().product::<usize>();
+        match field.data_type() {
+            DataType::FixedSizeList(_, n) if usize::try_from(*n).ok() == Some(size) => {}
+            other => {
+                return Err(not(format!(
+                    "its storage is {other}, not a fixed-size list of {size} elements"
+                )));
+            }
         }
         let list = array.as_any().downcast_ref::<FixedSizeListArray>().ok_or_else(|| {
             not(format!("its data is {}, not a fixed-size list", array.data_type()))
@@ -188,10 +204,9 @@ impl Tensor {
         // Slicing a fixed-size list slices its values: they are exactly this column's rows.
         let rows = list.len();
         let values = list.values();
-        if values.len() != rows * extension.list_size() {
+        if values.len() != rows * size {
             return Err(not(format!(
-                "{rows} rows of {} elements, but {} values",
-                extension.list_size(),
+                "{rows} rows of {size} elements, but {} values",
                 values.len()
             )));
         }
@@ -203,21 +218,21 @@ impl Tensor {
                 return Err(not(format!("its elements are {other}: f32, f64 or i64 are read")));
             }
         };
-        // arrow-rs keeps the element shape private: read it from the extension's metadata.
-        let metadata: ShapeMetadata = field
-            .extension_type_metadata()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .ok_or_else(|| not("its extension metadata has no shape".into()))?;
         let mut shape = vec![rows];
         shape.extend(metadata.shape);
         Tensor::new(shape, data).map_err(|e| not(e.to_string()))
     }
 }
 
+/// The name of the canonical tensor extension type.
+pub const TENSOR_EXTENSION: &str = "arrow.fixed_shape_tensor";
+
 /// The part of `arrow.fixed_shape_tensor`'s metadata read here.
 #[derive(serde::Deserialize)]
 struct ShapeMetadata {
     shape: Vec<usize>,
+    #[serde(default, rename = "permutations")]
+    permutation: Option<Vec<usize>>,
 }
 
 fn primitive<T: arrow_array::ArrowPrimitiveType>(

@@ -142,6 +142,50 @@ impl Drop for DiscoveryServer {
     }
 }
 
+/// What the tests install: pyarrow, and NumPy for its tensors.
+const PACKAGES: [&str; 2] = ["pyarrow==26.0.1", "numpy==2.4.6"];
+
+/// A Python with pyarrow: a virtual environment under Cargo's target directory, made from
+/// `python3` (or `$AIGRID_PYTHON`) with pyarrow installed from PyPI on first use. `None` only
+/// when there is no Python; a failed install fails the test.
+pub fn python_with_pyarrow() -> Option<PathBuf> {
+    let python = std::env::var_os("AIGRID_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
+    let found = Command::new(&python).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        return None;
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyarrow-venv");
+    let bin = dir.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
+    let ready = |bin: &std::path::Path| {
+        Command::new(bin)
+            .args(["-c", "import numpy, pyarrow.flight"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ready(&bin) {
+        return Some(bin);
+    }
+    // Test binaries run in parallel: one makes the environment, the others wait for it.
+    let lock = dir.with_extension("lock");
+    let mut waited = 0;
+    while fs::create_dir(&lock).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        waited += 1;
+        if ready(&bin) {
+            return Some(bin);
+        }
+        assert!(waited < 1500, "waited 5 minutes for {}", lock.display());
+    }
+    let (code, _, stderr) = run(Command::new(&python).args(["-m", "venv"]).arg(&dir));
+    assert_eq!(code, 0, "cannot make a virtual environment: {stderr}");
+    let (code, _, stderr) =
+        run(Command::new(&bin).args(["-m", "pip", "install", "--quiet"]).args(PACKAGES));
+    let _ = fs::remove_dir(&lock);
+    assert_eq!(code, 0, "cannot install {PACKAGES:?} from PyPI: {stderr}");
+    assert!(ready(&bin), "pyarrow.flight does not import after the install");
+    Some(bin)
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
