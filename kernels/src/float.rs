@@ -2,6 +2,8 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
+use crate::tensor::{Data, Tensor, TensorError};
+
 /// `f32` or `f64`.
 pub trait Float:
     Copy
@@ -27,10 +29,14 @@ pub trait Float:
     fn ln(self) -> Self;
     /// The hyperbolic tangent.
     fn tanh(self) -> Self;
+    /// The square root.
+    fn sqrt(self) -> Self;
+    /// A tensor of these elements.
+    fn tensor(shape: Vec<usize>, values: Vec<Self>) -> Result<Tensor, TensorError>;
 }
 
 macro_rules! float {
-    ($t:ty) => {
+    ($t:ty, $data:ident) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -46,9 +52,15 @@ macro_rules! float {
             fn tanh(self) -> Self {
                 <$t>::tanh(self)
             }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn tensor(shape: Vec<usize>, values: Vec<Self>) -> Result<Tensor, TensorError> {
+                Tensor::new(shape, Data::$data(values.into()))
+            }
         }
     };
 }
 
-float!(f32);
-float!(f64);
+float!(f32, F32);
+float!(f64, F64);

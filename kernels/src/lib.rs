@@ -4,14 +4,18 @@
 //! canonical `arrow.fixed_shape_tensor` extension type, one row per entry of the leading
 //! dimension ([`Tensor::to_arrow`], [`Tensor::from_arrow`], zero-copy both ways). Kernels:
 //! elementwise functions and arithmetic with NumPy broadcasting ([`unary`], [`binary`],
-//! [`scale`]) and matrix products ([`matmul`]).
+//! [`scale`]), matrix products ([`matmul`]), reductions over an axis ([`reduce`]) and the
+//! row-wise operations of the last axis ([`softmax`], [`l2_normalize`], [`cosine_similarity`],
+//! [`topk`]).
 
 mod elementwise;
 mod float;
 mod matmul;
+mod reduce;
 mod tensor;
 
 pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
 pub use float::Float;
 pub use matmul::matmul;
+pub use reduce::{Reduce, cosine_similarity, l2_normalize, reduce, softmax, topk};
 pub use tensor::{Data, TENSOR_EXTENSION, Tensor, TensorError};

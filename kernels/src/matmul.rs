@@ -21,8 +21,8 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
         )));
     }
     match (a.data(), b.data()) {
-        (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n)),
-        (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n)),
+        (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, false)),
+        (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, false)),
         (x, y) => Err(TensorError::Type(format!(
             "matmul needs two float tensors of one element type, not {} and {}",
             x.dtype(),
@@ -31,7 +31,35 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
     }
 }
 
-fn product<T: crate::float::Float>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -> Vec<T> {
+/// `a @ b^T` for `a` of shape `[M, K]` and `b` of shape `[N, K]`: `b` is read transposed in
+/// place, not copied.
+pub(crate) fn matmul_transposed(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
+    let (&[m, k], &[n, k2]) = (a.shape(), b.shape()) else {
+        return Err(TensorError::Shape("matmul_transposed takes two matrices".into()));
+    };
+    if k != k2 {
+        return Err(TensorError::Shape(format!("rows of {k} and {k2} elements")));
+    }
+    match (a.data(), b.data()) {
+        (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, true)),
+        (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, true)),
+        (x, y) => Err(TensorError::Type(format!(
+            "two float tensors of one element type are needed, not {} and {}",
+            x.dtype(),
+            y.dtype()
+        ))),
+    }
+}
+
+/// The `[m, n]` product of `a` (`[m, k]`) and `b` (`[k, n]`, or `[n, k]` when `transposed`).
+fn product<T: crate::float::Float>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    transposed: bool,
+) -> Vec<T> {
     let mut out = vec![T::ZERO; m * n];
     if m == 0 || n == 0 || k == 0 {
         return out;
@@ -43,7 +71,9 @@ fn product<T: crate::float::Float>(a: &[T], b: &[T], m: usize, k: usize, n: usiz
     };
     // Row-major: the column stride is 1 and the row stride the row's length.
     let (n_, k_) = (n as isize, k as isize);
-    // SAFETY: `a` holds m*k elements, `b` k*n and `out` m*n (checked by the tensors' shapes),
+    // `b`'s strides along a column of the product (cs) and along the inner dimension (rs).
+    let (b_cs, b_rs) = if transposed { (k_, 1) } else { (1, n_) };
+    // SAFETY: `a` holds m*k elements, `b` k*n (either layout) and `out` m*n (checked by the tensors' shapes),
     // each read or written with the strides given, which stay within those lengths; `out`
     // does not alias `a` or `b`; `read_dst` is false, so `out`'s zeros are never read.
     #[allow(unsafe_code)]
@@ -60,8 +90,8 @@ fn product<T: crate::float::Float>(a: &[T], b: &[T], m: usize, k: usize, n: usiz
             1,
             k_,
             b.as_ptr(),
-            1,
-            n_,
+            b_cs,
+            b_rs,
             T::ZERO,
             T::ONE,
             false,

@@ -216,3 +216,98 @@ fn matmul_matches_the_triple_loop() {
     let error = matmul(&tensor(&[2, 3], 0), &tensor(&[4, 2], 0)).err().map(|e| e.to_string());
     assert_eq!(error.as_deref(), Some("matmul of [2, 3] and [4, 2]: the inner dimensions differ"));
 }
+
+#[test]
+fn reductions_match_loops_over_each_axis() {
+    use aigrid_kernels::{Reduce, reduce};
+    let x = tensor(&[3, 4, 5], 21);
+    let v = values(&x);
+    let at = |i: usize, j: usize, l: usize| v[(i * 4 + j) * 5 + l] as f64;
+    for axis in 0..3 {
+        let dims = [3, 4, 5];
+        for op in [Reduce::Sum, Reduce::Mean, Reduce::Max, Reduce::Min, Reduce::Argmax] {
+            let out = reduce(op, &x, axis).unwrap_or_else(|e| panic!("{e}"));
+            let mut kept: Vec<usize> = dims.to_vec();
+            kept.remove(axis);
+            assert_eq!(out.shape(), kept.as_slice());
+            for (flat, index) in indices(&kept).iter().enumerate() {
+                let along: Vec<f64> = (0..dims[axis])
+                    .map(|p| {
+                        let mut full = index.clone();
+                        full.insert(axis, p);
+                        at(full[0], full[1], full[2])
+                    })
+                    .collect();
+                let (best, arg) = along
+                    .iter()
+                    .enumerate()
+                    .fold((f64::MIN, 0), |(b, a), (i, &x)| if x > b { (x, i) } else { (b, a) });
+                let expected = match op {
+                    Reduce::Sum => along.iter().sum::<f64>(),
+                    Reduce::Mean => along.iter().sum::<f64>() / along.len() as f64,
+                    Reduce::Max => best,
+                    Reduce::Min => along.iter().copied().fold(f64::MAX, f64::min),
+                    Reduce::Argmax => arg as f64,
+                };
+                let got = match out.data() {
+                    aigrid_kernels::Data::I64(i) => i[flat] as f64,
+                    _ => values(&out)[flat] as f64,
+                };
+                assert!(
+                    (got - expected).abs() < 1e-4,
+                    "{op:?} axis {axis} at {index:?}: {got} vs {expected}"
+                );
+            }
+        }
+    }
+    assert!(reduce(Reduce::Sum, &x, 3).is_err(), "axis 3 of a rank-3 tensor");
+}
+
+#[test]
+fn row_operations_match_their_definitions() {
+    use aigrid_kernels::{cosine_similarity, l2_normalize, softmax, topk};
+    let x = tensor(&[6, 7], 5);
+    let s = softmax(&x).unwrap_or_else(|e| panic!("{e}"));
+    let n = l2_normalize(&x).unwrap_or_else(|e| panic!("{e}"));
+    for r in 0..6 {
+        let row = &values(&x)[r * 7..r * 7 + 7];
+        let exp: Vec<f64> = row.iter().map(|&v| (v as f64).exp()).collect();
+        let total: f64 = exp.iter().sum();
+        for (c, e) in exp.iter().enumerate() {
+            assert!((values(&s)[r * 7 + c] as f64 - e / total).abs() < 1e-6);
+        }
+        let norm: f64 = row.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
+        for c in 0..7 {
+            assert!((values(&n)[r * 7 + c] as f64 - row[c] as f64 / norm).abs() < 1e-6);
+        }
+    }
+    // Large values do not overflow: softmax subtracts the row's maximum.
+    let big = Tensor::f32(vec![1, 2], vec![1000.0, 1000.0]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(softmax(&big).ok().map(|t| values(&t).to_vec()), Some(vec![0.5, 0.5]));
+    let zero = Tensor::f32(vec![1, 2], vec![0.0, 0.0]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(l2_normalize(&zero).ok().map(|t| values(&t).to_vec()), Some(vec![0.0, 0.0]));
+
+    let b = tensor(&[4, 7], 8);
+    let c = cosine_similarity(&x, &b).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.shape(), [6, 4]);
+    for i in 0..6 {
+        for j in 0..4 {
+            let (p, q) = (&values(&x)[i * 7..i * 7 + 7], &values(&b)[j * 7..j * 7 + 7]);
+            let dot: f64 = p.iter().zip(q).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let norms = p.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt()
+                * q.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+            assert!((values(&c)[i * 4 + j] as f64 - dot / norms).abs() < 1e-5);
+        }
+    }
+
+    let t = Tensor::f32(vec![2, 5], vec![3.0, 1.0, 3.0, 9.0, 0.0, -1.0, -2.0, -3.0, -4.0, -5.0])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (top, index) = topk(&t, 3).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(values(&top), [9.0, 3.0, 3.0, -1.0, -2.0, -3.0]);
+    assert_eq!(
+        index.data(),
+        &aigrid_kernels::Data::I64(vec![3i64, 0, 2, 0, 1, 2].into()),
+        "ties: lower index first"
+    );
+    assert!(topk(&t, 6).is_err());
+}

@@ -1,0 +1,256 @@
+//! Reductions over one axis, and the row-wise operations of the last axis: softmax,
+//! l2_normalize, cosine similarity and top-k.
+
+use rayon::prelude::*;
+
+use crate::elementwise::PARALLEL_MIN;
+use crate::float::Float;
+use crate::tensor::{Data, Tensor, TensorError};
+
+/// A reduction over one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduce {
+    /// The sum.
+    Sum,
+    /// The mean.
+    Mean,
+    /// The largest value.
+    Max,
+    /// The smallest value.
+    Min,
+    /// The index of the largest value (the first, on ties), as `i64`.
+    Argmax,
+}
+
+/// `x` seen as `[outer, n, inner]` around `axis`.
+fn split(shape: &[usize], axis: usize) -> Result<(usize, usize, usize), TensorError> {
+    if axis >= shape.len() {
+        return Err(TensorError::Shape(format!(
+            "axis {axis} of a tensor of shape {shape:?}, which has {} axes",
+            shape.len()
+        )));
+    }
+    let outer = shape[..axis].iter().product();
+    let inner = shape[axis + 1..].iter().product();
+    Ok((outer, shape[axis], inner))
+}
+
+/// Reduces `x` over `axis`, which disappears from the shape. Reducing an empty axis is an
+/// error for max, min and argmax; its sum is 0 and its mean NaN.
+pub fn reduce(op: Reduce, x: &Tensor, axis: usize) -> Result<Tensor, TensorError> {
+    let (outer, n, inner) = split(x.shape(), axis)?;
+    if n == 0 && matches!(op, Reduce::Max | Reduce::Min | Reduce::Argmax) {
+        return Err(TensorError::Shape(format!("{op:?} of an empty axis")));
+    }
+    let mut shape = x.shape().to_vec();
+    shape.remove(axis);
+    match x.data() {
+        Data::F32(v) => finish(op, shape, reduce_values(op, v, outer, n, inner)),
+        Data::F64(v) => finish(op, shape, reduce_values(op, v, outer, n, inner)),
+        Data::I64(_) => Err(TensorError::Type(format!("{op:?} needs a float tensor, not i64"))),
+    }
+}
+
+fn finish<T: Float>(
+    op: Reduce,
+    shape: Vec<usize>,
+    values: Vec<(T, usize)>,
+) -> Result<Tensor, TensorError> {
+    if op == Reduce::Argmax {
+        let indices = values.into_iter().map(|(_, i)| i as i64).collect::<Vec<_>>();
+        return Tensor::new(shape, Data::I64(indices.into()));
+    }
+    let values: Vec<T> = values.into_iter().map(|(v, _)| v).collect();
+    T::tensor(shape, values)
+}
+
+/// For each `(outer, inner)` position: the reduced value, and the argmax.
+fn reduce_values<T: Float>(
+    op: Reduce,
+    x: &[T],
+    outer: usize,
+    n: usize,
+    inner: usize,
+) -> Vec<(T, usize)> {
+    let mut out = vec![(T::ZERO, 0usize); outer * inner];
+    let one = |o: usize, out: &mut [(T, usize)]| {
+        let base = o * n * inner;
+        for (j, slot) in out.iter_mut().enumerate() {
+            let at = |i: usize| x[base + i * inner + j];
+            *slot = match op {
+                Reduce::Sum | Reduce::Mean => {
+                    let mut sum = T::ZERO;
+                    for i in 0..n {
+                        sum = sum + at(i);
+                    }
+                    if op == Reduce::Mean { (sum / T::from_f64(n as f64), 0) } else { (sum, 0) }
+                }
+                Reduce::Max | Reduce::Argmax => {
+                    let mut best = (at(0), 0);
+                    for i in 1..n {
+                        if at(i) > best.0 {
+                            best = (at(i), i);
+                        }
+                    }
+                    best
+                }
+                Reduce::Min => {
+                    let mut best = at(0);
+                    for i in 1..n {
+                        if at(i) < best {
+                            best = at(i);
+                        }
+                    }
+                    (best, 0)
+                }
+            };
+        }
+    };
+    if x.len() < PARALLEL_MIN || inner == 0 {
+        out.chunks_mut(inner.max(1)).enumerate().for_each(|(o, chunk)| one(o, chunk));
+    } else {
+        out.par_chunks_mut(inner).enumerate().for_each(|(o, chunk)| one(o, chunk));
+    }
+    out
+}
+
+/// Applies `f` to each row of the last axis, in place.
+fn rows<T: Float>(x: &[T], width: usize, f: impl Fn(&mut [T]) + Sync) -> Vec<T> {
+    let mut out = x.to_vec();
+    if width == 0 {
+        return out;
+    }
+    if x.len() < PARALLEL_MIN {
+        out.chunks_mut(width).for_each(&f);
+    } else {
+        out.par_chunks_mut(width).for_each(&f);
+    }
+    out
+}
+
+fn last_axis(x: &Tensor, what: &str) -> Result<usize, TensorError> {
+    x.shape()
+        .last()
+        .copied()
+        .ok_or_else(|| TensorError::Shape(format!("{what} needs a tensor with at least one axis")))
+}
+
+/// Softmax over the last axis, computed as `exp(x - max) / sum`, so large values do not
+/// overflow.
+pub fn softmax(x: &Tensor) -> Result<Tensor, TensorError> {
+    let width = last_axis(x, "softmax")?;
+    fn run<T: Float>(row: &mut [T]) {
+        let max = row.iter().copied().fold(None, |m: Option<T>, v| match m {
+            Some(m) if m >= v => Some(m),
+            _ => Some(v),
+        });
+        let Some(max) = max else { return };
+        let mut sum = T::ZERO;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum = sum + *v;
+        }
+        for v in row.iter_mut() {
+            *v = *v / sum;
+        }
+    }
+    map_rows(x, width, "softmax", run::<f32>, run::<f64>)
+}
+
+/// Each row of the last axis divided by its Euclidean norm (a zero row stays zero).
+pub fn l2_normalize(x: &Tensor) -> Result<Tensor, TensorError> {
+    let width = last_axis(x, "l2_normalize")?;
+    fn run<T: Float>(row: &mut [T]) {
+        let mut sum = T::ZERO;
+        for &v in row.iter() {
+            sum = sum + v * v;
+        }
+        if sum > T::ZERO {
+            let scale = T::ONE / sum.sqrt();
+            for v in row.iter_mut() {
+                *v = *v * scale;
+            }
+        }
+    }
+    map_rows(x, width, "l2_normalize", run::<f32>, run::<f64>)
+}
+
+fn map_rows(
+    x: &Tensor,
+    width: usize,
+    what: &str,
+    f32_row: fn(&mut [f32]),
+    f64_row: fn(&mut [f64]),
+) -> Result<Tensor, TensorError> {
+    let shape = x.shape().to_vec();
+    match x.data() {
+        Data::F32(v) => Tensor::f32(shape, rows(v, width, f32_row)),
+        Data::F64(v) => Tensor::f64(shape, rows(v, width, f64_row)),
+        Data::I64(_) => Err(TensorError::Type(format!("{what} needs a float tensor, not i64"))),
+    }
+}
+
+/// The cosine similarity of every row of `a` (`[N, D]`) with every row of `b` (`[M, D]`):
+/// `[N, M]`.
+pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
+    let (&[_, d], &[_, d2]) = (a.shape(), b.shape()) else {
+        return Err(TensorError::Shape(format!(
+            "cosine_similarity takes two matrices, not shapes {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        )));
+    };
+    if d != d2 {
+        return Err(TensorError::Shape(format!(
+            "cosine_similarity of rows of {d} and {d2} elements"
+        )));
+    }
+    let (a, b) = (l2_normalize(a)?, l2_normalize(b)?);
+    crate::matmul::matmul_transposed(&a, &b)
+}
+
+/// The `k` largest values of each row of the last axis, largest first (ties: the lower index
+/// first), and their indices (`i64`).
+pub fn topk(x: &Tensor, k: usize) -> Result<(Tensor, Tensor), TensorError> {
+    let width = last_axis(x, "topk")?;
+    if k > width {
+        return Err(TensorError::Shape(format!("topk of {k} in rows of {width}")));
+    }
+    let mut shape = x.shape().to_vec();
+    if let Some(last) = shape.last_mut() {
+        *last = k;
+    }
+    fn run<T: Float>(x: &[T], width: usize, k: usize) -> (Vec<T>, Vec<i64>) {
+        let rows = if width == 0 { 0 } else { x.len() / width };
+        let mut values = Vec::with_capacity(rows * k);
+        let mut indices = Vec::with_capacity(rows * k);
+        let mut order: Vec<usize> = Vec::with_capacity(width);
+        for row in x.chunks(width.max(1)).take(rows) {
+            order.clear();
+            order.extend(0..width);
+            let by = |a: &usize, b: &usize| {
+                row[*b].partial_cmp(&row[*a]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(b))
+            };
+            if k < width && k > 0 {
+                order.select_nth_unstable_by(k - 1, by);
+            }
+            order.truncate(k);
+            order.sort_by(by);
+            values.extend(order.iter().map(|&i| row[i]));
+            indices.extend(order.iter().map(|&i| i as i64));
+        }
+        (values, indices)
+    }
+    let (values, indices) = match x.data() {
+        Data::F32(v) => {
+            let (values, indices) = run(v, width, k);
+            (Tensor::f32(shape.clone(), values)?, indices)
+        }
+        Data::F64(v) => {
+            let (values, indices) = run(v, width, k);
+            (Tensor::f64(shape.clone(), values)?, indices)
+        }
+        Data::I64(_) => return Err(TensorError::Type("topk needs a float tensor, not i64".into())),
+    };
+    Ok((values, Tensor::new(shape, Data::I64(indices.into()))?))
+}
