@@ -221,7 +221,7 @@ pub fn topk(x: &Tensor, k: usize) -> Result<(Tensor, Tensor), TensorError> {
         *last = k;
     }
     fn run<T: Float>(x: &[T], width: usize, k: usize) -> (Vec<T>, Vec<i64>) {
-        let rows = if width == 0 { 0 } else { x.len() / width };
+        let rows = x.len().checked_div(width).unwrap_or(0);
         let mut values = Vec::with_capacity(rows * k);
         let mut indices = Vec::with_capacity(rows * k);
         let mut order: Vec<usize> = Vec::with_capacity(width);
