@@ -277,8 +277,8 @@ fn row_operations_match_their_definitions() {
             assert!((values(&s)[r * 7 + c] as f64 - e / total).abs() < 1e-6);
         }
         let norm: f64 = row.iter().map(|&v| (v as f64).powi(2)).sum::<f64>().sqrt();
-        for c in 0..7 {
-            assert!((values(&n)[r * 7 + c] as f64 - row[c] as f64 / norm).abs() < 1e-6);
+        for (c, &v) in row.iter().enumerate() {
+            assert!((values(&n)[r * 7 + c] as f64 - v as f64 / norm).abs() < 1e-6);
         }
     }
     // Large values do not overflow: softmax subtracts the row's maximum.
