@@ -6,16 +6,20 @@
 //! elementwise functions and arithmetic with NumPy broadcasting ([`unary`], [`binary`],
 //! [`scale`]), matrix products ([`matmul`]), reductions over an axis ([`reduce`]) and the
 //! row-wise operations of the last axis ([`softmax`], [`l2_normalize`], [`cosine_similarity`],
-//! [`topk`]).
+//! [`topk`]); and fused elementwise chains ([`fused`]).
 
 mod elementwise;
 mod float;
+mod fused;
 mod matmul;
 mod reduce;
 mod tensor;
 
 pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
 pub use float::Float;
+pub use fused::{Operand, Step, fused, fused_into};
 pub use matmul::matmul;
-pub use reduce::{Reduce, cosine_similarity, l2_normalize, reduce, softmax, topk};
+pub use reduce::{
+    Reduce, cosine_similarity, l2_normalize, l2_normalize_into, reduce, softmax, topk,
+};
 pub use tensor::{Data, TENSOR_EXTENSION, Tensor, TensorError};

@@ -114,18 +114,27 @@ fn reduce_values<T: Float>(
     out
 }
 
-/// Applies `f` to each row of the last axis, in place.
-fn rows<T: Float>(x: &[T], width: usize, f: impl Fn(&mut [T]) + Sync) -> Vec<T> {
-    let mut out = x.to_vec();
+/// Applies `f` to each row of the last axis: `f(row, out)` writes the row's result. One pass:
+/// each row is read once and its result written once.
+fn rows<T: Float>(x: &[T], width: usize, f: impl Fn(&[T], &mut [T]) + Sync) -> Vec<T> {
+    let mut out = vec![T::ZERO; x.len()];
+    rows_into(x, width, &mut out, f);
+    out
+}
+
+fn rows_into<T: Float>(x: &[T], width: usize, out: &mut [T], f: impl Fn(&[T], &mut [T]) + Sync) {
     if width == 0 {
-        return out;
+        return;
     }
     if x.len() < PARALLEL_MIN {
-        out.chunks_mut(width).for_each(&f);
+        out.chunks_mut(width).zip(x.chunks(width)).for_each(|(o, r)| f(r, o));
     } else {
-        out.par_chunks_mut(width).for_each(&f);
+        // Several rows per task, so small rows do not cost a task each.
+        let per_task = width * (PARALLEL_MIN / width).max(1);
+        out.par_chunks_mut(per_task).zip(x.par_chunks(per_task)).for_each(|(o, r)| {
+            o.chunks_mut(width).zip(r.chunks(width)).for_each(|(o, r)| f(r, o));
+        });
     }
-    out
 }
 
 fn last_axis(x: &Tensor, what: &str) -> Result<usize, TensorError> {
@@ -139,19 +148,19 @@ fn last_axis(x: &Tensor, what: &str) -> Result<usize, TensorError> {
 /// overflow.
 pub fn softmax(x: &Tensor) -> Result<Tensor, TensorError> {
     let width = last_axis(x, "softmax")?;
-    fn run<T: Float>(row: &mut [T]) {
+    fn run<T: Float>(row: &[T], out: &mut [T]) {
         let max = row.iter().copied().fold(None, |m: Option<T>, v| match m {
             Some(m) if m >= v => Some(m),
             _ => Some(v),
         });
         let Some(max) = max else { return };
         let mut sum = T::ZERO;
-        for v in row.iter_mut() {
-            *v = (*v - max).exp();
-            sum = sum + *v;
+        for (o, &v) in out.iter_mut().zip(row) {
+            *o = (v - max).exp();
+            sum = sum + *o;
         }
-        for v in row.iter_mut() {
-            *v = *v / sum;
+        for o in out.iter_mut() {
+            *o = *o / sum;
         }
     }
     map_rows(x, width, "softmax", run::<f32>, run::<f64>)
@@ -160,27 +169,44 @@ pub fn softmax(x: &Tensor) -> Result<Tensor, TensorError> {
 /// Each row of the last axis divided by its Euclidean norm (a zero row stays zero).
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor, TensorError> {
     let width = last_axis(x, "l2_normalize")?;
-    fn run<T: Float>(row: &mut [T]) {
-        let mut sum = T::ZERO;
-        for &v in row.iter() {
-            sum = sum + v * v;
-        }
-        if sum > T::ZERO {
-            let scale = T::ONE / sum.sqrt();
-            for v in row.iter_mut() {
-                *v = *v * scale;
-            }
-        }
+    map_rows(x, width, "l2_normalize", normalize_row::<f32>, normalize_row::<f64>)
+}
+
+/// [`l2_normalize`] of the rows of `width` elements of `x`, into `out`, memory the caller owns
+/// (a reused buffer costs no page faults).
+pub fn l2_normalize_into<T: Float>(
+    x: &[T],
+    width: usize,
+    out: &mut [T],
+) -> Result<(), TensorError> {
+    if x.len() != out.len() || (width > 0 && !x.len().is_multiple_of(width)) {
+        return Err(TensorError::Shape(format!(
+            "{} elements in rows of {width} into {}",
+            x.len(),
+            out.len()
+        )));
     }
-    map_rows(x, width, "l2_normalize", run::<f32>, run::<f64>)
+    rows_into(x, width, out, normalize_row);
+    Ok(())
+}
+
+fn normalize_row<T: Float>(row: &[T], out: &mut [T]) {
+    let mut sum = T::ZERO;
+    for &v in row {
+        sum = sum + v * v;
+    }
+    let scale = if sum > T::ZERO { T::ONE / sum.sqrt() } else { T::ZERO };
+    for (o, &v) in out.iter_mut().zip(row) {
+        *o = v * scale;
+    }
 }
 
 fn map_rows(
     x: &Tensor,
     width: usize,
     what: &str,
-    f32_row: fn(&mut [f32]),
-    f64_row: fn(&mut [f64]),
+    f32_row: fn(&[f32], &mut [f32]),
+    f64_row: fn(&[f64], &mut [f64]),
 ) -> Result<Tensor, TensorError> {
     let shape = x.shape().to_vec();
     match x.data() {

@@ -311,3 +311,36 @@ fn row_operations_match_their_definitions() {
     );
     assert!(topk(&t, 6).is_err());
 }
+
+#[test]
+fn fused_chains_equal_their_steps_run_one_by_one() {
+    use aigrid_kernels::{Operand, Step, fused};
+    for n in [5, 1000, PARALLEL_MIN * 2 + 333] {
+        let (x, y) = (tensor(&[n], 1), tensor(&[n], 2));
+        // relu(x * 2 + y) - sigmoid(y)
+        let steps = [
+            Step::Binary(Binary::Mul, Operand::Input(0), Operand::Const(2.0)),
+            Step::Binary(Binary::Add, Operand::Step(0), Operand::Input(1)),
+            Step::Unary(Unary::Relu, Operand::Step(1)),
+            Step::Unary(Unary::Sigmoid, Operand::Input(1)),
+            Step::Binary(Binary::Sub, Operand::Step(2), Operand::Step(3)),
+        ];
+        let got = fused(&steps, &[&x, &y]).unwrap_or_else(|e| panic!("{e}"));
+        let one_by_one = {
+            let a = scale(&x, 2.0).and_then(|a| binary(Binary::Add, &a, &y));
+            let a = a.and_then(|a| unary(Unary::Relu, &a));
+            let s = unary(Unary::Sigmoid, &y);
+            a.and_then(|a| s.and_then(|s| binary(Binary::Sub, &a, &s)))
+        };
+        assert_eq!(Ok(got), one_by_one, "n = {n}");
+    }
+    let x = tensor(&[3], 0);
+    let bad = [Step::Unary(Unary::Exp, Operand::Step(0))];
+    assert!(fused(&bad, &[&x]).is_err(), "a step reading itself");
+    let bad = [Step::Unary(Unary::Exp, Operand::Input(1))];
+    assert!(fused(&bad, &[&x]).is_err(), "a missing input");
+    assert!(
+        fused(&[Step::Unary(Unary::Exp, Operand::Input(1))], &[&x, &tensor(&[4], 0)]).is_err(),
+        "two shapes"
+    );
+}
