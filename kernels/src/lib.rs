@@ -6,11 +6,13 @@
 //! elementwise functions and arithmetic with NumPy broadcasting ([`unary`], [`binary`],
 //! [`scale`]), matrix products ([`matmul`]), reductions over an axis ([`reduce`]) and the
 //! row-wise operations of the last axis ([`softmax`], [`l2_normalize`], [`cosine_similarity`],
-//! [`topk`]); and fused elementwise chains ([`fused`]).
+//! [`topk`]); fused elementwise chains ([`fused`]); and layout ([`reshape`], [`transpose`],
+//! [`concat`], [`slice`]).
 
 mod elementwise;
 mod float;
 mod fused;
+mod layout;
 mod matmul;
 mod reduce;
 mod tensor;
@@ -18,6 +20,7 @@ mod tensor;
 pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
 pub use float::Float;
 pub use fused::{Operand, Step, fused, fused_into};
+pub use layout::{concat, reshape, slice, transpose};
 pub use matmul::matmul;
 pub use reduce::{
     Reduce, cosine_similarity, l2_normalize, l2_normalize_into, reduce, softmax, topk,

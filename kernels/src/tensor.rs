@@ -139,6 +139,14 @@ impl Tensor {
         }
     }
 
+    /// The `i64` elements, if that is the element type.
+    pub fn as_i64(&self) -> Option<&[i64]> {
+        match &self.data {
+            Data::I64(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// The tensor as an Arrow column named `name`: one row per entry of the leading dimension,
     /// each a `fixed_shape_tensor` of the remaining dimensions. The buffer is shared, not
     /// copied. A tensor needs at least one dimension.

@@ -344,3 +344,63 @@ fn fused_chains_equal_their_steps_run_one_by_one() {
         "two shapes"
     );
 }
+
+#[test]
+fn kernels_into_a_buffer_equal_those_that_allocate() {
+    use aigrid_kernels::{Operand, Step, fused, fused_into, l2_normalize, l2_normalize_into};
+    for rows in [3, PARALLEL_MIN / 8 + 5] {
+        let x = tensor(&[rows, 16], 4);
+        let mut out = vec![f32::NAN; rows * 16];
+        l2_normalize_into(values(&x), 16, &mut out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Some(out.as_slice()), l2_normalize(&x).ok().as_ref().map(values));
+        let steps = [
+            Step::Binary(Binary::Sub, Operand::Const(1.0), Operand::Input(0)),
+            Step::Binary(Binary::Div, Operand::Step(0), Operand::Const(3.0)),
+            Step::Unary(Unary::Gelu, Operand::Step(1)),
+        ];
+        fused_into(&steps, &[values(&x)], &mut out).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Some(out.as_slice()), fused(&steps, &[&x]).ok().as_ref().map(values));
+    }
+    let mut short = vec![0f32; 3];
+    assert!(l2_normalize_into(&[1.0, 2.0, 3.0, 4.0], 2, &mut short).is_err());
+    assert!(l2_normalize_into(&[1.0, 2.0, 3.0], 2, &mut short).is_err(), "3 is not rows of 2");
+    let steps = [Step::Unary(Unary::Exp, Operand::Input(0))];
+    assert!(fused_into(&steps, &[&[1.0, 2.0]], &mut short).is_err());
+}
+
+#[test]
+fn layout_operations_move_elements_where_indices_say() {
+    use aigrid_kernels::{concat, reshape, slice, transpose};
+    let x = tensor(&[2, 3, 4], 6);
+    let v = values(&x);
+    let at = |i: usize, j: usize, k: usize| v[(i * 3 + j) * 4 + k];
+    let t = transpose(&x, &[2, 0, 1]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.shape(), [4, 2, 3]);
+    for (flat, index) in indices(&[4, 2, 3]).iter().enumerate() {
+        assert_eq!(values(&t)[flat], at(index[1], index[2], index[0]));
+    }
+    assert!(transpose(&x, &[0, 0, 1]).is_err());
+    let r = reshape(&x, &[6, 4]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((r.shape(), values(&r)), (&[6, 4][..], v));
+    assert!(reshape(&x, &[5, 5]).is_err());
+    let y = tensor(&[2, 1, 4], 9);
+    let c = concat(&[&x, &y], 1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.shape(), [2, 4, 4]);
+    for (flat, index) in indices(&[2, 4, 4]).iter().enumerate() {
+        let expected = if index[1] < 3 {
+            at(index[0], index[1], index[2])
+        } else {
+            values(&y)[index[0] * 4 + index[2]]
+        };
+        assert_eq!(values(&c)[flat], expected);
+    }
+    assert!(concat(&[&x, &tensor(&[2, 3, 5], 0)], 1).is_err());
+    let s = slice(&x, 1, 1, 3).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.shape(), [2, 2, 4]);
+    for (flat, index) in indices(&[2, 2, 4]).iter().enumerate() {
+        assert_eq!(values(&s)[flat], at(index[0], index[1] + 1, index[2]));
+    }
+    let first = slice(&x, 0, 1, 2).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(values(&first), &v[12..24]);
+    assert!(slice(&x, 1, 2, 4).is_err());
+}

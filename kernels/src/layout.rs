@@ -1,0 +1,166 @@
+//! Operations on the layout of a tensor: reshape (no copy), transpose, concat and slice, for
+//! every element type.
+
+use crate::tensor::{Data, Tensor, TensorError};
+
+/// Applies a function generic over the element type to the buffer of a [`Data`].
+macro_rules! each {
+    ($data:expr, $values:ident => $body:expr) => {
+        match $data {
+            Data::F32($values) => Data::F32($body),
+            Data::F64($values) => Data::F64($body),
+            Data::I64($values) => Data::I64($body),
+        }
+    };
+}
+
+/// The same elements in another shape with as many elements; the buffer is shared.
+pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, TensorError> {
+    let (from, to) = (x.shape().iter().product::<usize>(), shape.iter().product::<usize>());
+    if from != to {
+        return Err(TensorError::Shape(format!(
+            "cannot reshape {:?} ({from} elements) to {shape:?} ({to})",
+            x.shape()
+        )));
+    }
+    Tensor::new(shape.to_vec(), x.data().clone())
+}
+
+/// The axes of `x` reordered: axis `i` of the result is axis `permutation[i]` of `x`.
+pub fn transpose(x: &Tensor, permutation: &[usize]) -> Result<Tensor, TensorError> {
+    let rank = x.shape().len();
+    let mut seen = vec![false; rank];
+    let valid = permutation.len() == rank
+        && permutation.iter().all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
+    if !valid {
+        return Err(TensorError::Shape(format!(
+            "{permutation:?} is not a permutation of the {rank} axes of {:?}",
+            x.shape()
+        )));
+    }
+    let shape: Vec<usize> = permutation.iter().map(|&a| x.shape()[a]).collect();
+    let mut strides = vec![1; rank];
+    for i in (0..rank.saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * x.shape()[i + 1];
+    }
+    let read: Vec<usize> = permutation.iter().map(|&a| strides[a]).collect();
+    let data = each!(x.data(), v => permute(v, &shape, &read).into());
+    Tensor::new(shape, data)
+}
+
+/// The elements at each index of `shape`, in order, read at the offsets `strides` give.
+fn permute<T: Copy>(values: &[T], shape: &[usize], strides: &[usize]) -> Vec<T> {
+    let total = shape.iter().product::<usize>();
+    let mut out = Vec::with_capacity(total);
+    if total == 0 {
+        return out;
+    }
+    let mut index = vec![0; shape.len()];
+    let mut offset = 0;
+    for _ in 0..total {
+        out.push(values[offset]);
+        // Advance the index like an odometer, keeping the offset in step.
+        for d in (0..shape.len()).rev() {
+            index[d] += 1;
+            offset += strides[d];
+            if index[d] < shape[d] {
+                break;
+            }
+            offset -= strides[d] * shape[d];
+            index[d] = 0;
+        }
+    }
+    out
+}
+
+/// `tensors` joined along `axis`; their other dimensions and element types agree.
+pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor, TensorError> {
+    let Some(first) = tensors.first() else {
+        return Err(TensorError::Shape("concat needs a tensor".into()));
+    };
+    let rank = first.shape().len();
+    if axis >= rank {
+        return Err(TensorError::Shape(format!("axis {axis} of tensors with {rank} axes")));
+    }
+    let mut shape = first.shape().to_vec();
+    shape[axis] = 0;
+    for t in tensors {
+        let same = t.shape().len() == rank
+            && t.shape()
+                .iter()
+                .zip(first.shape())
+                .enumerate()
+                .all(|(d, (a, b))| d == axis || a == b);
+        if !same {
+            return Err(TensorError::Shape(format!(
+                "concat along axis {axis} of shapes {:?} and {:?}",
+                first.shape(),
+                t.shape()
+            )));
+        }
+        if t.data().dtype() != first.data().dtype() {
+            return Err(TensorError::Type(format!(
+                "concat of {} and {} tensors",
+                first.data().dtype(),
+                t.data().dtype()
+            )));
+        }
+        shape[axis] += t.shape()[axis];
+    }
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let blocks: Vec<usize> = tensors.iter().map(|t| t.shape()[axis] * inner).collect();
+    let data = match first.data() {
+        Data::F32(_) => Data::F32(
+            join(&tensors.iter().filter_map(|t| t.as_f32()).collect::<Vec<_>>(), outer, &blocks)
+                .into(),
+        ),
+        Data::F64(_) => Data::F64(
+            join(&tensors.iter().filter_map(|t| t.as_f64()).collect::<Vec<_>>(), outer, &blocks)
+                .into(),
+        ),
+        Data::I64(_) => Data::I64(
+            join(&tensors.iter().filter_map(|t| t.as_i64()).collect::<Vec<_>>(), outer, &blocks)
+                .into(),
+        ),
+    };
+    Tensor::new(shape, data)
+}
+
+/// For each of `outer` blocks, the next block of each part, in order.
+fn join<T: Copy>(parts: &[&[T]], outer: usize, blocks: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(outer * blocks.iter().sum::<usize>());
+    for o in 0..outer {
+        for (part, &block) in parts.iter().zip(blocks) {
+            out.extend_from_slice(&part[o * block..(o + 1) * block]);
+        }
+    }
+    out
+}
+
+/// Entries `start..end` of `axis`; along the first axis the buffer is shared.
+pub fn slice(x: &Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor, TensorError> {
+    let shape = x.shape();
+    let Some(&n) = shape.get(axis) else {
+        return Err(TensorError::Shape(format!("axis {axis} of a tensor of shape {shape:?}")));
+    };
+    if start > end || end > n {
+        return Err(TensorError::Shape(format!("slice {start}..{end} of an axis of {n} entries")));
+    }
+    let outer: usize = shape[..axis].iter().product();
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut out_shape = shape.to_vec();
+    out_shape[axis] = end - start;
+    let data = if outer == 1 {
+        each!(x.data(), v => v.slice(start * inner, (end - start) * inner))
+    } else {
+        each!(x.data(), v => {
+            let mut out = Vec::with_capacity(outer * (end - start) * inner);
+            for o in 0..outer {
+                out.extend_from_slice(&v[(o * n + start) * inner..(o * n + end) * inner]);
+            }
+            out.into()
+        })
+    };
+    Tensor::new(out_shape, data)
+}
