@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use crate::float::Float;
-use crate::tensor::{Data, Tensor, TensorError};
+use crate::tensor::{Data, KernelError, Tensor};
 
 /// Below this many elements a kernel runs on one thread: splitting costs more than it saves.
 pub const PARALLEL_MIN: usize = 1 << 16;
@@ -77,17 +77,17 @@ impl Binary {
 }
 
 /// `op` of every element of `x` (a float tensor).
-pub fn unary(op: Unary, x: &Tensor) -> Result<Tensor, TensorError> {
+pub fn unary(op: Unary, x: &Tensor) -> Result<Tensor, KernelError> {
     let shape = x.shape().to_vec();
     match x.data() {
         Data::F32(v) => Tensor::f32(shape, map(v, |e| op.apply(e))),
         Data::F64(v) => Tensor::f64(shape, map(v, |e| op.apply(e))),
-        Data::I64(_) => Err(TensorError::Type(format!("{op:?} needs a float tensor, not i64"))),
+        Data::I64(_) => Err(KernelError::Type(format!("{op:?} needs a float tensor, not i64"))),
     }
 }
 
 /// `x * factor`.
-pub fn scale(x: &Tensor, factor: f64) -> Result<Tensor, TensorError> {
+pub fn scale(x: &Tensor, factor: f64) -> Result<Tensor, KernelError> {
     let shape = x.shape().to_vec();
     match x.data() {
         Data::F32(v) => {
@@ -95,13 +95,13 @@ pub fn scale(x: &Tensor, factor: f64) -> Result<Tensor, TensorError> {
             Tensor::f32(shape, map(v, |e| e * factor))
         }
         Data::F64(v) => Tensor::f64(shape, map(v, |e| e * factor)),
-        Data::I64(_) => Err(TensorError::Type("scale needs a float tensor, not i64".into())),
+        Data::I64(_) => Err(KernelError::Type("scale needs a float tensor, not i64".into())),
     }
 }
 
 /// `a op b`, broadcasting as NumPy does: shapes are aligned at their last dimension, and a
 /// dimension of 1 (or a missing one) stretches to the other's.
-pub fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
+pub fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     let shape = broadcast_shape(a.shape(), b.shape())?;
     match (a.data(), b.data()) {
         (Data::F32(x), Data::F32(y)) => Tensor::f32(
@@ -112,7 +112,7 @@ pub fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError>
             shape.clone(),
             broadcast(x, a.shape(), y, b.shape(), &shape, |p, q| op.apply(p, q)),
         ),
-        (x, y) => Err(TensorError::Type(format!(
+        (x, y) => Err(KernelError::Type(format!(
             "{op:?} needs two float tensors of one element type, not {} and {}",
             x.dtype(),
             y.dtype()
@@ -121,7 +121,7 @@ pub fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError>
 }
 
 /// The shape `a` and `b` broadcast to.
-pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, TensorError> {
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, KernelError> {
     let rank = a.len().max(b.len());
     let dim =
         |shape: &[usize], i: usize| (i + shape.len()).checked_sub(rank).map_or(1, |j| shape[j]);
@@ -130,7 +130,7 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, TensorErr
             (x, y) if x == y => Ok(x),
             (1, y) => Ok(y),
             (x, 1) => Ok(x),
-            (x, y) => Err(TensorError::Shape(format!(
+            (x, y) => Err(KernelError::Shape(format!(
                 "shapes {a:?} and {b:?} do not broadcast: {x} and {y} in dimension {i}"
             ))),
         })

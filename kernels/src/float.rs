@@ -2,7 +2,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use crate::tensor::{Data, Tensor, TensorError};
+use crate::tensor::{Data, KernelError, Tensor};
 
 /// `f32` or `f64`.
 pub trait Float:
@@ -32,7 +32,7 @@ pub trait Float:
     /// The square root.
     fn sqrt(self) -> Self;
     /// A tensor of these elements.
-    fn tensor(shape: Vec<usize>, values: Vec<Self>) -> Result<Tensor, TensorError>;
+    fn tensor(shape: Vec<usize>, values: Vec<Self>) -> Result<Tensor, KernelError>;
 }
 
 macro_rules! float {
@@ -55,7 +55,7 @@ macro_rules! float {
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
             }
-            fn tensor(shape: Vec<usize>, values: Vec<Self>) -> Result<Tensor, TensorError> {
+            fn tensor(shape: Vec<usize>, values: Vec<Self>) -> Result<Tensor, KernelError> {
                 Tensor::new(shape, Data::$data(values.into()))
             }
         }

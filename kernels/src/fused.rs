@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::elementwise::{Binary, PARALLEL_MIN, Unary};
 use crate::float::Float;
-use crate::tensor::{Data, Tensor, TensorError};
+use crate::tensor::{Data, KernelError, Tensor};
 
 /// Elements per block: a few KiB per step.
 const BLOCK: usize = 1024;
@@ -32,12 +32,12 @@ pub enum Step {
 }
 
 /// Checks that every step reads an input of `inputs` or an earlier step.
-fn check(steps: &[Step], inputs: usize) -> Result<(), TensorError> {
+fn check(steps: &[Step], inputs: usize) -> Result<(), KernelError> {
     if inputs == 0 {
-        return Err(TensorError::Shape("a fused chain needs an input".into()));
+        return Err(KernelError::Shape("a fused chain needs an input".into()));
     }
     if steps.is_empty() {
-        return Err(TensorError::Shape("a fused chain needs a step".into()));
+        return Err(KernelError::Shape("a fused chain needs a step".into()));
     }
     for (k, step) in steps.iter().enumerate() {
         let operands = match step {
@@ -47,12 +47,12 @@ fn check(steps: &[Step], inputs: usize) -> Result<(), TensorError> {
         for operand in operands {
             match operand {
                 Operand::Input(i) if i >= inputs => {
-                    return Err(TensorError::Shape(format!(
+                    return Err(KernelError::Shape(format!(
                         "step {k} reads input {i} of {inputs}"
                     )));
                 }
                 Operand::Step(j) if j >= k => {
-                    return Err(TensorError::Shape(format!(
+                    return Err(KernelError::Shape(format!(
                         "step {k} reads step {j}, not an earlier one"
                     )));
                 }
@@ -65,13 +65,13 @@ fn check(steps: &[Step], inputs: usize) -> Result<(), TensorError> {
 
 /// Runs `steps` over `inputs` (tensors of one shape and one float element type); the result is
 /// the last step's.
-pub fn fused(steps: &[Step], inputs: &[&Tensor]) -> Result<Tensor, TensorError> {
+pub fn fused(steps: &[Step], inputs: &[&Tensor]) -> Result<Tensor, KernelError> {
     check(steps, inputs.len())?;
     let Some(first) = inputs.first() else {
-        return Err(TensorError::Shape("a fused chain needs an input".into()));
+        return Err(KernelError::Shape("a fused chain needs an input".into()));
     };
     if let Some(other) = inputs.iter().find(|t| t.shape() != first.shape()) {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "a fused chain's inputs have one shape, not {:?} and {:?}",
             first.shape(),
             other.shape()
@@ -82,18 +82,18 @@ pub fn fused(steps: &[Step], inputs: &[&Tensor]) -> Result<Tensor, TensorError> 
         Data::F32(_) => {
             let slices = inputs.iter().map(|t| t.as_f32()).collect::<Option<Vec<_>>>();
             let slices = slices.ok_or_else(|| {
-                TensorError::Type("a fused chain's inputs have one element type".into())
+                KernelError::Type("a fused chain's inputs have one element type".into())
             })?;
             Tensor::f32(shape, run(steps, &slices))
         }
         Data::F64(_) => {
             let slices = inputs.iter().map(|t| t.as_f64()).collect::<Option<Vec<_>>>();
             let slices = slices.ok_or_else(|| {
-                TensorError::Type("a fused chain's inputs have one element type".into())
+                KernelError::Type("a fused chain's inputs have one element type".into())
             })?;
             Tensor::f64(shape, run(steps, &slices))
         }
-        Data::I64(_) => Err(TensorError::Type("a fused chain needs float tensors, not i64".into())),
+        Data::I64(_) => Err(KernelError::Type("a fused chain needs float tensors, not i64".into())),
     }
 }
 
@@ -103,10 +103,10 @@ pub fn fused_into<T: Float>(
     steps: &[Step],
     inputs: &[&[T]],
     out: &mut [T],
-) -> Result<(), TensorError> {
+) -> Result<(), KernelError> {
     check(steps, inputs.len())?;
     if let Some(other) = inputs.iter().find(|i| i.len() != out.len()) {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "a fused chain over {} elements has an input of {}",
             out.len(),
             other.len()

@@ -1,7 +1,7 @@
 //! Operations on the layout of a tensor: reshape (no copy), transpose, concat and slice, for
 //! every element type.
 
-use crate::tensor::{Data, Tensor, TensorError};
+use crate::tensor::{Data, KernelError, Tensor};
 
 /// Applies a function generic over the element type to the buffer of a [`Data`].
 macro_rules! each {
@@ -15,10 +15,10 @@ macro_rules! each {
 }
 
 /// The same elements in another shape with as many elements; the buffer is shared.
-pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, TensorError> {
+pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, KernelError> {
     let (from, to) = (x.shape().iter().product::<usize>(), shape.iter().product::<usize>());
     if from != to {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "cannot reshape {:?} ({from} elements) to {shape:?} ({to})",
             x.shape()
         )));
@@ -27,13 +27,13 @@ pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, TensorError> {
 }
 
 /// The axes of `x` reordered: axis `i` of the result is axis `permutation[i]` of `x`.
-pub fn transpose(x: &Tensor, permutation: &[usize]) -> Result<Tensor, TensorError> {
+pub fn transpose(x: &Tensor, permutation: &[usize]) -> Result<Tensor, KernelError> {
     let rank = x.shape().len();
     let mut seen = vec![false; rank];
     let valid = permutation.len() == rank
         && permutation.iter().all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
     if !valid {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "{permutation:?} is not a permutation of the {rank} axes of {:?}",
             x.shape()
         )));
@@ -74,13 +74,13 @@ fn permute<T: Copy>(values: &[T], shape: &[usize], strides: &[usize]) -> Vec<T> 
 }
 
 /// `tensors` joined along `axis`; their other dimensions and element types agree.
-pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor, TensorError> {
+pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor, KernelError> {
     let Some(first) = tensors.first() else {
-        return Err(TensorError::Shape("concat needs a tensor".into()));
+        return Err(KernelError::Shape("concat needs a tensor".into()));
     };
     let rank = first.shape().len();
     if axis >= rank {
-        return Err(TensorError::Shape(format!("axis {axis} of tensors with {rank} axes")));
+        return Err(KernelError::Shape(format!("axis {axis} of tensors with {rank} axes")));
     }
     let mut shape = first.shape().to_vec();
     shape[axis] = 0;
@@ -92,14 +92,14 @@ pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor, TensorError> {
                 .enumerate()
                 .all(|(d, (a, b))| d == axis || a == b);
         if !same {
-            return Err(TensorError::Shape(format!(
+            return Err(KernelError::Shape(format!(
                 "concat along axis {axis} of shapes {:?} and {:?}",
                 first.shape(),
                 t.shape()
             )));
         }
         if t.data().dtype() != first.data().dtype() {
-            return Err(TensorError::Type(format!(
+            return Err(KernelError::Type(format!(
                 "concat of {} and {} tensors",
                 first.data().dtype(),
                 t.data().dtype()
@@ -139,13 +139,13 @@ fn join<T: Copy>(parts: &[&[T]], outer: usize, blocks: &[usize]) -> Vec<T> {
 }
 
 /// Entries `start..end` of `axis`; along the first axis the buffer is shared.
-pub fn slice(x: &Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor, TensorError> {
+pub fn slice(x: &Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor, KernelError> {
     let shape = x.shape();
     let Some(&n) = shape.get(axis) else {
-        return Err(TensorError::Shape(format!("axis {axis} of a tensor of shape {shape:?}")));
+        return Err(KernelError::Shape(format!("axis {axis} of a tensor of shape {shape:?}")));
     };
     if start > end || end > n {
-        return Err(TensorError::Shape(format!("slice {start}..{end} of an axis of {n} entries")));
+        return Err(KernelError::Shape(format!("slice {start}..{end} of an axis of {n} entries")));
     }
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();

@@ -7,7 +7,8 @@
 //! [`scale`]), matrix products ([`matmul`]), reductions over an axis ([`reduce`]) and the
 //! row-wise operations of the last axis ([`softmax`], [`l2_normalize`], [`cosine_similarity`],
 //! [`topk`]); fused elementwise chains ([`fused`]); and layout ([`reshape`], [`transpose`],
-//! [`concat`], [`slice`]).
+//! [`concat`], [`slice`]). Text: [`lower`], [`split`], [`regex_extract`] and [`chunk`] over
+//! Arrow string columns.
 
 mod elementwise;
 mod float;
@@ -16,6 +17,7 @@ mod layout;
 mod matmul;
 mod reduce;
 mod tensor;
+mod text;
 
 pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
 pub use float::Float;
@@ -25,4 +27,5 @@ pub use matmul::matmul;
 pub use reduce::{
     Reduce, cosine_similarity, l2_normalize, l2_normalize_into, reduce, softmax, topk,
 };
-pub use tensor::{Data, TENSOR_EXTENSION, Tensor, TensorError};
+pub use tensor::{Data, KernelError, TENSOR_EXTENSION, Tensor};
+pub use text::{chunk, lower, regex_extract, split};

@@ -1,29 +1,29 @@
 //! Matrix multiplication on the CPU through the `gemm` crate (SIMD microkernels chosen at run
 //! time, cache blocking, rayon threads for large products).
 
-use crate::tensor::{Data, Tensor, TensorError};
+use crate::tensor::{Data, KernelError, Tensor};
 
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_MIN: usize = 1 << 18;
 
 /// `a @ b` for `a` of shape `[M, K]` and `b` of shape `[K, N]` (both `f32` or both `f64`).
-pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     let (&[m, k], &[k2, n]) = (a.shape(), b.shape()) else {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "matmul takes two matrices, not shapes {:?} and {:?}",
             a.shape(),
             b.shape()
         )));
     };
     if k != k2 {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "matmul of [{m}, {k}] and [{k2}, {n}]: the inner dimensions differ"
         )));
     }
     match (a.data(), b.data()) {
         (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, false)),
         (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, false)),
-        (x, y) => Err(TensorError::Type(format!(
+        (x, y) => Err(KernelError::Type(format!(
             "matmul needs two float tensors of one element type, not {} and {}",
             x.dtype(),
             y.dtype()
@@ -33,17 +33,17 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
 
 /// `a @ b^T` for `a` of shape `[M, K]` and `b` of shape `[N, K]`: `b` is read transposed in
 /// place, not copied.
-pub(crate) fn matmul_transposed(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
+pub(crate) fn matmul_transposed(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     let (&[m, k], &[n, k2]) = (a.shape(), b.shape()) else {
-        return Err(TensorError::Shape("matmul_transposed takes two matrices".into()));
+        return Err(KernelError::Shape("matmul_transposed takes two matrices".into()));
     };
     if k != k2 {
-        return Err(TensorError::Shape(format!("rows of {k} and {k2} elements")));
+        return Err(KernelError::Shape(format!("rows of {k} and {k2} elements")));
     }
     match (a.data(), b.data()) {
         (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, true)),
         (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, true)),
-        (x, y) => Err(TensorError::Type(format!(
+        (x, y) => Err(KernelError::Type(format!(
             "two float tensors of one element type are needed, not {} and {}",
             x.dtype(),
             y.dtype()

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::elementwise::PARALLEL_MIN;
 use crate::float::Float;
-use crate::tensor::{Data, Tensor, TensorError};
+use crate::tensor::{Data, KernelError, Tensor};
 
 /// A reduction over one axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,9 +23,9 @@ pub enum Reduce {
 }
 
 /// `x` seen as `[outer, n, inner]` around `axis`.
-fn split(shape: &[usize], axis: usize) -> Result<(usize, usize, usize), TensorError> {
+fn split(shape: &[usize], axis: usize) -> Result<(usize, usize, usize), KernelError> {
     if axis >= shape.len() {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "axis {axis} of a tensor of shape {shape:?}, which has {} axes",
             shape.len()
         )));
@@ -37,17 +37,17 @@ fn split(shape: &[usize], axis: usize) -> Result<(usize, usize, usize), TensorEr
 
 /// Reduces `x` over `axis`, which disappears from the shape. Reducing an empty axis is an
 /// error for max, min and argmax; its sum is 0 and its mean NaN.
-pub fn reduce(op: Reduce, x: &Tensor, axis: usize) -> Result<Tensor, TensorError> {
+pub fn reduce(op: Reduce, x: &Tensor, axis: usize) -> Result<Tensor, KernelError> {
     let (outer, n, inner) = split(x.shape(), axis)?;
     if n == 0 && matches!(op, Reduce::Max | Reduce::Min | Reduce::Argmax) {
-        return Err(TensorError::Shape(format!("{op:?} of an empty axis")));
+        return Err(KernelError::Shape(format!("{op:?} of an empty axis")));
     }
     let mut shape = x.shape().to_vec();
     shape.remove(axis);
     match x.data() {
         Data::F32(v) => finish(op, shape, reduce_values(op, v, outer, n, inner)),
         Data::F64(v) => finish(op, shape, reduce_values(op, v, outer, n, inner)),
-        Data::I64(_) => Err(TensorError::Type(format!("{op:?} needs a float tensor, not i64"))),
+        Data::I64(_) => Err(KernelError::Type(format!("{op:?} needs a float tensor, not i64"))),
     }
 }
 
@@ -55,7 +55,7 @@ fn finish<T: Float>(
     op: Reduce,
     shape: Vec<usize>,
     values: Vec<(T, usize)>,
-) -> Result<Tensor, TensorError> {
+) -> Result<Tensor, KernelError> {
     if op == Reduce::Argmax {
         let indices = values.into_iter().map(|(_, i)| i as i64).collect::<Vec<_>>();
         return Tensor::new(shape, Data::I64(indices.into()));
@@ -137,16 +137,16 @@ fn rows_into<T: Float>(x: &[T], width: usize, out: &mut [T], f: impl Fn(&[T], &m
     }
 }
 
-fn last_axis(x: &Tensor, what: &str) -> Result<usize, TensorError> {
+fn last_axis(x: &Tensor, what: &str) -> Result<usize, KernelError> {
     x.shape()
         .last()
         .copied()
-        .ok_or_else(|| TensorError::Shape(format!("{what} needs a tensor with at least one axis")))
+        .ok_or_else(|| KernelError::Shape(format!("{what} needs a tensor with at least one axis")))
 }
 
 /// Softmax over the last axis, computed as `exp(x - max) / sum`, so large values do not
 /// overflow.
-pub fn softmax(x: &Tensor) -> Result<Tensor, TensorError> {
+pub fn softmax(x: &Tensor) -> Result<Tensor, KernelError> {
     let width = last_axis(x, "softmax")?;
     fn run<T: Float>(row: &[T], out: &mut [T]) {
         let max = row.iter().copied().fold(None, |m: Option<T>, v| match m {
@@ -167,7 +167,7 @@ pub fn softmax(x: &Tensor) -> Result<Tensor, TensorError> {
 }
 
 /// Each row of the last axis divided by its Euclidean norm (a zero row stays zero).
-pub fn l2_normalize(x: &Tensor) -> Result<Tensor, TensorError> {
+pub fn l2_normalize(x: &Tensor) -> Result<Tensor, KernelError> {
     let width = last_axis(x, "l2_normalize")?;
     map_rows(x, width, "l2_normalize", normalize_row::<f32>, normalize_row::<f64>)
 }
@@ -178,9 +178,9 @@ pub fn l2_normalize_into<T: Float>(
     x: &[T],
     width: usize,
     out: &mut [T],
-) -> Result<(), TensorError> {
+) -> Result<(), KernelError> {
     if x.len() != out.len() || (width > 0 && !x.len().is_multiple_of(width)) {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "{} elements in rows of {width} into {}",
             x.len(),
             out.len()
@@ -207,27 +207,27 @@ fn map_rows(
     what: &str,
     f32_row: fn(&[f32], &mut [f32]),
     f64_row: fn(&[f64], &mut [f64]),
-) -> Result<Tensor, TensorError> {
+) -> Result<Tensor, KernelError> {
     let shape = x.shape().to_vec();
     match x.data() {
         Data::F32(v) => Tensor::f32(shape, rows(v, width, f32_row)),
         Data::F64(v) => Tensor::f64(shape, rows(v, width, f64_row)),
-        Data::I64(_) => Err(TensorError::Type(format!("{what} needs a float tensor, not i64"))),
+        Data::I64(_) => Err(KernelError::Type(format!("{what} needs a float tensor, not i64"))),
     }
 }
 
 /// The cosine similarity of every row of `a` (`[N, D]`) with every row of `b` (`[M, D]`):
 /// `[N, M]`.
-pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> {
+pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     let (&[_, d], &[_, d2]) = (a.shape(), b.shape()) else {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "cosine_similarity takes two matrices, not shapes {:?} and {:?}",
             a.shape(),
             b.shape()
         )));
     };
     if d != d2 {
-        return Err(TensorError::Shape(format!(
+        return Err(KernelError::Shape(format!(
             "cosine_similarity of rows of {d} and {d2} elements"
         )));
     }
@@ -237,10 +237,10 @@ pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor, TensorError> 
 
 /// The `k` largest values of each row of the last axis, largest first (ties: the lower index
 /// first), and their indices (`i64`).
-pub fn topk(x: &Tensor, k: usize) -> Result<(Tensor, Tensor), TensorError> {
+pub fn topk(x: &Tensor, k: usize) -> Result<(Tensor, Tensor), KernelError> {
     let width = last_axis(x, "topk")?;
     if k > width {
-        return Err(TensorError::Shape(format!("topk of {k} in rows of {width}")));
+        return Err(KernelError::Shape(format!("topk of {k} in rows of {width}")));
     }
     let mut shape = x.shape().to_vec();
     if let Some(last) = shape.last_mut() {
@@ -276,7 +276,7 @@ pub fn topk(x: &Tensor, k: usize) -> Result<(Tensor, Tensor), TensorError> {
             let (values, indices) = run(v, width, k);
             (Tensor::f64(shape.clone(), values)?, indices)
         }
-        Data::I64(_) => return Err(TensorError::Type("topk needs a float tensor, not i64".into())),
+        Data::I64(_) => return Err(KernelError::Type("topk needs a float tensor, not i64".into())),
     };
     Ok((values, Tensor::new(shape, Data::I64(indices.into()))?))
 }

@@ -13,9 +13,9 @@ use arrow_schema::extension::{
 };
 use arrow_schema::{DataType, Field};
 
-/// Why a tensor cannot be made or read.
+/// Why a tensor cannot be made or read, or a kernel cannot run on its arguments.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TensorError {
+pub enum KernelError {
     /// The element count does not match the shape.
     #[error("a tensor of shape {shape:?} has {expected} elements, not {found}")]
     Size {
@@ -40,6 +40,9 @@ pub enum TensorError {
     /// An operation on an element type it does not support.
     #[error("{0}")]
     Type(String),
+    /// An argument out of its range: a bad pattern, a separator that is empty.
+    #[error("{0}")]
+    Argument(String),
 }
 
 /// The elements of a tensor.
@@ -95,21 +98,21 @@ pub struct Tensor {
 
 impl Tensor {
     /// A tensor of `shape` over `data` (row-major); the sizes must agree.
-    pub fn new(shape: Vec<usize>, data: Data) -> Result<Tensor, TensorError> {
+    pub fn new(shape: Vec<usize>, data: Data) -> Result<Tensor, KernelError> {
         let expected = shape.iter().product::<usize>();
         if expected != data.len() {
-            return Err(TensorError::Size { shape, expected, found: data.len() });
+            return Err(KernelError::Size { shape, expected, found: data.len() });
         }
         Ok(Tensor { shape, data })
     }
 
     /// An `f32` tensor.
-    pub fn f32(shape: Vec<usize>, values: Vec<f32>) -> Result<Tensor, TensorError> {
+    pub fn f32(shape: Vec<usize>, values: Vec<f32>) -> Result<Tensor, KernelError> {
         Tensor::new(shape, Data::F32(values.into()))
     }
 
     /// An `f64` tensor.
-    pub fn f64(shape: Vec<usize>, values: Vec<f64>) -> Result<Tensor, TensorError> {
+    pub fn f64(shape: Vec<usize>, values: Vec<f64>) -> Result<Tensor, KernelError> {
         Tensor::new(shape, Data::F64(values.into()))
     }
 
@@ -150,9 +153,9 @@ impl Tensor {
     /// The tensor as an Arrow column named `name`: one row per entry of the leading dimension,
     /// each a `fixed_shape_tensor` of the remaining dimensions. The buffer is shared, not
     /// copied. A tensor needs at least one dimension.
-    pub fn to_arrow(&self, name: &str) -> Result<(Field, ArrayRef), TensorError> {
+    pub fn to_arrow(&self, name: &str) -> Result<(Field, ArrayRef), KernelError> {
         let Some((_, inner)) = self.shape.split_first() else {
-            return Err(TensorError::Shape("a tensor column needs at least one dimension".into()));
+            return Err(KernelError::Shape("a tensor column needs at least one dimension".into()));
         };
         let size = inner.iter().product::<usize>();
         // The item is nullable in the canonical storage type (pyarrow checks it); a tensor has
@@ -164,9 +167,9 @@ impl Tensor {
             Data::I64(b) => Arc::new(PrimitiveArray::<Int64Type>::new(b.clone(), None)),
         };
         let list_size = i32::try_from(size)
-            .map_err(|_| TensorError::Shape(format!("a row of {size} elements is too large")))?;
+            .map_err(|_| KernelError::Shape(format!("a row of {size} elements is too large")))?;
         let array = FixedSizeListArray::try_new(item.clone(), list_size, values, None)
-            .map_err(|e| TensorError::Shape(e.to_string()))?;
+            .map_err(|e| KernelError::Shape(e.to_string()))?;
         // The metadata is written here rather than by arrow-rs, which also writes
         // `"dim_names":null`: the canonical form has only the keys it uses.
         let shape: Vec<String> = inner.iter().map(usize::to_string).collect();
@@ -180,8 +183,8 @@ impl Tensor {
     }
 
     /// Reads a `fixed_shape_tensor` column (without nulls) as a tensor, sharing its buffer.
-    pub fn from_arrow(field: &Field, array: &dyn Array) -> Result<Tensor, TensorError> {
-        let not = |reason: String| TensorError::NotATensor { column: field.name().clone(), reason };
+    pub fn from_arrow(field: &Field, array: &dyn Array) -> Result<Tensor, KernelError> {
+        let not = |reason: String| KernelError::NotATensor { column: field.name().clone(), reason };
         // arrow-rs's own FixedShapeTensor insists on a non-nullable item, which pyarrow (and
         // the canonical storage type) does not have: the extension is checked here.
         if field.extension_type_name() != Some(TENSOR_EXTENSION) {
@@ -245,10 +248,10 @@ struct ShapeMetadata {
 
 fn primitive<T: arrow_array::ArrowPrimitiveType>(
     values: &ArrayRef,
-) -> Result<ScalarBuffer<T::Native>, TensorError> {
+) -> Result<ScalarBuffer<T::Native>, KernelError> {
     values
         .as_any()
         .downcast_ref::<PrimitiveArray<T>>()
         .map(|a| a.values().clone())
-        .ok_or_else(|| TensorError::Type("the tensor's values are not a primitive array".into()))
+        .ok_or_else(|| KernelError::Type("the tensor's values are not a primitive array".into()))
 }

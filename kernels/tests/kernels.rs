@@ -404,3 +404,53 @@ fn layout_operations_move_elements_where_indices_say() {
     assert_eq!(values(&first), &v[12..24]);
     assert!(slice(&x, 1, 2, 4).is_err());
 }
+
+#[test]
+fn text_operations_keep_nulls_and_count_characters() {
+    use aigrid_kernels::{chunk, lower, regex_extract, split};
+    use arrow_array::{Array, ListArray, StringArray};
+    let texts = StringArray::from(vec![Some("Héllo World"), None, Some("a,b,,c"), Some("")]);
+    let lowered = lower(&texts);
+    assert_eq!(
+        lowered.iter().collect::<Vec<_>>(),
+        [Some("héllo world"), None, Some("a,b,,c"), Some("")]
+    );
+    let lists = |l: &ListArray| -> Vec<Option<Vec<String>>> {
+        (0..l.len())
+            .map(|i| {
+                l.is_valid(i).then(|| {
+                    let v = l.value(i);
+                    let s = v
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .map(|s| s.iter().map(|x| x.unwrap_or_default().to_owned()).collect());
+                    s.unwrap_or_default()
+                })
+            })
+            .collect()
+    };
+    let parts = split(&texts, ",").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        lists(&parts),
+        [
+            Some(vec!["Héllo World".into()]),
+            None,
+            Some(vec!["a".into(), "b".into(), "".into(), "c".into()]),
+            Some(vec!["".into()])
+        ]
+    );
+    assert!(split(&texts, "").is_err());
+    let found = regex_extract(&texts, r"(\w)o (\w+)", 2).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.iter().collect::<Vec<_>>(), [Some("World"), None, None, None]);
+    assert!(regex_extract(&texts, "(", 0).is_err(), "a bad pattern");
+    assert!(regex_extract(&texts, "(a)", 2).is_err(), "no group 2");
+    // Windows of 4 characters (not bytes: é is two bytes), 1 shared with the next.
+    let windows = chunk(&texts, 4, 1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        lists(&windows)[0],
+        Some(vec!["Héll".into(), "lo W".into(), "Worl".into(), "ld".into()])
+    );
+    assert_eq!(lists(&windows)[1], None);
+    assert_eq!(lists(&windows)[3], Some(vec![]), "an empty text has no window");
+    assert!(chunk(&texts, 4, 4).is_err());
+}
