@@ -20,15 +20,7 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
             "matmul of [{m}, {k}] and [{k2}, {n}]: the inner dimensions differ"
         )));
     }
-    match (a.data(), b.data()) {
-        (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, false)),
-        (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, false)),
-        (x, y) => Err(KernelError::Type(format!(
-            "matmul needs two float tensors of one element type, not {} and {}",
-            x.dtype(),
-            y.dtype()
-        ))),
-    }
+    multiply(a, b, (m, k, n), false)
 }
 
 /// `a @ b^T` for `a` of shape `[M, K]` and `b` of shape `[N, K]`: `b` is read transposed in
@@ -40,11 +32,21 @@ pub(crate) fn matmul_transposed(a: &Tensor, b: &Tensor) -> Result<Tensor, Kernel
     if k != k2 {
         return Err(KernelError::Shape(format!("rows of {k} and {k2} elements")));
     }
+    multiply(a, b, (m, k, n), true)
+}
+
+/// The product of shapes already checked, for each element type.
+fn multiply(
+    a: &Tensor,
+    b: &Tensor,
+    (m, k, n): (usize, usize, usize),
+    transposed: bool,
+) -> Result<Tensor, KernelError> {
     match (a.data(), b.data()) {
-        (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, true)),
-        (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, true)),
+        (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, transposed)),
+        (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, transposed)),
         (x, y) => Err(KernelError::Type(format!(
-            "two float tensors of one element type are needed, not {} and {}",
+            "matmul needs two float tensors of one element type, not {} and {}",
             x.dtype(),
             y.dtype()
         ))),
