@@ -7,7 +7,7 @@
 //! [`scale`]), matrix products ([`matmul`]), reductions over an axis ([`reduce`]) and the
 //! row-wise operations of the last axis ([`softmax`], [`l2_normalize`], [`cosine_similarity`],
 //! [`topk`]); fused elementwise chains ([`fused`]); and layout ([`reshape`], [`transpose`],
-//! [`concat`], [`slice`]). Text: [`lower`], [`split`], [`regex_extract`] and [`chunk`] over
+//! [`concat()`], [`slice()`]). Text: [`lower`], [`split`], [`regex_extract`] and [`chunk`] over
 //! Arrow string columns.
 
 mod elementwise;
