@@ -111,3 +111,44 @@ fn column_queries_agree_with_card_by_card_evaluation() {
     assert_eq!(store.len(), cards.len());
     check(&store, &cards);
 }
+
+mod hostile {
+    use aigrid_discovery::Predicate;
+    use aigrid_discovery_service::{Limits, Store};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Arbitrary documents and predicates are refused or accepted, never a panic; the store
+        /// keeps answering.
+        #[test]
+        fn arbitrary_input_never_panics(document in ".{0,300}", predicate in ".{0,120}") {
+            let store = Store::in_memory(Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+            let _ = store.register(&[document], None);
+            if let Ok(predicate) = Predicate::parse(&predicate) {
+                let _ = store.query(Some(&predicate), false, 0);
+                let _ = store.query(Some(&predicate), true, 0);
+            }
+            prop_assert!(store.query(None, false, 0).is_ok());
+        }
+
+        /// Predicates built from the language's pieces: parsing and evaluation never panic.
+        #[test]
+        fn generated_predicates_never_panic(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "dims", "task", "gpu", "==", "!=", "<", ">=", "&&", "||", "!", "(", ")", "384",
+                "\"x\"", "true", "in", "[", "]", ",", "-", "1.5", "id",
+            ]), 1..12)
+        ) {
+            let text = parts.join(" ");
+            let store = Store::in_memory(Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+            let card = r#"{"id":"a","name":"a","version":"1.0.0","owner":"o","task":"x","signature":"(x: i64) -> i64","endpoint":"builtin:a","attributes":{"dims":384,"gpu":true}}"#;
+            store.register(&[card.to_owned()], None).unwrap_or_else(|e| panic!("{e}"));
+            if let Ok(predicate) = Predicate::parse(&text) {
+                let _ = store.query(Some(&predicate), false, 0);
+                let _ = store.query(Some(&predicate), true, 0);
+            }
+        }
+    }
+}
