@@ -8,7 +8,7 @@
 //! row-wise operations of the last axis ([`softmax`], [`l2_normalize`], [`cosine_similarity`],
 //! [`topk`]); fused elementwise chains ([`fused`]); and layout ([`reshape`], [`transpose`],
 //! [`concat()`], [`slice()`]). Text: [`lower`], [`split`], [`regex_extract`] and [`chunk`] over
-//! Arrow string columns.
+//! Arrow string columns, and feature hashing of texts ([`hash_vectorize`]).
 
 mod elementwise;
 mod float;
@@ -18,6 +18,7 @@ mod matmul;
 mod reduce;
 mod tensor;
 mod text;
+mod vectorize;
 
 pub use elementwise::{Binary, PARALLEL_MIN, Unary, binary, broadcast_shape, scale, unary};
 pub use float::Float;
@@ -29,3 +30,4 @@ pub use reduce::{
 };
 pub use tensor::{Data, KernelError, TENSOR_EXTENSION, Tensor};
 pub use text::{chunk, lower, regex_extract, split};
+pub use vectorize::hash_vectorize;

@@ -454,3 +454,37 @@ fn text_operations_keep_nulls_and_count_characters() {
     assert_eq!(lists(&windows)[3], Some(vec![]), "an empty text has no window");
     assert!(chunk(&texts, 4, 4).is_err());
 }
+
+#[test]
+fn hashed_rows_are_unit_length_deterministic_and_closer_for_shared_words() {
+    use aigrid_kernels::{cosine_similarity, hash_vectorize};
+    use arrow_array::StringArray;
+    let texts = StringArray::from(vec![
+        Some("The invoice was paid twice"),
+        Some("twice PAID, the invoice was!"),
+        Some("Payment for the invoice failed"),
+        Some("Weather in Lisbon is sunny"),
+        Some("a ! ?"),
+        None,
+    ]);
+    let rows = hash_vectorize(&texts, 256).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.shape(), [6, 256]);
+    let v = values(&rows);
+    let norm = |r: usize| v[r * 256..(r + 1) * 256].iter().map(|x| x * x).sum::<f32>().sqrt();
+    for r in 0..4 {
+        assert!((norm(r) - 1.0).abs() < 1e-6, "row {r} has norm {}", norm(r));
+    }
+    assert_eq!((norm(4), norm(5)), (0.0, 0.0), "no token of two characters, and a null");
+    assert_eq!(&v[0..256], &v[256..512], "case, order and punctuation do not matter");
+    assert_eq!(hash_vectorize(&texts, 256).ok(), Some(rows.clone()), "deterministic");
+    let first = aigrid_kernels::slice(&rows, 0, 0, 4).unwrap_or_else(|e| panic!("{e}"));
+    let similarity = cosine_similarity(&first, &first).unwrap_or_else(|e| panic!("{e}"));
+    let s = values(&similarity);
+    assert!(
+        s[2] > s[3],
+        "a text shares more with one on the same invoice ({}) than with the weather ({})",
+        s[2],
+        s[3]
+    );
+    assert!(hash_vectorize(&texts, 0).is_err());
+}
