@@ -205,6 +205,14 @@ fn bind_pins_the_choice_and_builds_keep_it_until_an_update() {
     assert_eq!((code, stdout.as_str()), (0, "embed: fastest 1.0.0, then slow 1.0.0\n"), "{stderr}");
     let (code, stdout, _) = run(scratch.aigridc().args(["build", "p.ag"]));
     assert_eq!((code, primary(&stdout)), (0, "fastest".to_owned()));
+
+    // The pin fixes the card and its version; a new endpoint is followed.
+    let moved =
+        String::from_utf8_lossy(&scratch.read("cards/fastest.yaml")).replace("50051", "50052");
+    scratch.write("cards/fastest.yaml", moved);
+    let (code, stdout, _) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("grpc://127.0.0.1:50052"), "{stdout}");
 }
 
 #[test]

@@ -153,7 +153,14 @@ fn check_pinned(
         }
     }
     if problems.is_empty() {
-        return Ok(pinned.binding());
+        // The pin fixes the card and its version; where it is called is discovery's to say.
+        let mut binding = pinned.binding();
+        for card in std::iter::once(&mut binding.primary).chain(&mut binding.fallbacks) {
+            if let Some(offer) = offered.iter().find(|offer| offer.id == card.id) {
+                card.endpoint.clone_from(&offer.endpoint);
+            }
+        }
+        return Ok(binding);
     }
     problems.push(refresh);
     Err(Unbound::Pinned(problems.join("\n")))

@@ -113,6 +113,10 @@ fn report() {
             runtime.block_on(client.query(text, false, 0)).unwrap().cards.len()
         });
     }
+    // What a build asks: the matches and the funnel over every card.
+    percentiles("gRPC loopback selective, funnel", || {
+        runtime.block_on(client.query(SELECTIVE, true, 0)).unwrap().cards.len()
+    });
     // Registration: 100,000 cards in requests of 1,000 to a store on disk (durable commits).
     let dir = std::env::temp_dir().join(format!("aigrid-bench-register-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use aigrid_discovery::{AttrRef, AttrValue, Attributes, Clause, Predicate, PredicateError};
+use aigrid_discovery::{
+    AttrRef, AttrValue, Attributes, Card, Clause, Predicate, PredicateError, Stage,
+};
 
 use crate::store::Entry;
 
@@ -60,6 +62,9 @@ pub(crate) struct Index {
     deadlines: BTreeSet<(Instant, String)>,
 }
 
+/// The matching cards, the funnel, and how many live cards were looked at.
+pub(crate) type Funnel = (Vec<Arc<Entry>>, Vec<Stage>, usize);
+
 /// A row, as predicates see it.
 struct Row<'a> {
     index: &'a Index,
@@ -76,6 +81,19 @@ impl Index {
     /// How many cards are indexed (live or not yet reaped).
     pub(crate) fn len(&self) -> usize {
         self.row_of.len()
+    }
+
+    /// How many of `names` have no column yet.
+    pub(crate) fn new_columns<'n>(&self, names: impl Iterator<Item = &'n str>) -> usize {
+        let mut new: Vec<&str> = names.filter(|name| !self.columns.contains_key(*name)).collect();
+        new.sort_unstable();
+        new.dedup();
+        new.len()
+    }
+
+    /// How many columns there are.
+    pub(crate) fn columns(&self) -> usize {
+        self.columns.len()
     }
 
     /// The card with `id`.
@@ -166,17 +184,90 @@ impl Index {
             .collect()
     }
 
+    /// The rows of `rows` that satisfy `clause`, and those that do not.
+    fn filter(
+        &self,
+        clause: &Clause<'_>,
+        rows: Vec<u32>,
+    ) -> Result<(Vec<u32>, Vec<u32>), PredicateError> {
+        let mut kept = Vec::with_capacity(rows.len());
+        let mut dropped = Vec::new();
+        match clause {
+            Clause::Compare(comparison) => {
+                let column = self.columns.get(comparison.name);
+                for row in rows {
+                    let value = column.and_then(|c| c.get(row as usize)).and_then(Cell::get);
+                    if comparison.test(value)? { kept.push(row) } else { dropped.push(row) }
+                }
+            }
+            Clause::Other(_) => {
+                for row in rows {
+                    if clause.matches(&Row { index: self, row: row as usize })? {
+                        kept.push(row);
+                    } else {
+                        dropped.push(row);
+                    }
+                }
+            }
+        }
+        Ok((kept, dropped))
+    }
+
+    /// The live cards satisfying `predicate` in id order, and the funnel over every live card:
+    /// what each top-level clause dropped, and what those cards had instead.
+    pub(crate) fn funnel(
+        &self,
+        predicate: Option<&Predicate>,
+        now: Instant,
+    ) -> Result<Funnel, PredicateError> {
+        let mut rows: Vec<u32> =
+            (0..self.rows.len() as u32).filter(|row| self.live(*row, now)).collect();
+        let offered = rows.len();
+        let mut stages = Vec::new();
+        if let Some(predicate) = predicate {
+            for clause in predicate.clauses() {
+                let before = rows.len();
+                let (kept, dropped) = self.filter(&clause, rows)?;
+                let cards: Vec<&Card> = dropped
+                    .iter()
+                    .filter_map(|row| self.rows[*row as usize].as_ref())
+                    .map(|e| &e.card)
+                    .collect();
+                stages.push(Stage {
+                    clause: predicate.clause_text(&clause),
+                    before,
+                    dropped: dropped.len(),
+                    why: clause.why(&cards),
+                });
+                rows = kept;
+            }
+        }
+        Ok((self.entries_of(&rows), stages, offered))
+    }
+
+    fn live(&self, row: u32, now: Instant) -> bool {
+        match self.lifetimes[row as usize] {
+            Lifetime::Free => false,
+            Lifetime::Forever => true,
+            Lifetime::Until(deadline) => deadline > now,
+        }
+    }
+
+    /// The cards of `rows`, in id order.
+    fn entries_of(&self, rows: &[u32]) -> Vec<Arc<Entry>> {
+        let mut entries: Vec<Arc<Entry>> =
+            rows.iter().filter_map(|row| self.rows[*row as usize].clone()).collect();
+        entries.sort_by(|a, b| a.card.id.cmp(&b.card.id));
+        entries
+    }
+
     /// The live cards satisfying `predicate`, in id order.
     pub(crate) fn select(
         &self,
         predicate: Option<&Predicate>,
         now: Instant,
     ) -> Result<Vec<Arc<Entry>>, PredicateError> {
-        let live = |row: &u32| match self.lifetimes[*row as usize] {
-            Lifetime::Free => false,
-            Lifetime::Forever => true,
-            Lifetime::Until(deadline) => deadline > now,
-        };
+        let live = |row: &u32| self.live(*row, now);
         // A required task narrows the search to that task's rows.
         let mut rows: Vec<u32> = match predicate.and_then(Predicate::required_task) {
             Some(task) => match self.by_task.get(task) {
@@ -186,30 +277,8 @@ impl Index {
             None => (0..self.rows.len() as u32).filter(live).collect(),
         };
         for clause in predicate.map(Predicate::clauses).unwrap_or_default() {
-            let mut kept = Vec::with_capacity(rows.len());
-            match &clause {
-                Clause::Compare(comparison) => {
-                    let column = self.columns.get(comparison.name);
-                    for row in rows {
-                        let value = column.and_then(|c| c.get(row as usize)).and_then(Cell::get);
-                        if comparison.test(value)? {
-                            kept.push(row);
-                        }
-                    }
-                }
-                Clause::Other(_) => {
-                    for row in rows {
-                        if clause.matches(&Row { index: self, row: row as usize })? {
-                            kept.push(row);
-                        }
-                    }
-                }
-            }
-            rows = kept;
+            rows = self.filter(&clause, rows)?.0;
         }
-        let mut matching: Vec<Arc<Entry>> =
-            rows.iter().filter_map(|row| self.rows[*row as usize].clone()).collect();
-        matching.sort_by(|a, b| a.card.id.cmp(&b.card.id));
-        Ok(matching)
+        Ok(self.entries_of(&rows))
     }
 }

@@ -228,15 +228,12 @@ impl Discovery for Service {
         }
         // Subscribe before the snapshot, so that no change falls between the two.
         let changes = tokio_stream::wrappers::BroadcastStream::new(self.store.subscribe());
-        let snapshot = self.store.query(predicate.as_ref(), false, usize::MAX).map_err(status)?;
-        let first: Vec<Result<proto::WatchEvent, Status>> = snapshot
-            .cards
-            .iter()
-            .map(|entry| Ok(registered(&entry.card.id, &entry.json)))
-            .collect();
+        let snapshot = self.store.snapshot(predicate.as_ref()).map_err(status)?;
+        let first: Vec<Result<proto::WatchEvent, Status>> =
+            snapshot.iter().map(|entry| Ok(registered(&entry.card.id, &entry.json))).collect();
         // The ids the watcher has been told of: removals of other cards are not its business.
         let mut seen: std::collections::HashSet<String> =
-            snapshot.cards.iter().map(|entry| entry.card.id.clone()).collect();
+            snapshot.iter().map(|entry| entry.card.id.clone()).collect();
         let changes = changes.filter_map(move |event| match event {
             Ok(Event::Registered(entry)) => {
                 let id = &entry.card.id;

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use aigrid_discovery::{Card, Predicate, Stage, funnel};
+use aigrid_discovery::{Card, Predicate, Stage};
 
 use crate::index::Index;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
@@ -30,6 +30,8 @@ pub const DATABASE_FILE: &str = "discovery.redb";
 pub struct Limits {
     /// Cards the registry holds at most.
     pub max_cards: usize,
+    /// Distinct attribute names (and card fields) the registry holds at most.
+    pub max_attribute_names: usize,
     /// Bytes of one card document.
     pub max_card_bytes: usize,
     /// Cards (or ids) in one request.
@@ -48,6 +50,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_cards: 1_000_000,
+            max_attribute_names: 4_096,
             max_card_bytes: 64 * 1024,
             max_batch: 1_000,
             max_predicate_bytes: 4 * 1024,
@@ -275,10 +278,22 @@ impl Store {
             cards.push(card);
         }
         let _writing = self.lock_writes();
-        let new = {
+        let (new, new_columns, columns) = {
             let index = self.read();
-            cards.iter().filter(|c| index.get(&c.id).is_none()).count()
+            let names = cards.iter().flat_map(|c| c.attributes.keys().map(String::as_str));
+            (
+                cards.iter().filter(|c| index.get(&c.id).is_none()).count(),
+                index.new_columns(names),
+                index.columns(),
+            )
         };
+        // Each attribute name is a column over every card: their number is bounded.
+        if columns + new_columns > self.limits.max_attribute_names {
+            return Err(StoreError::Full(format!(
+                "the registry knows {columns} attribute names, its limit is {}",
+                self.limits.max_attribute_names
+            )));
+        }
         if self.len() + new > self.limits.max_cards {
             return Err(StoreError::Full(format!(
                 "the registry holds {} cards, its limit is {}",
@@ -389,18 +404,18 @@ impl Store {
             if limit == 0 { self.limits.max_results } else { limit.min(self.limits.max_results) };
         let now = Instant::now();
         let index = self.read();
-        let invalid = |error: aigrid_discovery::PredicateError| StoreError::Invalid(error.reason);
+        // The columns meet a card that makes the predicate fail in row order; the error is the
+        // one card-by-card evaluation in id order meets first, so that it does not depend on
+        // the order cards were registered in.
+        let invalid = |_| {
+            let live = index.entries().filter(|e| e.live(now)).map(|e| &e.card);
+            match aigrid_discovery::funnel(predicate, live) {
+                Err(error) => StoreError::Invalid(error.reason),
+                Ok(_) => StoreError::Invalid("the predicate cannot be evaluated".into()),
+            }
+        };
         let (matching, stages, offered) = if explain {
-            let everything: Vec<&Arc<Entry>> = index.entries().filter(|e| e.live(now)).collect();
-            let (left, stages) =
-                funnel(predicate, everything.iter().map(|e| &e.card)).map_err(invalid)?;
-            let ids: std::collections::HashSet<&str> = left.iter().map(|c| c.id.as_str()).collect();
-            let matching: Vec<Arc<Entry>> = everything
-                .iter()
-                .filter(|e| ids.contains(e.card.id.as_str()))
-                .map(|e| Arc::clone(e))
-                .collect();
-            (matching, stages, everything.len())
+            index.funnel(predicate, now).map_err(invalid)?
         } else {
             // Without the funnel, cards whose lease ran out but are not reaped yet (for at
             // most the reaper's period) are counted as offered: counting exactly costs a scan.
@@ -409,6 +424,12 @@ impl Store {
         let total = matching.len();
         let cards = matching.into_iter().take(limit).collect();
         Ok(Matched { cards, total, offered, stages })
+    }
+
+    /// Every live card satisfying `predicate`, by id, with no limit: where a watch starts.
+    pub fn snapshot(&self, predicate: Option<&Predicate>) -> Result<Vec<Arc<Entry>>, StoreError> {
+        let index = self.read();
+        index.select(predicate, Instant::now()).map_err(|e| StoreError::Invalid(e.reason))
     }
 
     /// Changes from now on.

@@ -54,6 +54,12 @@ const PREDICATES: &[&str] = &[
     "region == \"eu\"",
     "task == \"summarize\" && gpu < 1",
     "owner == \"zzz\" && dims == \"x\"",
+    // A clause before the task's fails on cards of other tasks: no narrowing may skip it.
+    "region > \"a\" && task == \"classify\"",
+    "task == \"embed\" && region > \"a\"",
+    // Errors name the operands in the order written.
+    "\"eu\" == region",
+    "2 > latency_ms && 384 != dims",
 ];
 
 fn check(store: &Store, cards: &[Card]) {
@@ -72,6 +78,18 @@ fn check(store: &Store, cards: &[Card]) {
             (Ok(expected), Ok(got)) => assert_eq!(got, expected, "{text}"),
             (Err(expected), Err(got)) => assert_eq!(got, expected.reason, "{text}"),
             (expected, got) => panic!("{text}: expected {expected:?}, got {got:?}"),
+        }
+        // The funnel through the columns is the funnel card by card.
+        let expected =
+            aigrid_discovery::query(Some(&predicate), cards).map(|m| (m.offered, m.stages));
+        let got = store
+            .query(Some(&predicate), true, 0)
+            .map(|m| (m.offered, m.stages))
+            .map_err(|e| e.to_string());
+        match (expected, got) {
+            (Ok(expected), Ok(got)) => assert_eq!(got, expected, "funnel of {text}"),
+            (Err(expected), Err(got)) => assert_eq!(got, expected.reason, "funnel of {text}"),
+            (expected, got) => panic!("funnel of {text}: expected {expected:?}, got {got:?}"),
         }
     }
 }
@@ -151,4 +169,23 @@ mod hostile {
             }
         }
     }
+}
+
+#[test]
+fn attribute_names_are_bounded() {
+    let limits = Limits { max_attribute_names: 20, ..Limits::default() };
+    let store = Store::in_memory(limits).unwrap_or_else(|e| panic!("{e}"));
+    let card = |id: &str, prefix: &str| {
+        let attributes: serde_json::Map<String, serde_json::Value> =
+            (0..10).map(|i| (format!("{prefix}{i}"), i.into())).collect();
+        serde_json::json!({
+            "id": id, "name": id, "version": "1.0.0", "owner": "o", "task": "t",
+            "signature": "(x: i64) -> i64", "endpoint": "builtin:x", "attributes": attributes,
+        })
+        .to_string()
+    };
+    store.register(&[card("a", "x")], None).unwrap_or_else(|e| panic!("{e}"));
+    store.register(&[card("b", "x")], None).unwrap_or_else(|e| panic!("{e}"));
+    let error = store.register(&[card("c", "y")], None).err().map(|e| e.to_string());
+    assert_eq!(error.as_deref(), Some("the registry knows 15 attribute names, its limit is 20"));
 }

@@ -83,6 +83,9 @@ impl Default for Health {
     }
 }
 
+/// The most attributes a card has.
+pub const MAX_ATTRIBUTES: usize = 256;
+
 /// The names that predicates read from the card itself rather than from its attributes.
 pub const CARD_FIELDS: &[&str] = &["id", "name", "version", "owner", "task"];
 
@@ -162,6 +165,12 @@ impl Card {
             return Err(CardError::new("version", format!("not a semantic version: {error}")));
         }
         self.validate_signature()?;
+        if self.attributes.len() > MAX_ATTRIBUTES {
+            return Err(CardError::new(
+                "attributes",
+                format!("at most {MAX_ATTRIBUTES} attributes, not {}", self.attributes.len()),
+            ));
+        }
         for (name, value) in &self.attributes {
             let ident = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');

@@ -89,10 +89,17 @@ impl Predicate {
         clauses(&self.expr).into_iter().map(Clause::of).collect()
     }
 
-    /// The task every matching card has, when a top-level clause is `task == "..."`: stores
+    /// `clause` (one of [`Predicate::clauses`]) as written.
+    pub fn clause_text(&self, clause: &Clause<'_>) -> String {
+        clause.expr().span.text(&self.source).to_owned()
+    }
+
+    /// The task every matching card has, when the first top-level clause is `task == "..."`: stores
     /// use it to look at that task's cards only.
     pub fn required_task(&self) -> Option<&str> {
-        clauses(&self.expr).into_iter().find_map(|clause| match &clause.kind {
+        // Only the first clause: a store that narrows to the task's cards must not skip a
+        // clause before it, which could fail (an error) on a card of another task.
+        clauses(&self.expr).into_iter().take(1).find_map(|clause| match &clause.kind {
             ExprKind::Binary { op, lhs, rhs } if op.node == BinaryOp::Eq => {
                 match (&lhs.kind, &rhs.kind) {
                     (ExprKind::Name(n), ExprKind::Str { value, .. })
@@ -140,15 +147,13 @@ pub enum Clause<'p> {
 impl<'p> Clause<'p> {
     fn of(expr: &'p Expr) -> Clause<'p> {
         let ExprKind::Binary { op, lhs, rhs } = &expr.kind else { return Clause::Other(expr) };
-        let flipped = match op.node {
-            BinaryOp::Eq => BinaryOp::Eq,
-            BinaryOp::Ne => BinaryOp::Ne,
-            BinaryOp::Lt => BinaryOp::Gt,
-            BinaryOp::Le => BinaryOp::Ge,
-            BinaryOp::Gt => BinaryOp::Lt,
-            BinaryOp::Ge => BinaryOp::Le,
-            _ => return Clause::Other(expr),
-        };
+        let comparison = matches!(
+            op.node,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        );
+        if !comparison {
+            return Clause::Other(expr);
+        }
         let literal = |e: &'p Expr| match &e.kind {
             ExprKind::Int(n) => Some(Value::Num(*n as f64)),
             ExprKind::Float(x) => Some(Value::Num(*x)),
@@ -158,19 +163,39 @@ impl<'p> Clause<'p> {
         };
         match (&lhs.kind, &rhs.kind) {
             (ExprKind::Name(name), _) => match literal(rhs) {
-                Some(literal) => {
-                    Clause::Compare(Comparison { name: &name.name, op: op.node, literal })
-                }
+                Some(literal) => Clause::Compare(Comparison {
+                    name: &name.name,
+                    op: op.node,
+                    literal,
+                    expr,
+                    flipped: false,
+                }),
                 None => Clause::Other(expr),
             },
             (_, ExprKind::Name(name)) => match literal(lhs) {
-                Some(literal) => {
-                    Clause::Compare(Comparison { name: &name.name, op: flipped, literal })
-                }
+                Some(literal) => Clause::Compare(Comparison {
+                    name: &name.name,
+                    op: op.node,
+                    literal,
+                    expr,
+                    flipped: true,
+                }),
                 None => Clause::Other(expr),
             },
             _ => Clause::Other(expr),
         }
+    }
+
+    fn expr(&self) -> &'p Expr {
+        match self {
+            Clause::Compare(comparison) => comparison.expr,
+            Clause::Other(expr) => expr,
+        }
+    }
+
+    /// Why the cards of `dropped` fail the clause, for the funnel: `they have 768`.
+    pub fn why(&self, dropped: &[&Card]) -> String {
+        explain(self.expr(), dropped)
     }
 
     /// Whether `card` satisfies the clause.
@@ -189,6 +214,9 @@ pub struct Comparison<'p> {
     pub name: &'p str,
     op: BinaryOp,
     literal: Value<'p>,
+    expr: &'p Expr,
+    /// Written `literal OP name`: `op` is flipped, and errors name the operands as written.
+    flipped: bool,
 }
 
 impl Comparison<'_> {
@@ -197,7 +225,8 @@ impl Comparison<'_> {
         let value = match value {
             // Numbers are finite (cards and literals), so this is `compare`'s answer, sooner:
             // stores test a clause over every card.
-            Some(AttrRef::Num(x)) if let Value::Num(y) = self.literal => {
+            Some(AttrRef::Num(value)) if let Value::Num(literal) = self.literal => {
+                let (x, y) = if self.flipped { (literal, value) } else { (value, literal) };
                 return Ok(match self.op {
                     BinaryOp::Eq => x == y,
                     BinaryOp::Ne => x != y,
@@ -210,7 +239,12 @@ impl Comparison<'_> {
             Some(value) => attr_value(value),
             None => return Ok(false),
         };
-        Ok(compare(self.op, value, self.literal.clone())? == Value::Bool(true))
+        let result = if self.flipped {
+            compare(self.op, self.literal.clone(), value)?
+        } else {
+            compare(self.op, value, self.literal.clone())?
+        };
+        Ok(result == Value::Bool(true))
     }
 }
 

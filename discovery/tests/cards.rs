@@ -102,6 +102,9 @@ fn bad_cards_name_the_field_and_the_reason() {
         assert_eq!(&error.field, field, "{to}: {error}");
         assert!(error.reason.contains(reason), "{to}: {error}");
     }
+    let many: String = (0..300).map(|i| format!("a{i}: {i}, ")).collect();
+    let error = Card::from_yaml(&GOOD.replace("dims: 384,", &many)).err().map(|e| e.to_string());
+    assert_eq!(error.as_deref(), Some("field `attributes`: at most 256 attributes, not 302"));
     assert!(Card::from_yaml("not: [a card").is_err());
     assert!(Card::from_yaml("").is_err());
 }
@@ -153,7 +156,9 @@ fn bad_predicates_are_errors_not_panics() {
         assert!(Predicate::parse(text).is_err(), "`{text}` was accepted");
     }
     assert_eq!(predicate(" dims == 384 ").as_str(), " dims == 384");
-    assert_eq!(predicate("dims == 384 && task == \"t\"").required_task(), Some("t"));
+    assert_eq!(predicate("task == \"t\" && dims == 384").required_task(), Some("t"));
+    // Only a first clause: one before it must still be evaluated on every card.
+    assert_eq!(predicate("dims == 384 && task == \"t\"").required_task(), None);
     assert_eq!(predicate("task == \"t\" || dims == 384").required_task(), None);
 }
 
