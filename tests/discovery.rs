@@ -261,3 +261,35 @@ fn tls_servers_are_reached_with_their_ca() {
     let (status, _, _) = run(aigridc().args(["discovery", "ls", "--discovery", &plain]));
     assert_eq!(status, 2);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_server_with_open_watches_stops_on_sigterm() {
+    let scratch = Scratch::new("discovery-stop");
+    let mut server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    let mut watch = aigridc()
+        .args(["discovery", "watch", "--discovery", &server.url])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start a watch: {e}"));
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, _, _) =
+        run(std::process::Command::new("kill").args(["-TERM", &server.pid().to_string()]));
+    assert_eq!(code, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.try_wait() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop within 10 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status, Some(0), "a clean stop");
+    // The watch saw its server go and ended too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while watch.try_wait().ok().flatten().is_none() {
+        assert!(Instant::now() < deadline, "the watch did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -68,7 +68,14 @@ pub async fn serve(
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(60)));
     let reaper = tokio::spawn(reap(store.clone()));
-    let service = DiscoveryServer::new(Service { store, token: config.token })
+    // Watches never end by themselves, and a graceful shutdown waits for every stream: they
+    // end when shutdown begins.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let service = DiscoveryServer::new(Service { store, token: config.token, stopped })
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let result = builder
         .add_service(service)
@@ -94,6 +101,8 @@ async fn reap(store: Arc<Store>) {
 struct Service {
     store: Arc<Store>,
     token: Option<String>,
+    /// Becomes `true` when the server begins to shut down.
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Service {
@@ -264,6 +273,10 @@ impl Discovery for Service {
             failed |= item.is_err();
             go
         });
+        let stop = tokio_stream::wrappers::WatchStream::new(self.stopped.clone())
+            .filter(|stopped| *stopped)
+            .map(|_| None);
+        let stream = stream.map(Some).merge(stop).take_while(Option::is_some).filter_map(|e| e);
         Ok(Response::new(Box::pin(stream)))
     }
 }

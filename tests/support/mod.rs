@@ -129,6 +129,16 @@ impl DiscoveryServer {
         DiscoveryServer { child, url: url.to_owned() }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `Some(exit code)` once the server has exited (`Some(None)` when a signal ended it).
+    pub fn try_wait(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().ok().flatten().map(|status| status.code())
+    }
+
     /// Kills the server (as a crash would) and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
