@@ -293,3 +293,30 @@ fn a_server_with_open_watches_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn large_registrations_are_sent_in_requests_the_server_takes() {
+    let scratch = Scratch::new("discovery-batches");
+    let server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    // 1,100 cards of about 17 KiB: a thousand of them would be more than the 16 MiB a request
+    // may hold.
+    let padding = "x".repeat(17_000);
+    for i in 0..1_100 {
+        let card = CARD.replace("id: echo", &format!("id: echo-{i:04}")).replace(
+            "owner: tests",
+            &format!("owner: tests\nlabels: {{ padding: \"{padding}\" }}"),
+        );
+        scratch.write(&format!("cards/{i:04}.yaml"), card);
+    }
+    let cards = scratch.path().join("cards");
+    let (status, _, stderr) = discovery(&server, &["register", &cards.to_string_lossy()]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.contains("registered 1100 cards"), "{stderr}");
+    let (_, stdout, _) = discovery(&server, &["query", "task == \"echo\""]);
+    assert!(
+        stdout.ends_with("1100 of 1100 cards match\n"),
+        "{}",
+        &stdout[stdout.len().saturating_sub(100)..]
+    );
+}

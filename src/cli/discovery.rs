@@ -274,12 +274,16 @@ fn register(args: &RegisterArgs) -> Result<ExitStatus, String> {
     let lease = args.lease.as_deref().map(parse_duration).transpose()?;
     let mut remote = connect_for_writes(&args.connect, args.token_file.as_deref(), "register")?;
     let mut registered = 0;
-    // One request holds at most 1,000 cards.
-    for chunk in cards.chunks(1000) {
-        let ids = remote
-            .runtime
-            .block_on(remote.client.register(chunk, lease))
-            .map_err(|error| error.to_string())?;
+    for batch in batches(&cards) {
+        let ids =
+            remote.runtime.block_on(remote.client.register(batch, lease)).map_err(|error| {
+                let before = if registered > 0 {
+                    format!(" ({registered} cards before it were registered)")
+                } else {
+                    String::new()
+                };
+                format!("{error}{before}")
+            })?;
         registered += ids.len();
     }
     output::note(&format!(
@@ -289,6 +293,25 @@ fn register(args: &RegisterArgs) -> Result<ExitStatus, String> {
         lease.map(|l| format!(" with a lease of {} ms", l.as_millis())).unwrap_or_default()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// The cards in requests the server takes: at most 1,000 cards and 8 MiB of JSON each (the
+/// server decodes 16 MiB).
+fn batches(cards: &[Card]) -> Vec<&[Card]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, card) in cards.iter().enumerate() {
+        let size = card.to_json().len();
+        if i > start && (i - start == 1000 || bytes + size > 8 << 20) {
+            batches.push(&cards[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < cards.len() {
+        batches.push(&cards[start..]);
+    }
+    batches
 }
 
 /// `aigridc discovery remove`.
