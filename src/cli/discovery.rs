@@ -17,7 +17,7 @@ use super::args::{
     ServeArgs, WatchArgs,
 };
 use super::output;
-use super::world::{DiscoverySource, FsWorld};
+use super::world::{DiscoverySource, FsWorld, card_files};
 
 /// A discovery server and how to talk to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -411,13 +411,8 @@ fn connect_for_writes(
 /// `*.json` files.
 fn read_cards(path: &Path) -> Result<Vec<Card>, String> {
     if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
-            .collect();
-        files.sort();
+        let files = card_files(path)
+            .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
         let mut cards = Vec::new();
         for file in files {
             cards.extend(read_cards(&file)?);

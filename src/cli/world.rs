@@ -240,14 +240,10 @@ impl FsWorld {
     fn read_registry(&mut self, path: &Path) -> Vec<Card> {
         let mut cards = Vec::new();
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
-                .collect();
-            files.sort();
+            let files = card_files(path).unwrap_or_else(|error| {
+                self.errors.push(format!("cannot read registry `{}`: {error}", shown(path)));
+                Vec::new()
+            });
             for file in files {
                 match std::fs::read_to_string(&file) {
                     Ok(text) => match Card::from_yaml(&text) {
@@ -391,6 +387,17 @@ impl World for FsWorld {
         }
         PackageLookup::NotFound
     }
+}
+
+/// The card files of a directory (`*.yaml`, `*.yml`, `*.json`), sorted.
+pub fn card_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// A path as messages show it: relative to the current directory when below it.
