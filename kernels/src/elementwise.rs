@@ -80,8 +80,8 @@ impl Binary {
 pub fn unary(op: Unary, x: &Tensor) -> Result<Tensor, KernelError> {
     let shape = x.shape().to_vec();
     match x.data() {
-        Data::F32(v) => Tensor::f32(shape, map(v, |e| op.apply(e))),
-        Data::F64(v) => Tensor::f64(shape, map(v, |e| op.apply(e))),
+        Data::F32(v) => Tensor::f32(shape, map(v, |a, out| apply_unary(op, a, out))),
+        Data::F64(v) => Tensor::f64(shape, map(v, |a, out| apply_unary(op, a, out))),
         Data::I64(_) => Err(KernelError::Type(format!("{op:?} needs a float tensor, not i64"))),
     }
 }
@@ -92,9 +92,11 @@ pub fn scale(x: &Tensor, factor: f64) -> Result<Tensor, KernelError> {
     match x.data() {
         Data::F32(v) => {
             let factor = factor as f32;
-            Tensor::f32(shape, map(v, |e| e * factor))
+            Tensor::f32(shape, map(v, |a, out| apply_unary_with(a, out, |x| x * factor)))
         }
-        Data::F64(v) => Tensor::f64(shape, map(v, |e| e * factor)),
+        Data::F64(v) => {
+            Tensor::f64(shape, map(v, |a, out| apply_unary_with(a, out, |x| x * factor)))
+        }
         Data::I64(_) => Err(KernelError::Type("scale needs a float tensor, not i64".into())),
     }
 }
@@ -104,14 +106,12 @@ pub fn scale(x: &Tensor, factor: f64) -> Result<Tensor, KernelError> {
 pub fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
     let shape = broadcast_shape(a.shape(), b.shape())?;
     match (a.data(), b.data()) {
-        (Data::F32(x), Data::F32(y)) => Tensor::f32(
-            shape.clone(),
-            broadcast(x, a.shape(), y, b.shape(), &shape, |p, q| op.apply(p, q)),
-        ),
-        (Data::F64(x), Data::F64(y)) => Tensor::f64(
-            shape.clone(),
-            broadcast(x, a.shape(), y, b.shape(), &shape, |p, q| op.apply(p, q)),
-        ),
+        (Data::F32(x), Data::F32(y)) => {
+            Tensor::f32(shape.clone(), broadcast(op, x, a.shape(), y, b.shape(), &shape))
+        }
+        (Data::F64(x), Data::F64(y)) => {
+            Tensor::f64(shape.clone(), broadcast(op, x, a.shape(), y, b.shape(), &shape))
+        }
         (x, y) => Err(KernelError::Type(format!(
             "{op:?} needs two float tensors of one element type, not {} and {}",
             x.dtype(),
@@ -137,18 +137,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, KernelErr
         .collect()
 }
 
-fn map<T: Float>(values: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
-    if values.len() < PARALLEL_MIN {
-        return values.iter().map(|&x| f(x)).collect();
-    }
+/// `f(block, out)` over `values`, in blocks split across threads for large inputs.
+fn map<T: Float>(values: &[T], f: impl Fn(&[T], &mut [T]) + Sync) -> Vec<T> {
     let mut out = vec![T::ZERO; values.len()];
-    out.par_chunks_mut(PARALLEL_MIN).zip(values.par_chunks(PARALLEL_MIN)).for_each(
-        |(out, values)| {
-            for (o, &x) in out.iter_mut().zip(values) {
-                *o = f(x);
-            }
-        },
-    );
+    if values.len() < PARALLEL_MIN {
+        f(values, &mut out);
+    } else {
+        out.par_chunks_mut(PARALLEL_MIN)
+            .zip(values.par_chunks(PARALLEL_MIN))
+            .for_each(|(out, values)| f(values, out));
+    }
     out
 }
 
@@ -165,27 +163,22 @@ fn strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
 }
 
 fn broadcast<T: Float>(
+    op: Binary,
     a: &[T],
     a_shape: &[usize],
     b: &[T],
     b_shape: &[usize],
     out_shape: &[usize],
-    f: impl Fn(T, T) -> T + Sync,
 ) -> Vec<T> {
     let total = out_shape.iter().product::<usize>();
+    let mut out = vec![T::ZERO; total];
     if a_shape == b_shape {
-        let mut out = vec![T::ZERO; total];
-        let run = |out: &mut [T], a: &[T], b: &[T]| {
-            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                *o = f(x, y);
-            }
-        };
         if total < PARALLEL_MIN {
-            run(&mut out, a, b);
+            apply_binary(op, a, b, &mut out);
         } else {
             out.par_chunks_mut(PARALLEL_MIN)
                 .zip(a.par_chunks(PARALLEL_MIN).zip(b.par_chunks(PARALLEL_MIN)))
-                .for_each(|(out, (a, b))| run(out, a, b));
+                .for_each(|(out, (a, b))| apply_binary(op, a, b, out));
         }
         return out;
     }
@@ -203,34 +196,71 @@ fn broadcast<T: Float>(
             a_at += i * a_strides[d];
             b_at += i * b_strides[d];
         }
+        let (a_row, b_row) = (a_at..a_at + inner, b_at..b_at + inner);
         match (a_step, b_step) {
-            (0, 0) => out.fill(f(a[a_at], b[b_at])),
-            (0, _) => {
-                let x = a[a_at];
-                for (o, &y) in out.iter_mut().zip(&b[b_at..b_at + inner]) {
-                    *o = f(x, y);
-                }
-            }
-            (_, 0) => {
-                let y = b[b_at];
-                for (o, &x) in out.iter_mut().zip(&a[a_at..a_at + inner]) {
-                    *o = f(x, y);
-                }
-            }
-            _ => {
-                for ((o, &x), &y) in
-                    out.iter_mut().zip(&a[a_at..a_at + inner]).zip(&b[b_at..b_at + inner])
-                {
-                    *o = f(x, y);
-                }
-            }
+            (0, 0) => out.fill(op.apply(a[a_at], b[b_at])),
+            (0, _) => apply_with_constant(op, &b[b_row], a[a_at], true, out),
+            (_, 0) => apply_with_constant(op, &a[a_row], b[b_at], false, out),
+            _ => apply_binary(op, &a[a_row], &b[b_row], out),
         }
     };
-    let mut out = vec![T::ZERO; total];
     if total < PARALLEL_MIN {
         out.chunks_mut(inner).enumerate().for_each(|(i, chunk)| row(i, chunk));
     } else {
         out.par_chunks_mut(inner).enumerate().for_each(|(i, chunk)| row(i, chunk));
     }
     out
+}
+
+/// `op` over a block, the operation chosen once outside the loop so that the loop vectorises.
+pub(crate) fn apply_unary<T: Float>(op: Unary, a: &[T], out: &mut [T]) {
+    match op {
+        Unary::Neg => apply_unary_with(a, out, |x| Unary::Neg.apply(x)),
+        Unary::Exp => apply_unary_with(a, out, |x| Unary::Exp.apply(x)),
+        Unary::Log => apply_unary_with(a, out, |x| Unary::Log.apply(x)),
+        Unary::Relu => apply_unary_with(a, out, |x| Unary::Relu.apply(x)),
+        Unary::Gelu => apply_unary_with(a, out, |x| Unary::Gelu.apply(x)),
+        Unary::Sigmoid => apply_unary_with(a, out, |x| Unary::Sigmoid.apply(x)),
+    }
+}
+
+pub(crate) fn apply_binary<T: Float>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
+    match op {
+        Binary::Add => zip_with(a, b, out, |x, y| x + y),
+        Binary::Sub => zip_with(a, b, out, |x, y| x - y),
+        Binary::Mul => zip_with(a, b, out, |x, y| x * y),
+        Binary::Div => zip_with(a, b, out, |x, y| x / y),
+    }
+}
+
+/// `a op c` (or `c op a` when `constant_first`) over a block.
+pub(crate) fn apply_with_constant<T: Float>(
+    op: Binary,
+    a: &[T],
+    c: T,
+    constant_first: bool,
+    out: &mut [T],
+) {
+    match (op, constant_first) {
+        (Binary::Add, _) => apply_unary_with(a, out, |x| x + c),
+        (Binary::Mul, _) => apply_unary_with(a, out, |x| x * c),
+        (Binary::Sub, false) => apply_unary_with(a, out, |x| x - c),
+        (Binary::Sub, true) => apply_unary_with(a, out, |x| c - x),
+        (Binary::Div, false) => apply_unary_with(a, out, |x| x / c),
+        (Binary::Div, true) => apply_unary_with(a, out, |x| c / x),
+    }
+}
+
+#[inline(always)]
+fn zip_with<T: Float>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
+}
+
+#[inline(always)]
+fn apply_unary_with<T: Float>(a: &[T], out: &mut [T], f: impl Fn(T) -> T) {
+    for (o, &x) in out.iter_mut().zip(a) {
+        *o = f(x);
+    }
 }

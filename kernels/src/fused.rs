@@ -4,7 +4,9 @@
 
 use rayon::prelude::*;
 
-use crate::elementwise::{Binary, PARALLEL_MIN, Unary};
+use crate::elementwise::{
+    Binary, PARALLEL_MIN, Unary, apply_binary, apply_unary, apply_with_constant,
+};
 use crate::float::Float;
 use crate::tensor::{Data, KernelError, Tensor};
 
@@ -165,52 +167,5 @@ fn run_into<T: Float>(steps: &[Step], inputs: &[&[T]], out: &mut [T]) {
         out.par_chunks_mut(PARALLEL_MIN)
             .enumerate()
             .for_each(|(c, out)| chunk(c * PARALLEL_MIN, out));
-    }
-}
-
-/// `op` over a block, the operation chosen once outside the loop so that the loop vectorises.
-fn apply_unary<T: Float>(op: Unary, a: &[T], out: &mut [T]) {
-    match op {
-        Unary::Neg => apply_unary_with(a, out, |x| Unary::Neg.apply(x)),
-        Unary::Exp => apply_unary_with(a, out, |x| Unary::Exp.apply(x)),
-        Unary::Log => apply_unary_with(a, out, |x| Unary::Log.apply(x)),
-        Unary::Relu => apply_unary_with(a, out, |x| Unary::Relu.apply(x)),
-        Unary::Gelu => apply_unary_with(a, out, |x| Unary::Gelu.apply(x)),
-        Unary::Sigmoid => apply_unary_with(a, out, |x| Unary::Sigmoid.apply(x)),
-    }
-}
-
-fn apply_binary<T: Float>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
-    match op {
-        Binary::Add => zip_with(a, b, out, |x, y| x + y),
-        Binary::Sub => zip_with(a, b, out, |x, y| x - y),
-        Binary::Mul => zip_with(a, b, out, |x, y| x * y),
-        Binary::Div => zip_with(a, b, out, |x, y| x / y),
-    }
-}
-
-/// `a op c` (or `c op a` when `constant_first`) over a block.
-fn apply_with_constant<T: Float>(op: Binary, a: &[T], c: T, constant_first: bool, out: &mut [T]) {
-    match (op, constant_first) {
-        (Binary::Add, _) => apply_unary_with(a, out, |x| x + c),
-        (Binary::Mul, _) => apply_unary_with(a, out, |x| x * c),
-        (Binary::Sub, false) => apply_unary_with(a, out, |x| x - c),
-        (Binary::Sub, true) => apply_unary_with(a, out, |x| c - x),
-        (Binary::Div, false) => apply_unary_with(a, out, |x| x / c),
-        (Binary::Div, true) => apply_unary_with(a, out, |x| c / x),
-    }
-}
-
-#[inline(always)]
-fn zip_with<T: Float>(a: &[T], b: &[T], out: &mut [T], f: impl Fn(T, T) -> T) {
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *o = f(x, y);
-    }
-}
-
-#[inline(always)]
-fn apply_unary_with<T: Float>(a: &[T], out: &mut [T], f: impl Fn(T) -> T) {
-    for (o, &x) in out.iter_mut().zip(a) {
-        *o = f(x);
     }
 }
