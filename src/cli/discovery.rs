@@ -82,7 +82,8 @@ impl Remote {
             ));
         }
         let offered = usize::try_from(answer.offered).unwrap_or(usize::MAX);
-        Ok(Discovery::Found(Matches { offered, stages: answer.stages, cards: answer.cards }))
+        let (stages, cards) = (answer.stages, answer.cards);
+        Ok(Discovery::Found(Matches { offered, stages, cards, hints: Vec::new() }))
     }
 }
 
@@ -367,7 +368,7 @@ fn watch(args: &WatchArgs) -> Result<ExitStatus, String> {
 }
 
 /// Where the discovery commands look: `--discovery`, else the manifests from the current
-/// directory up, else nowhere (an empty registry).
+/// directory up, else the embedded discovery (the built-in AIs and the registry named there).
 enum Source {
     Server(Server),
     Registry(Vec<Card>),
@@ -384,11 +385,14 @@ fn source(connect: &ConnectArgs) -> Result<Source, String> {
     let fail = |world: &mut FsWorld| world.take_errors().join("\n");
     match source {
         DiscoverySource::Server(server) => Ok(Source::Server(server)),
-        DiscoverySource::Registry(path) => match world.registry(&path) {
+        DiscoverySource::Registry(path) => match world.embedded(Some(&path)) {
             Some(cards) => Ok(Source::Registry(cards.to_vec())),
             None => Err(fail(&mut world)),
         },
-        DiscoverySource::Nowhere => Ok(Source::Registry(Vec::new())),
+        DiscoverySource::Nowhere => match world.embedded(None) {
+            Some(cards) => Ok(Source::Registry(cards.to_vec())),
+            None => Err(fail(&mut world)),
+        },
         DiscoverySource::Broken => Err(fail(&mut world)),
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use aigrid_builtins::{Library, ModelStore};
 use aigrid_compiler::{Discovery, PackageLookup, World};
 use aigrid_discovery::{Card, Matches, Predicate};
 
@@ -21,6 +22,13 @@ const MANIFEST: &str = "aigrid.toml";
 
 /// The lockfile's name.
 pub const LOCKFILE: &str = "aigrid.lock";
+
+/// The built-in AIs' cards: those offered, and those that are not, with hints.
+#[derive(Debug)]
+struct Builtins {
+    cards: Vec<Card>,
+    missing: Vec<(Card, String)>,
+}
 
 /// `aigrid.toml`.
 #[derive(Debug, Deserialize)]
@@ -53,7 +61,7 @@ pub enum DiscoverySource {
     Registry(PathBuf),
     /// A discovery server.
     Server(Server),
-    /// Nowhere: no card is offered.
+    /// No registry and no server: the built-in AIs only.
     Nowhere,
     /// The manifest that would say is broken (already reported).
     Broken,
@@ -92,8 +100,11 @@ pub struct FsWorld {
     broken: HashSet<PathBuf>,
     /// Problems with manifests and package files, reported by the command (status 2).
     errors: Vec<String>,
-    /// The cards of each registry, read once; `None` when it could not be read whole.
+    /// The cards of the embedded discovery with each registry (the empty path: with none),
+    /// built-in AIs included, read once; `None` when the registry could not be read whole.
     registries: HashMap<PathBuf, Option<Vec<Card>>>,
+    /// The built-in AIs of this build, looked up once.
+    builtins: Option<Builtins>,
     /// The server given on the command line, in place of the manifests' `[discovery]`.
     server: Option<Server>,
     /// Connections to discovery servers, by URL; `None` once one failed (reported once).
@@ -179,16 +190,56 @@ impl FsWorld {
         DiscoverySource::Nowhere
     }
 
-    /// The cards of the registry at `path`, read once; `None` if it cannot be read whole (the
-    /// problems are reported).
-    pub fn registry(&mut self, path: &Path) -> Option<&[Card]> {
-        if !self.registries.contains_key(path) {
+    /// The cards of the embedded discovery: the built-in AIs and the cards of the registry at
+    /// `registry` (which replace built-in ones of the same id), read once; `None` if the
+    /// registry cannot be read whole (the problems are reported).
+    pub fn embedded(&mut self, registry: Option<&Path>) -> Option<&[Card]> {
+        let key = registry.map(Path::to_path_buf).unwrap_or_default();
+        if !self.registries.contains_key(&key) {
             let errors = self.errors.len();
-            let cards = self.read_registry(path);
+            let mut cards = match registry {
+                Some(path) => self.read_registry(path),
+                None => Vec::new(),
+            };
+            let ids: HashSet<String> = cards.iter().map(|c| c.id.clone()).collect();
+            let builtins = self.builtins().cards.iter().filter(|c| !ids.contains(&c.id));
+            cards.splice(0..0, builtins.cloned().collect::<Vec<_>>());
             let cards = (self.errors.len() == errors).then_some(cards);
-            self.registries.insert(path.to_path_buf(), cards);
+            self.registries.insert(key.clone(), cards);
         }
-        self.registries.get(path).and_then(|cards| cards.as_deref())
+        self.registries.get(&key).and_then(|cards| cards.as_deref())
+    }
+
+    /// The built-in AIs of this build.
+    fn builtins(&mut self) -> &Builtins {
+        self.builtins.get_or_insert_with(|| {
+            let library = Library::new(&ModelStore::from_env());
+            Builtins {
+                cards: library.cards(),
+                missing: library
+                    .missing()
+                    .iter()
+                    .map(|m| (m.card.clone(), m.hint.clone()))
+                    .collect(),
+            }
+        })
+    }
+
+    /// What would make the built-in AIs that satisfy `predicate` but are not offered here
+    /// available (a model to fetch).
+    fn builtin_hints(&mut self, predicate: Option<&Predicate>) -> Vec<String> {
+        let builtins = self.builtins();
+        let mut hints: Vec<String> = builtins
+            .missing
+            .iter()
+            .filter(|(card, _)| {
+                aigrid_discovery::query(predicate, std::slice::from_ref(card))
+                    .is_ok_and(|m| !m.cards.is_empty())
+            })
+            .map(|(card, hint)| format!("`{}`: {hint}", card.id))
+            .collect();
+        hints.dedup();
+        hints
     }
 
     /// A connection to `server`, made once; `None` if it failed (reported once).
@@ -283,6 +334,23 @@ impl FsWorld {
         cards
     }
 
+    /// The embedded discovery's answer to `predicate`, with hints about built-in AIs that
+    /// would match if their models were fetched.
+    fn embedded_discovery(
+        &mut self,
+        registry: Option<&Path>,
+        predicate: Option<&Predicate>,
+    ) -> Discovery {
+        let Some(cards) = self.embedded(registry) else { return Discovery::Unavailable };
+        match Discovery::over(cards, predicate) {
+            Discovery::Found(mut matches) => {
+                matches.hints = self.builtin_hints(predicate);
+                Discovery::Found(matches)
+            }
+            other => other,
+        }
+    }
+
     /// The `.ag` files of the package in `dir` (skipping nested packages), loaded once.
     fn package_files(&mut self, dir: &Path) -> Vec<FileId> {
         if let Some(files) = self.package_files.get(dir) {
@@ -334,10 +402,7 @@ impl World for FsWorld {
             return Discovery::Found(Matches::default());
         };
         match self.discovery_source(&dir) {
-            DiscoverySource::Registry(path) => match self.registry(&path) {
-                Some(cards) => Discovery::over(cards, predicate),
-                None => Discovery::Unavailable,
-            },
+            DiscoverySource::Registry(path) => self.embedded_discovery(Some(&path), predicate),
             DiscoverySource::Server(server) => {
                 let Some(remote) = self.remote(&server) else { return Discovery::Unavailable };
                 match remote.matches(predicate) {
@@ -348,7 +413,7 @@ impl World for FsWorld {
                     }
                 }
             }
-            DiscoverySource::Nowhere => Discovery::Found(Matches::default()),
+            DiscoverySource::Nowhere => self.embedded_discovery(None, predicate),
             DiscoverySource::Broken => Discovery::Unavailable,
         }
     }

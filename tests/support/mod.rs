@@ -72,10 +72,11 @@ impl Scratch {
         fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
     }
 
-    /// `aigridc` running inside the scratch directory.
+    /// `aigridc` running inside the scratch directory, with an empty `$AIGRID_HOME` there (no
+    /// model fetched), so that what discovery offers does not depend on the machine.
     pub fn aigridc(&self) -> Command {
         let mut command = aigridc();
-        command.current_dir(&self.dir);
+        command.current_dir(&self.dir).env("AIGRID_HOME", "aigrid-home");
         command
     }
 
