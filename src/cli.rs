@@ -12,6 +12,7 @@ mod graph;
 mod inputs;
 mod models;
 mod output;
+mod run;
 mod world;
 
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ pub fn run() -> ExitStatus {
         Command::Fmt(args) => fmt::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Bind(args) => bind::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Discovery(args) => discovery::run(&args),
         Command::Models(args) => models::run(&args),

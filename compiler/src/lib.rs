@@ -29,7 +29,7 @@ mod packages;
 mod plan;
 mod resolve;
 mod sql;
-mod ty;
+pub(crate) mod ty;
 mod typeck;
 mod verify;
 mod world;
@@ -43,6 +43,7 @@ pub use plan::{
     PlanError, PlanNode, PlanOp, PlanParam, PlanPrefer, PlanSource, PlanSpan, PlanStep,
     PlanStepArg, Value,
 };
+pub use ty::{ValueType, value_type};
 pub use world::{Discovery, MemoryWorld, PackageLookup, World};
 
 /// The documentation of the diagnostic codes the compiler reports (`AG02xx`, `AG03xx`, `AG04xx`).

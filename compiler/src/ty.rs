@@ -454,3 +454,68 @@ impl fmt::Display for Type {
         }
     }
 }
+
+/// What a value of a plan type is at run time, in Arrow terms: the view of types that the
+/// executor needs (spec/plan.md §4.1 gives types as `.ag` text).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueType {
+    /// A table: its schema, when the columns are known.
+    Table(Option<datafusion::arrow::datatypes::SchemaRef>),
+    /// A tensor: its element type, and its dimensions (`None` where symbolic or unknown).
+    Tensor {
+        /// The element type.
+        elem: DataType,
+        /// The dimensions, outermost first.
+        dims: Vec<Option<u64>>,
+    },
+    /// A list: the Arrow type of its elements and whether they may be null.
+    List(DataType, bool),
+    /// A scalar: its Arrow type and whether it may be null.
+    Scalar(DataType, bool),
+    /// No value (a pipeline without a result), or a type with no run-time form.
+    Nothing,
+}
+
+/// The run-time form of the type written `text` in a plan (`table { id: i64 }`,
+/// `tensor<f32, [N, 384]>`, `list<utf8>?`); `None` when it does not parse.
+pub fn value_type(text: &str) -> Option<ValueType> {
+    let parsed = aigrid_lang::parse(crate::packages::STD_FILE, &format!("type T = {text}\n"));
+    let written = parsed.module.items.into_iter().find_map(|item| match item.kind {
+        aigrid_lang::ast::ItemKind::Type(alias) => Some(alias.ty),
+        _ => None,
+    })?;
+    let ty = from_written(&written, &mut family);
+    Some(ty.value_type())
+}
+
+impl Type {
+    fn value_type(&self) -> ValueType {
+        match self {
+            Type::Table(columns) => {
+                ValueType::Table(columns.as_deref().and_then(Type::to_schema).map(Arc::new))
+            }
+            Type::Tensor(Tensor { elem: Elem::Scalar(s), dims }) => ValueType::Tensor {
+                elem: s.to_arrow(),
+                dims: dims
+                    .iter()
+                    .flatten()
+                    .map(|d| match d {
+                        Dim::Fixed(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect(),
+            },
+            Type::Tensor(_) => ValueType::Tensor { elem: DataType::Float32, dims: Vec::new() },
+            Type::List(item) => match item.to_arrow() {
+                Some((t, nullable)) => ValueType::List(t, nullable),
+                None => ValueType::Nothing,
+            },
+            Type::Optional(inner) => match inner.value_type() {
+                ValueType::Scalar(t, _) => ValueType::Scalar(t, true),
+                other => other,
+            },
+            Type::Scalar(s) => ValueType::Scalar(s.to_arrow(), false),
+            _ => ValueType::Nothing,
+        }
+    }
+}

@@ -1,3 +1,84 @@
-//! The aigrid executor: runs bound plans as DataFusion physical plans, in-process or on Ballista.
+//! The aigrid executor: runs a bound plan (spec/plan.md) with DataFusion.
 //!
-//! Empty until the executor issue lands.
+//! Reads and `sql` steps are DataFusion's own plans; aigrid's operators are DataFusion
+//! extension nodes: [`AiCallExec`] calls the grid AIs bound to an `ai` node, batch by batch,
+//! with retries and fail-over, and [`GatherExec`] runs operations that need whole inputs
+//! (kernels, `select`'s zip, writes). The plan is a DAG and DataFusion plans are trees, so the
+//! executor runs the DAG node by node in dependency order and keeps each node's value (Arrow
+//! batches) until its last reader has run: a value with several readers is computed once.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), aigrid_executor::RunError> {
+//! # let plan: aigrid_compiler::Plan = unimplemented!();
+//! let library = aigrid_builtins::Library::new(&aigrid_builtins::ModelStore::from_env());
+//! let run = aigrid_executor::run(&plan, &library, &aigrid_executor::RunOptions::default())?;
+//! println!("{} rows", run.output.map_or(0, |v| v.rows()));
+//! # Ok(()) }
+//! ```
+
+mod ai_call;
+mod gather;
+mod kernel;
+mod run;
+mod value;
+mod write;
+
+pub use ai_call::{AiCall, AiCallExec, Binding};
+pub use gather::{GatherExec, Gathered};
+pub use run::{NodeReport, Run, RunOptions, run};
+pub use value::Value;
+pub use write::{Format, write_file};
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A node failed: where it is in the source, and why.
+    #[error("{file}:{line}:{column}: {what}: {error}")]
+    Node {
+        /// The source file.
+        file: String,
+        /// The line.
+        line: u32,
+        /// The column.
+        column: u32,
+        /// The node's operation (`std.io.read_csv`, `ai embed`).
+        what: String,
+        /// Why it failed.
+        error: Box<RunError>,
+    },
+    /// Every grid AI bound to an `ai` call failed.
+    #[error("every grid AI bound to `{name}` failed: {}", tried.join("; "))]
+    Ai {
+        /// The requirement.
+        name: String,
+        /// Each binding tried and its error.
+        tried: Vec<String>,
+    },
+    /// Data that does not fit: a missing column, a null where none may be, wrong lengths.
+    #[error("{0}")]
+    Data(String),
+    /// A parameter without a value, or with a bad one.
+    #[error("{0}")]
+    Param(String),
+    /// The plan asks for something this executor cannot do.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// A kernel refused its input.
+    #[error(transparent)]
+    Kernel(#[from] aigrid_kernels::KernelError),
+    /// Arrow refused data.
+    #[error("{0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// Parquet refused data.
+    #[error("{0}")]
+    Parquet(#[from] datafusion::parquet::errors::ParquetError),
+    /// DataFusion failed.
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A bug in aigrid.
+    #[error("internal error (a bug in aigrid): {0}")]
+    Internal(String),
+}

@@ -24,6 +24,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Bind a pipeline's `ai` requirements and pin the choice in `aigrid.lock`.
     Bind(BindArgs),
+    /// Compile, bind and run a pipeline (or run a plan file built by `aigridc build`).
+    Run(RunArgs),
     /// Draw a pipeline's optimised graph (Graphviz dot, Mermaid or JSON).
     Graph(GraphArgs),
     /// Run a discovery server, or list, query, register and remove the cards of grid AIs.
@@ -102,6 +104,24 @@ pub struct BuildArgs {
     /// How to print diagnostics.
     #[arg(long = "diagnostics", value_enum, default_value_t = OutputFormat::Human)]
     pub diagnostics: OutputFormat,
+}
+
+/// Arguments of `aigridc run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The `.ag` file, or a plan (`.json`, `.yaml`) written by `aigridc build`.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Write the pipeline's result to this file (`.parquet`, `.arrow`, `.csv`, `.json`)
+    /// instead of printing it.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// After the run, print what each node did: rows, time, AI requests.
+    #[arg(long)]
+    pub analyze: bool,
+    /// Print nothing but the result and errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Arguments of `aigridc bind`.

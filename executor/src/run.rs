@@ -1,0 +1,605 @@
+//! The driver: runs the nodes of a plan in dependency order, each as a DataFusion physical plan
+//! over the values of the nodes it reads, and keeps each value until its last reader has run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aigrid_builtins::{Args, Library};
+use aigrid_compiler::{Plan, PlanArg, PlanNode, PlanOp, Value as Constant, ValueType, value_type};
+use aigrid_discovery::AttrValue;
+use datafusion::arrow::array::{ArrayRef, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
+
+use crate::RunError;
+use crate::ai_call::{AiCall, AiCallExec, Binding};
+use crate::gather::GatherExec;
+use crate::kernel::{Kernel, conform, nullable, tensor_schema};
+use crate::value::Value;
+use crate::write::{Format, Write, rows_written_schema};
+
+/// How to run a plan.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Values of the parameters the plan leaves open, as written on the command line.
+    pub params: BTreeMap<String, String>,
+}
+
+/// What one node did.
+#[derive(Clone, Debug)]
+pub struct NodeReport {
+    /// The node.
+    pub id: u32,
+    /// What it is: `std.io.read_csv`, `ai embed`, `sql`.
+    pub what: String,
+    /// Rows of its value.
+    pub rows: usize,
+    /// How long it took.
+    pub time: Duration,
+    /// For an AI call: requests answered, and rows that became null.
+    pub calls: Option<(u64, u64)>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Run {
+    /// The pipeline's result, if it has one.
+    pub output: Option<Value>,
+    /// Each node that ran, in order.
+    pub nodes: Vec<NodeReport>,
+}
+
+/// Runs `plan`, calling the built-in AIs of `library`.
+pub fn run(plan: &Plan, library: &Library, options: &RunOptions) -> Result<Run, RunError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Internal(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(Driver::new(plan, library, options).run())
+}
+
+struct Driver<'a> {
+    plan: &'a Plan,
+    library: &'a Library,
+    options: &'a RunOptions,
+    context: SessionContext,
+    values: HashMap<u32, Value>,
+    /// How many readers of each node have yet to run.
+    readers: HashMap<u32, usize>,
+}
+
+/// What a node is, for reports and errors.
+fn describe(node: &PlanNode) -> String {
+    match &node.op {
+        PlanOp::Std { name } => name.clone(),
+        PlanOp::Ai { name, .. } => format!("ai {name}"),
+        PlanOp::Column { name } => format!("column {name}"),
+        PlanOp::Param { name } => format!("parameter {name}"),
+        PlanOp::Sql { .. } => "sql".into(),
+        PlanOp::Const { .. } => "constant".into(),
+        PlanOp::List => "list".into(),
+        PlanOp::Binary { op } | PlanOp::Unary { op } => format!("operator {op}"),
+        PlanOp::Fused { .. } => "fused".into(),
+        PlanOp::Check => "check".into(),
+        PlanOp::Output => "output".into(),
+        PlanOp::Assert { .. } => "assert".into(),
+    }
+}
+
+impl<'a> Driver<'a> {
+    fn new(plan: &'a Plan, library: &'a Library, options: &'a RunOptions) -> Driver<'a> {
+        let mut readers = HashMap::new();
+        for node in &plan.nodes {
+            for input in node.args.iter().filter_map(|a| a.input) {
+                *readers.entry(input).or_insert(0) += 1;
+            }
+        }
+        Driver {
+            plan,
+            library,
+            options,
+            context: SessionContext::new(),
+            values: HashMap::new(),
+            readers,
+        }
+    }
+
+    async fn run(mut self) -> Result<Run, RunError> {
+        let mut reports = Vec::with_capacity(self.plan.nodes.len());
+        for node in &self.plan.nodes {
+            let started = Instant::now();
+            let (value, calls) = self.node(node).await.map_err(|error| RunError::Node {
+                file: node.span.file.clone(),
+                line: node.span.line,
+                column: node.span.column,
+                what: describe(node),
+                error: Box::new(error),
+            })?;
+            reports.push(NodeReport {
+                id: node.id,
+                what: describe(node),
+                rows: value.rows(),
+                time: started.elapsed(),
+                calls,
+            });
+            for input in node.args.iter().filter_map(|a| a.input) {
+                if let Some(left) = self.readers.get_mut(&input) {
+                    *left -= 1;
+                    if *left == 0 && Some(input) != self.plan.output {
+                        self.values.remove(&input);
+                    }
+                }
+            }
+            self.values.insert(node.id, value);
+        }
+        let output = match self.plan.output {
+            Some(id) => self.values.remove(&id),
+            None => None,
+        };
+        Ok(Run { output, nodes: reports })
+    }
+
+    /// The value of the node argument `name`.
+    fn input(&self, node: &PlanNode, name: &str) -> Result<&Value, RunError> {
+        let arg = node
+            .args
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))?;
+        self.arg_value(arg)
+    }
+
+    fn arg_value(&self, arg: &PlanArg) -> Result<&Value, RunError> {
+        let Some(id) = arg.input else {
+            return Err(RunError::Internal(format!("argument `{}` is a constant", arg.name)));
+        };
+        self.values
+            .get(&id)
+            .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet")))
+    }
+
+    /// The constant argument `name`, if it is one.
+    fn constant<'n>(&self, node: &'n PlanNode, name: &str) -> Option<&'n Constant> {
+        node.args.iter().find(|a| a.name == name).and_then(|a| a.value.as_ref())
+    }
+
+    fn string_arg(&self, node: &PlanNode, name: &str) -> Result<String, RunError> {
+        match self.constant(node, name) {
+            Some(Constant::Str(s)) => Ok(s.clone()),
+            Some(_) => Err(RunError::Param(format!("`{name}` is not a string"))),
+            None => match self.input(node, name)?.to_json()? {
+                serde_json::Value::String(s) => Ok(s),
+                other => Err(RunError::Param(format!("`{name}` is {other}, not a string"))),
+            },
+        }
+    }
+
+    fn int_arg(&self, node: &PlanNode, name: &str) -> Result<i64, RunError> {
+        match self.constant(node, name) {
+            Some(Constant::Int(i)) => Ok(*i),
+            Some(_) => Err(RunError::Param(format!("`{name}` is not an integer"))),
+            None => self
+                .input(node, name)?
+                .to_json()?
+                .as_i64()
+                .ok_or_else(|| RunError::Param(format!("`{name}` is not an integer"))),
+        }
+    }
+
+    /// A physical plan that yields `value`'s batches.
+    fn source(value: &Value) -> Result<Arc<dyn ExecutionPlan>, RunError> {
+        Ok(MemorySourceConfig::try_new_exec(
+            std::slice::from_ref(&value.batches),
+            value.schema.clone(),
+            None,
+        )?)
+    }
+
+    async fn collect(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+    ) -> Result<(SchemaRef, Vec<ArrayBatch>), RunError> {
+        let schema = plan.schema();
+        let batches = collect(plan, self.context.task_ctx()).await?;
+        Ok((schema, batches))
+    }
+
+    async fn node(&self, node: &PlanNode) -> Result<(Value, Option<(u64, u64)>), RunError> {
+        let ty = value_type(&node.ty)
+            .ok_or_else(|| RunError::Internal(format!("the type `{}` does not parse", node.ty)))?;
+        let value = match &node.op {
+            PlanOp::Const { value } => Value::constant(value, ty)?,
+            PlanOp::Param { name } => self.param(name, ty)?,
+            PlanOp::List => {
+                let items: Option<Vec<Constant>> =
+                    node.args.iter().map(|a| a.value.clone()).collect();
+                match items {
+                    Some(items) => Value::constant(&Constant::List(items), ty)?,
+                    None => return Err(RunError::Unsupported("a list of computed values".into())),
+                }
+            }
+            PlanOp::Column { name } => {
+                let table = self.input(node, "table")?;
+                let index = table
+                    .schema
+                    .index_of(name)
+                    .map_err(|_| RunError::Data(format!("the table has no column `{name}`")))?;
+                let field = table.schema.field(index).clone();
+                let schema = Arc::new(Schema::new(vec![field]));
+                let batches = table
+                    .batches
+                    .iter()
+                    .map(|b| b.project(&[index]))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::new(ty, schema, batches)
+            }
+            PlanOp::Std { name } => self.std(node, name, ty).await?,
+            PlanOp::Ai { name, .. } => {
+                return self.ai(node, name, ty).await.map(|(v, c)| (v, Some(c)));
+            }
+            PlanOp::Sql { query } => self.sql(node, query, ty).await?,
+            PlanOp::Check => declared(self.input(node, "value")?.clone(), &ty)?,
+            PlanOp::Output => {
+                let value = self.input(node, "value")?.clone();
+                if node.declared { declared(value, &ty)? } else { value }
+            }
+            PlanOp::Fused { .. }
+            | PlanOp::Binary { .. }
+            | PlanOp::Unary { .. }
+            | PlanOp::Assert { .. } => {
+                return Err(RunError::Unsupported(format!(
+                    "`{}` nodes do not run yet",
+                    describe(node)
+                )));
+            }
+        };
+        let value = if node.declared && !matches!(node.op, PlanOp::Output | PlanOp::Check) {
+            declared(value, &value_type(&node.ty).unwrap_or(ValueType::Nothing))?
+        } else {
+            value
+        };
+        Ok((value, None))
+    }
+
+    fn param(&self, name: &str, ty: ValueType) -> Result<Value, RunError> {
+        let Some(text) = self.options.params.get(name) else {
+            return Err(RunError::Param(format!(
+                "parameter `{name}` has no value: give it with --param {name}=VALUE"
+            )));
+        };
+        let constant = match &ty {
+            ValueType::Scalar(DataType::Int64 | DataType::Int32, _) => {
+                text.parse().map(Constant::Int).map_err(|_| {
+                    RunError::Param(format!("parameter `{name}`: `{text}` is not an integer"))
+                })?
+            }
+            ValueType::Scalar(DataType::Float64 | DataType::Float32, _) => {
+                text.parse().map(Constant::Float).map_err(|_| {
+                    RunError::Param(format!("parameter `{name}`: `{text}` is not a number"))
+                })?
+            }
+            ValueType::Scalar(DataType::Boolean, _) => {
+                text.parse().map(Constant::Bool).map_err(|_| {
+                    RunError::Param(format!("parameter `{name}`: `{text}` is not true or false"))
+                })?
+            }
+            ValueType::Scalar(DataType::Utf8, _) => Constant::Str(text.clone()),
+            _ => {
+                return Err(RunError::Param(format!(
+                    "parameter `{name}` is a table, tensor or list: it cannot be given on the command line"
+                )));
+            }
+        };
+        Value::constant(&constant, ty)
+    }
+
+    async fn std(&self, node: &PlanNode, name: &str, ty: ValueType) -> Result<Value, RunError> {
+        let op = name.rsplit('.').next().unwrap_or(name);
+        match op {
+            "read_csv" | "read_jsonl" | "read_parquet" => self.read(node, op, ty).await,
+            "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => {
+                let path = PathBuf::from(self.string_arg(node, "dst")?);
+                let format = match op {
+                    "write_csv" => Format::Csv,
+                    "write_jsonl" => Format::JsonLines,
+                    "write_parquet" => Format::Parquet,
+                    _ => Format::Arrow,
+                };
+                let input = Self::source(self.input(node, "value")?)?;
+                let write = GatherExec::new(
+                    Arc::new(Write { path, format }),
+                    vec![input],
+                    rows_written_schema(),
+                );
+                let (schema, batches) = self.collect(Arc::new(write)).await?;
+                Ok(Value::new(ty, schema, batches))
+            }
+            "l2_normalize" | "softmax" | "transpose" | "matmul" | "topk_indices" => {
+                let (kernel, inputs) = match op {
+                    "l2_normalize" => (Kernel::L2Normalize, vec!["x"]),
+                    "softmax" => (Kernel::Softmax, vec!["x"]),
+                    "transpose" => (Kernel::Transpose, vec!["x"]),
+                    "matmul" => (Kernel::Matmul, vec!["a", "b"]),
+                    _ => {
+                        let k = self.int_arg(node, "k")?;
+                        let k = usize::try_from(k).map_err(|_| {
+                            RunError::Param(format!("k is {k}; it must be at least 0"))
+                        })?;
+                        (Kernel::TopkIndices(k), vec!["x"])
+                    }
+                };
+                let values: Vec<Value> = inputs
+                    .iter()
+                    .map(|n| self.input(node, n).cloned())
+                    .collect::<Result<_, _>>()?;
+                let result = tokio::task::spawn_blocking(move || {
+                    let batches: Vec<&[ArrayBatch]> =
+                        values.iter().map(|v| v.batches.as_slice()).collect();
+                    kernel.tensor_result(&batches)
+                })
+                .await
+                .map_err(|e| RunError::Internal(e.to_string()))??;
+                Value::tensor(ty, &result)
+            }
+            "chunk" => {
+                let input = self.input(node, "input")?;
+                let ValueType::Table(Some(schema)) = &ty else {
+                    return Err(RunError::Unsupported("chunk of a list does not run yet".into()));
+                };
+                let column = self.string_arg(node, "column")?;
+                let size = usize::try_from(self.int_arg(node, "size")?).unwrap_or(0);
+                let overlap = usize::try_from(self.int_arg(node, "overlap")?).unwrap_or(usize::MAX);
+                let kernel = Kernel::Chunk { column, size, overlap, schema: schema.clone() };
+                let plan =
+                    GatherExec::new(Arc::new(kernel), vec![Self::source(input)?], schema.clone());
+                let (schema, batches) = self.collect(Arc::new(plan)).await?;
+                Ok(Value::new(ty, schema, batches))
+            }
+            "select" => self.select(node, ty).await,
+            "count" => {
+                let rows = self.input(node, "table")?.rows();
+                let array: ArrayRef = Arc::new(Int64Array::from(vec![rows as i64]));
+                Value::column(ty, "value", array)
+            }
+            _ => Err(RunError::Unsupported(format!("`{name}` does not run yet"))),
+        }
+    }
+
+    async fn read(&self, node: &PlanNode, op: &str, ty: ValueType) -> Result<Value, RunError> {
+        let path = self.string_arg(node, "src")?;
+        if !Path::new(&path).exists() {
+            return Err(RunError::Io(format!("{path}: no such file")));
+        }
+        let declared = match &ty {
+            ValueType::Table(Some(schema)) if node.declared => Some(schema.clone()),
+            _ => None,
+        };
+        let frame = match op {
+            "read_csv" => {
+                let schema = match &declared {
+                    Some(declared) => Some(csv_schema(&path, declared)?),
+                    None => None,
+                };
+                let mut options = CsvReadOptions::new().has_header(true);
+                if let Some(schema) = &schema {
+                    options = options.schema(schema);
+                }
+                self.context.read_csv(&path, options).await?
+            }
+            "read_jsonl" => {
+                let schema = declared.as_ref().map(|d| {
+                    Schema::new(d.fields().iter().map(|f| nullable(f)).collect::<Vec<_>>())
+                });
+                let mut options = JsonReadOptions::default().file_extension(extension(&path));
+                if let Some(schema) = &schema {
+                    options = options.schema(schema);
+                }
+                self.context.read_json(&path, options).await?
+            }
+            _ => {
+                let options = ParquetReadOptions::default().file_extension(extension(&path));
+                self.context.read_parquet(&path, options).await?
+            }
+        };
+        let plan = frame.create_physical_plan().await?;
+        let (schema, batches) = self.collect(plan).await?;
+        Ok(Value::new(ty, schema, batches))
+    }
+
+    async fn select(&self, node: &PlanNode, ty: ValueType) -> Result<Value, RunError> {
+        let table = self.input(node, "table")?;
+        let named: Vec<&PlanArg> =
+            node.args.iter().filter(|a| a.name != "table" && a.name != "columns").collect();
+        let ValueType::Table(Some(schema)) = &ty else {
+            return Err(RunError::Internal("select without a known result schema".into()));
+        };
+        if named.is_empty() {
+            // select(t, ["a", "b"]): a projection.
+            let batch = table.batch()?;
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    batch.column_by_name(f.name()).cloned().ok_or_else(|| {
+                        RunError::Data(format!("the table has no column `{}`", f.name()))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let batch = conform(schema, columns)?;
+            return Ok(Value::new(ty.clone(), schema.clone(), vec![batch]));
+        }
+        let inputs = named
+            .iter()
+            .map(|a| self.arg_value(a).and_then(Self::source))
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = GatherExec::new(Arc::new(Kernel::Zip(schema.clone())), inputs, schema.clone());
+        let (schema, batches) = self.collect(Arc::new(plan)).await?;
+        Ok(Value::new(ty.clone(), schema, batches))
+    }
+
+    async fn sql(&self, node: &PlanNode, query: &str, ty: ValueType) -> Result<Value, RunError> {
+        let context = SessionContext::new_with_config(self.context.copied_config());
+        for arg in &node.args {
+            let value = self.arg_value(arg)?;
+            let table = MemTable::try_new(value.schema.clone(), vec![value.batches.clone()])?;
+            context.register_table(arg.name.as_str(), Arc::new(table))?;
+        }
+        let plan = context.sql(query).await?.create_physical_plan().await?;
+        let (schema, batches) = self.collect(plan).await?;
+        Ok(Value::new(ty, schema, batches))
+    }
+
+    async fn ai(
+        &self,
+        node: &PlanNode,
+        name: &str,
+        ty: ValueType,
+    ) -> Result<(Value, (u64, u64)), RunError> {
+        let Some(binding) = self.plan.bindings.get(&node.id.to_string()) else {
+            return Err(RunError::Unsupported(format!(
+                "`{name}` is not bound to a grid AI: build the plan with discovery (aigridc bind)"
+            )));
+        };
+        let mut bindings = Vec::new();
+        let mut unsupported = Vec::new();
+        for card in std::iter::once(&binding.primary).chain(&binding.fallbacks) {
+            match card.endpoint.strip_prefix("builtin:").and_then(|n| self.library.get(n)) {
+                Some(builtin) => bindings.push(Binding::new(card.id.clone(), builtin.clone())),
+                None => unsupported.push(format!("`{}` at {}", card.id, card.endpoint)),
+            }
+        }
+        if bindings.is_empty() {
+            return Err(RunError::Unsupported(format!(
+                "no binding of `{name}` can be called here: {} (calls over Arrow Flight do not run yet; built-in AIs need their models)",
+                unsupported.join(", ")
+            )));
+        }
+        let streamed = bindings[0].builtin.streamed();
+        let mut whole = Args::new();
+        for arg in node.args.iter().filter(|a| a.name != streamed) {
+            let value = match (&arg.value, arg.input) {
+                (Some(constant), _) => aigrid_builtins::Value::Scalar(
+                    serde_json::to_value(constant).unwrap_or(serde_json::Value::Null),
+                ),
+                (None, Some(_)) => self.arg_value(arg)?.to_ai()?,
+                (None, None) => continue,
+            };
+            whole.insert(arg.name.clone(), value);
+        }
+        let input = self.input(node, streamed)?;
+        let schema = result_schema(&ty)?;
+        let batch_size = match bindings[0].builtin.card().attributes.get("batch_size") {
+            Some(AttrValue::Int(n)) => usize::try_from(*n).unwrap_or(1).max(1),
+            _ => 1024,
+        };
+        let call = Arc::new(AiCall {
+            name: name.to_string(),
+            bindings,
+            whole,
+            streams_table: matches!(input.ty, ValueType::Table(_)),
+            retry: node.attrs.retry.unwrap_or(0),
+            on_error_null: node.attrs.on_error_null,
+            batch_size,
+            schema: schema.clone(),
+            calls: AtomicU64::new(0),
+            null_rows: AtomicU64::new(0),
+        });
+        let plan = AiCallExec::new(call.clone(), Self::source(input)?);
+        let (schema, batches) = self.collect(Arc::new(plan)).await?;
+        let calls = (call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed));
+        Ok((Value::new(ty, schema, batches), calls))
+    }
+}
+
+type ArrayBatch = datafusion::arrow::array::RecordBatch;
+
+/// The file extension of `path` with its dot (DataFusion filters files by it), `""` if none.
+fn extension(path: &str) -> &str {
+    Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map_or("", |e| &path[path.len() - e.len() - 1..])
+}
+
+/// The schema to parse a CSV file with: its columns in file order, declared ones with their
+/// declared types (nullable: a missing value is checked afterwards), the others as text.
+fn csv_schema(path: &str, declared: &SchemaRef) -> Result<Schema, RunError> {
+    let file = std::fs::File::open(path).map_err(|e| RunError::Io(format!("{path}: {e}")))?;
+    let format = datafusion::arrow::csv::reader::Format::default().with_header(true);
+    let (header, _) = format.infer_schema(std::io::BufReader::new(file), Some(0))?;
+    let names: Vec<&String> = header.fields().iter().map(|f| f.name()).collect();
+    for field in declared.fields() {
+        if !names.contains(&field.name()) {
+            return Err(RunError::Data(format!(
+                "{path}: column `{}` of the declared type is not in the file, whose columns are {}",
+                field.name(),
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let fields: Vec<Field> = header
+        .fields()
+        .iter()
+        .map(|f| match declared.field_with_name(f.name()) {
+            Ok(d) => nullable(d),
+            Err(_) => Field::new(f.name(), DataType::Utf8, true),
+        })
+        .collect();
+    Ok(Schema::new(fields))
+}
+
+/// `value` with the declared type `ty`: a table's declared columns, in order, each cast to its
+/// type; a missing column or a null in a non-null column is an error that names it.
+fn declared(value: Value, ty: &ValueType) -> Result<Value, RunError> {
+    let ValueType::Table(Some(schema)) = ty else { return Ok(Value { ty: ty.clone(), ..value }) };
+    let batch = value.batch()?;
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            batch.column_by_name(f.name()).cloned().ok_or_else(|| {
+                RunError::Data(format!(
+                    "column `{}` of the declared type is missing; the columns are {}",
+                    f.name(),
+                    value
+                        .schema
+                        .fields()
+                        .iter()
+                        .map(|f| format!("`{}`", f.name()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let batch = conform(schema, columns)?;
+    Ok(Value::new(ty.clone(), schema.clone(), vec![batch]))
+}
+
+/// The schema of an AI call's result.
+fn result_schema(ty: &ValueType) -> Result<SchemaRef, RunError> {
+    match ty {
+        ValueType::Table(Some(schema)) => Ok(Arc::new(Schema::new(
+            schema.fields().iter().map(|f| nullable(f)).collect::<Vec<_>>(),
+        ))),
+        ValueType::List(item, _) => {
+            Ok(Arc::new(Schema::new(vec![Field::new("list", item.clone(), true)])))
+        }
+        ValueType::Tensor { elem: DataType::Float32, dims }
+            if dims.len() >= 2 && dims[1..].iter().all(Option::is_some) =>
+        {
+            let mut shape: Vec<usize> = vec![0];
+            shape.extend(dims[1..].iter().flatten().map(|d| *d as usize));
+            tensor_schema(&aigrid_kernels::Tensor::f32(shape, Vec::new())?)
+        }
+        other => {
+            Err(RunError::Unsupported(format!("an AI result of type {other:?} does not run yet")))
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! `aigridc run`: compiles and binds a pipeline (or loads a plan), runs it in-process, and
+//! prints its result or writes it to `--output`.
+
+use std::path::Path;
+
+use aigrid_builtins::{Library, ModelStore};
+use aigrid_compiler::{Plan, ValueType};
+use aigrid_executor::{Format, RunOptions, Value};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+
+use super::ExitStatus;
+use super::args::{OutputFormat, RunArgs};
+use super::build::compile_with;
+use super::output;
+
+/// Rows of a table result printed before the count.
+const SHOWN_ROWS: usize = 20;
+
+pub fn run(args: &RunArgs) -> ExitStatus {
+    let file = &args.pipeline.file;
+    let is_plan =
+        matches!(file.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml"));
+    let (plan, params) = if is_plan {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) => {
+                output::error(&format!("cannot read `{}`: {error}", file.display()));
+                return ExitStatus::Error;
+            }
+        };
+        let plan = if file.extension().is_some_and(|e| e == "json") {
+            Plan::from_json(&text)
+        } else {
+            Plan::from_yaml(&text)
+        };
+        match plan {
+            Ok(plan) => (plan, args.pipeline.params.iter().cloned().collect()),
+            Err(error) => {
+                output::error(&format!("`{}`: {error}", file.display()));
+                return ExitStatus::Error;
+            }
+        }
+    } else {
+        let ((build, status), _) = compile_with(&args.pipeline, OutputFormat::Human, false, false);
+        match build.plan {
+            Some(plan) if status == ExitStatus::Success => (plan, Default::default()),
+            _ => return status.max(ExitStatus::Failure),
+        }
+    };
+    let output_format = match &args.output {
+        Some(path) => match Format::of(path) {
+            Some(format) => Some((path, format)),
+            None => {
+                output::error(&format!(
+                    "`{}`: the output's extension says its format: .parquet, .arrow, .csv or .json",
+                    path.display()
+                ));
+                return ExitStatus::Error;
+            }
+        },
+        None => None,
+    };
+    let library = Library::new(&ModelStore::from_env());
+    let started = std::time::Instant::now();
+    let run = match aigrid_executor::run(&plan, &library, &RunOptions { params }) {
+        Ok(run) => run,
+        Err(error) => {
+            output::error(&error.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    if !args.quiet {
+        let calls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(c, _)| c).sum();
+        let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(_, n)| n).sum();
+        let mut summary = format!(
+            "ran {} nodes in {:.2} s; {calls} AI requests",
+            run.nodes.len(),
+            started.elapsed().as_secs_f64()
+        );
+        if nulls > 0 {
+            summary.push_str(&format!(", {nulls} rows null after every binding failed"));
+        }
+        output::note(&format!("{summary}\n"));
+    }
+    if args.analyze {
+        let mut lines = String::from("node  rows      time_ms  requests  what\n");
+        for node in &run.nodes {
+            let requests = node.calls.map_or(String::from("-"), |(c, _)| c.to_string());
+            lines.push_str(&format!(
+                "%{:<4} {:<9} {:>8.2}  {:<8}  {}\n",
+                node.id,
+                node.rows,
+                node.time.as_secs_f64() * 1e3,
+                requests,
+                node.what
+            ));
+        }
+        output::note(&lines);
+    }
+    let Some(value) = run.output else { return ExitStatus::Success };
+    match output_format {
+        Some((path, format)) => write_output(path, format, &value),
+        None => print_value(&value),
+    }
+}
+
+fn write_output(path: &Path, format: Format, value: &Value) -> ExitStatus {
+    match aigrid_executor::write_file(path, format, &value.batches) {
+        Ok(rows) => {
+            output::note(&format!("wrote {rows} rows to {}\n", path.display()));
+            ExitStatus::Success
+        }
+        Err(error) => {
+            output::error(&error.to_string());
+            ExitStatus::Failure
+        }
+    }
+}
+
+fn print_value(value: &Value) -> ExitStatus {
+    let rows = value.rows();
+    let mut shown = Vec::new();
+    let mut left = SHOWN_ROWS;
+    for batch in &value.batches {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(batch.num_rows());
+        shown.push(batch.slice(0, take));
+        left -= take;
+    }
+    let table = match pretty_format_batches(&shown) {
+        Ok(table) => table.to_string(),
+        Err(error) => {
+            output::error(&format!("cannot print the result: {error}"));
+            return ExitStatus::Failure;
+        }
+    };
+    let what = match &value.ty {
+        ValueType::Tensor { .. } => "tensor rows",
+        ValueType::Table(_) => "rows",
+        _ => "values",
+    };
+    let more =
+        if rows > SHOWN_ROWS { format!(", the first {SHOWN_ROWS} shown") } else { String::new() };
+    output::print(&format!("{table}\n{rows} {what}{more}\n"))
+}
