@@ -146,7 +146,7 @@ impl<'a> Driver<'a> {
     }
 
     /// The value of the node argument `name`.
-    fn input(&self, node: &PlanNode, name: &str) -> Result<&Value, RunError> {
+    fn input(&self, node: &PlanNode, name: &str) -> Result<Value, RunError> {
         let arg = node
             .args
             .iter()
@@ -155,13 +155,18 @@ impl<'a> Driver<'a> {
         self.arg_value(arg)
     }
 
-    fn arg_value(&self, arg: &PlanArg) -> Result<&Value, RunError> {
-        let Some(id) = arg.input else {
-            return Err(RunError::Internal(format!("argument `{}` is a constant", arg.name)));
-        };
-        self.values
-            .get(&id)
-            .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet")))
+    fn arg_value(&self, arg: &PlanArg) -> Result<Value, RunError> {
+        match (arg.input, &arg.value) {
+            (Some(id), _) => self
+                .values
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet"))),
+            (None, Some(constant)) => Value::constant(constant, constant_type(constant)),
+            (None, None) => {
+                Err(RunError::Internal(format!("argument `{}` has no value", arg.name)))
+            }
+        }
     }
 
     /// The constant argument `name`, if it is one.
@@ -244,9 +249,9 @@ impl<'a> Driver<'a> {
                 return self.ai(node, name, ty).await.map(|(v, c)| (v, Some(c)));
             }
             PlanOp::Sql { query } => self.sql(node, query, ty).await?,
-            PlanOp::Check => declared(self.input(node, "value")?.clone(), &ty)?,
+            PlanOp::Check => declared(self.input(node, "value")?, &ty)?,
             PlanOp::Output => {
-                let value = self.input(node, "value")?.clone();
+                let value = self.input(node, "value")?;
                 if node.declared { declared(value, &ty)? } else { value }
             }
             PlanOp::Fused { .. }
@@ -311,7 +316,7 @@ impl<'a> Driver<'a> {
                     "write_parquet" => Format::Parquet,
                     _ => Format::Arrow,
                 };
-                let input = Self::source(self.input(node, "value")?)?;
+                let input = Self::source(&self.input(node, "value")?)?;
                 let write = GatherExec::new(
                     Arc::new(Write { path, format }),
                     vec![input],
@@ -334,10 +339,8 @@ impl<'a> Driver<'a> {
                         (Kernel::TopkIndices(k), vec!["x"])
                     }
                 };
-                let values: Vec<Value> = inputs
-                    .iter()
-                    .map(|n| self.input(node, n).cloned())
-                    .collect::<Result<_, _>>()?;
+                let values: Vec<Value> =
+                    inputs.iter().map(|n| self.input(node, n)).collect::<Result<_, _>>()?;
                 let result = tokio::task::spawn_blocking(move || {
                     let batches: Vec<&[ArrayBatch]> =
                         values.iter().map(|v| v.batches.as_slice()).collect();
@@ -357,7 +360,7 @@ impl<'a> Driver<'a> {
                 let overlap = usize::try_from(self.int_arg(node, "overlap")?).unwrap_or(usize::MAX);
                 let kernel = Kernel::Chunk { column, size, overlap, schema: schema.clone() };
                 let plan =
-                    GatherExec::new(Arc::new(kernel), vec![Self::source(input)?], schema.clone());
+                    GatherExec::new(Arc::new(kernel), vec![Self::source(&input)?], schema.clone());
                 let (schema, batches) = self.collect(Arc::new(plan)).await?;
                 Ok(Value::new(ty, schema, batches))
             }
@@ -436,7 +439,7 @@ impl<'a> Driver<'a> {
         }
         let inputs = named
             .iter()
-            .map(|a| self.arg_value(a).and_then(Self::source))
+            .map(|a| self.arg_value(a).and_then(|v| Self::source(&v)))
             .collect::<Result<Vec<_>, _>>()?;
         let plan = GatherExec::new(Arc::new(Kernel::Zip(schema.clone())), inputs, schema.clone());
         let (schema, batches) = self.collect(Arc::new(plan)).await?;
@@ -510,7 +513,7 @@ impl<'a> Driver<'a> {
             calls: AtomicU64::new(0),
             null_rows: AtomicU64::new(0),
         });
-        let plan = AiCallExec::new(call.clone(), Self::source(input)?);
+        let plan = AiCallExec::new(call.clone(), Self::source(&input)?);
         let (schema, batches) = self.collect(Arc::new(plan)).await?;
         let calls = (call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed));
         Ok((Value::new(ty, schema, batches), calls))
@@ -518,6 +521,22 @@ impl<'a> Driver<'a> {
 }
 
 type ArrayBatch = datafusion::arrow::array::RecordBatch;
+
+/// The type of a constant argument.
+fn constant_type(constant: &Constant) -> ValueType {
+    match constant {
+        Constant::Int(_) | Constant::Duration { .. } => ValueType::Scalar(DataType::Int64, false),
+        Constant::Float(_) => ValueType::Scalar(DataType::Float64, false),
+        Constant::Bool(_) => ValueType::Scalar(DataType::Boolean, false),
+        Constant::Str(_) => ValueType::Scalar(DataType::Utf8, false),
+        Constant::Null => ValueType::Scalar(DataType::Int64, true),
+        Constant::List(items) => match items.first() {
+            Some(Constant::Str(_)) => ValueType::List(DataType::Utf8, false),
+            Some(Constant::Int(_)) => ValueType::List(DataType::Int64, false),
+            _ => ValueType::List(DataType::Float64, true),
+        },
+    }
+}
 
 /// The file extension of `path` with its dot (DataFusion filters files by it), `""` if none.
 fn extension(path: &str) -> &str {

@@ -99,15 +99,17 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     }
     let Some(value) = run.output else { return ExitStatus::Success };
     match output_format {
-        Some((path, format)) => write_output(path, format, &value),
+        Some((path, format)) => write_output(path, format, &value, args.quiet),
         None => print_value(&value),
     }
 }
 
-fn write_output(path: &Path, format: Format, value: &Value) -> ExitStatus {
+fn write_output(path: &Path, format: Format, value: &Value, quiet: bool) -> ExitStatus {
     match aigrid_executor::write_file(path, format, &value.batches) {
         Ok(rows) => {
-            output::note(&format!("wrote {rows} rows to {}\n", path.display()));
+            if !quiet {
+                output::note(&format!("wrote {rows} rows to {}\n", path.display()));
+            }
             ExitStatus::Success
         }
         Err(error) => {
@@ -136,9 +138,12 @@ fn print_value(value: &Value) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
-    let what = match &value.ty {
-        ValueType::Tensor { .. } => "tensor rows",
-        ValueType::Table(_) => "rows",
+    let what = match (&value.ty, rows) {
+        (ValueType::Tensor { .. }, 1) => "tensor row",
+        (ValueType::Tensor { .. }, _) => "tensor rows",
+        (ValueType::Table(_), 1) => "row",
+        (ValueType::Table(_), _) => "rows",
+        (_, 1) => "value",
         _ => "values",
     };
     let more =
