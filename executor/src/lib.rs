@@ -7,13 +7,15 @@
 //! executor runs the DAG node by node in dependency order and keeps each node's value (Arrow
 //! batches) until its last reader has run: a value with several readers is computed once.
 //!
-//! ```no_run
-//! # fn main() -> Result<(), aigrid_executor::RunError> {
-//! # let plan: aigrid_compiler::Plan = unimplemented!();
-//! let library = aigrid_builtins::Library::new(&aigrid_builtins::ModelStore::from_env());
-//! let run = aigrid_executor::run(&plan, &library, &aigrid_executor::RunOptions::default())?;
-//! println!("{} rows", run.output.map_or(0, |v| v.rows()));
-//! # Ok(()) }
+//! ```
+//! use aigrid_compiler::{BuildOptions, MemoryWorld, build};
+//!
+//! let mut world = MemoryWorld::new();
+//! let file = world.add_file("p.ag", "pipeline main(k: i64 = 41) -> i64 {\n    return k + 1\n}\n");
+//! let plan = build(&mut world, file, &BuildOptions::default()).plan.unwrap();
+//! let library = aigrid_builtins::Library::new(&aigrid_builtins::ModelStore::at("no-models"));
+//! let run = aigrid_executor::run(&plan, &library, &Default::default()).unwrap();
+//! assert_eq!(run.output.unwrap().to_json().unwrap(), 42);
 //! ```
 
 mod ai_call;
