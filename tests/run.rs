@@ -267,3 +267,37 @@ fn a_failed_run_names_the_node_and_leaves_no_output() {
     assert_eq!(status, 0);
     assert!(stdout.contains("| 41    |"), "{stdout}");
 }
+
+#[test]
+fn tensor_operations_and_fused_chains_give_the_kernels_results() {
+    use aigrid_kernels::{Binary, Reduce, Unary, binary, reduce, scale, softmax, unary};
+    let scratch = Scratch::new("run-tensor-ops");
+    scratch.write(
+        "ops.ag",
+        "use std.tensor.{add, exp, mul, relu, scale, sigmoid, softmax, sum}\n\n\
+         ai vectorize(text: list<utf8>) -> tensor<f32, [N, 256]>\n    where task == \"text-vectorize\" && dims == 256\n\n\
+         pipeline main() -> tensor<f32, [N]> {\n    let x = vectorize([\"the grid of ais\", \"ais of the grid network\", \"penguins\"])\n    \
+         let y = x |> scale(2.0) |> exp |> relu\n    let z = add(y, sigmoid(x)) |> softmax\n    return sum(mul(z, z), axis = 1)\n}\n",
+    );
+    let (status, _, stderr) =
+        run(scratch.aigridc().args(["run", "ops.ag", "-q", "-o", "out.parquet"]));
+    assert_eq!((status, stderr.as_str()), (0, ""));
+    let (shape, got) = read_tensor(&scratch.path().join("out.parquet"));
+    assert_eq!(shape[0], 3);
+    // The same, kernel by kernel.
+    let texts = arrow_array::StringArray::from(vec![
+        "the grid of ais",
+        "ais of the grid network",
+        "penguins",
+    ]);
+    let x = aigrid_kernels::hash_vectorize(&texts, 256).unwrap_or_else(|e| panic!("{e}"));
+    let step = |r: Result<aigrid_kernels::Tensor, aigrid_kernels::KernelError>| {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    };
+    let y = step(unary(Unary::Relu, &step(unary(Unary::Exp, &step(scale(&x, 2.0))))));
+    let z = step(softmax(&step(binary(Binary::Add, &y, &step(unary(Unary::Sigmoid, &x))))));
+    let expected = step(reduce(Reduce::Sum, &step(binary(Binary::Mul, &z, &z)), 1));
+    for (g, e) in got.iter().zip(expected.as_f32().unwrap_or_default()) {
+        assert!((g - f64::from(*e)).abs() < 1e-6, "{got:?} vs {expected:?}");
+    }
+}

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use aigrid_kernels::{Tensor, l2_normalize, matmul, softmax, topk, transpose};
+use aigrid_kernels::{
+    Binary, Operand, Reduce, Step, Tensor, Unary, binary, concat, cosine_similarity, fused,
+    l2_normalize, matmul, reduce, reshape, scale, slice, softmax, topk, transpose, unary,
+};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray, UInt32Array,
 };
@@ -13,19 +16,134 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use crate::RunError;
 use crate::gather::Gathered;
 
-/// A kernel operation.
-#[derive(Debug)]
-pub enum Kernel {
-    /// `l2_normalize(x)`.
-    L2Normalize,
-    /// `softmax(x)`.
+/// A tensor operation of `std.tensor`.
+#[derive(Clone, Debug)]
+pub enum TensorOp {
+    /// `neg`, `exp`, `log`, `relu`, `gelu`, `sigmoid`.
+    Unary(Unary),
+    /// `add`, `sub`, `mul`, `div`, with broadcasting.
+    Binary(Binary),
+    /// `scale(x, factor)`.
+    Scale(f64),
+    /// A reduction over an axis (negative counts from the end), or over everything.
+    Reduce(Reduce, Option<i64>),
+    /// `softmax` over the last axis.
     Softmax,
-    /// `transpose(x)` of a matrix.
+    /// `l2_normalize`.
+    L2Normalize,
+    /// `cosine_similarity(a, b)`.
+    Cosine,
+    /// `transpose` (the axes reversed).
     Transpose,
     /// `matmul(a, b)`.
     Matmul,
+    /// `topk(x, k)`: the values.
+    Topk(usize),
     /// `topk_indices(x, k)`.
     TopkIndices(usize),
+    /// `reshape(x, shape)`.
+    Reshape(Vec<usize>),
+    /// `slice(x, start, end)` of the first axis.
+    Slice(usize, usize),
+    /// `concat(a, b, axis)`.
+    Concat(usize),
+    /// A fused chain over the inputs: each step an operation and its operands. It runs as one
+    /// pass over memory (`aigrid_kernels::fused`) when every step is elementwise arithmetic or
+    /// a function and the inputs have one shape, else step by step.
+    Fused(Vec<(TensorOp, Vec<Operand>)>),
+}
+
+/// An axis as written (negative from the end) as an index into `rank` axes.
+fn axis(axis: i64, rank: usize) -> Result<usize, RunError> {
+    let resolved = if axis < 0 { rank as i64 + axis } else { axis };
+    usize::try_from(resolved)
+        .ok()
+        .filter(|&a| a < rank)
+        .ok_or_else(|| RunError::Data(format!("axis {axis} is out of range for rank {rank}")))
+}
+
+impl TensorOp {
+    /// Runs the operation on its inputs, in the order of its parameters.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Tensor, RunError> {
+        let input = |i: usize| {
+            inputs.get(i).ok_or_else(|| RunError::Internal("a tensor input is missing".into()))
+        };
+        Ok(match self {
+            TensorOp::Unary(op) => unary(*op, input(0)?)?,
+            TensorOp::Binary(op) => binary(*op, input(0)?, input(1)?)?,
+            TensorOp::Scale(factor) => scale(input(0)?, *factor)?,
+            TensorOp::Reduce(op, None) => {
+                let x = input(0)?;
+                let flat = reshape(x, &[x.shape().iter().product()])?;
+                reduce(*op, &flat, 0)?
+            }
+            TensorOp::Reduce(op, Some(a)) => {
+                let x = input(0)?;
+                reduce(*op, x, axis(*a, x.shape().len())?)?
+            }
+            TensorOp::Softmax => softmax(input(0)?)?,
+            TensorOp::L2Normalize => l2_normalize(input(0)?)?,
+            TensorOp::Cosine => cosine_similarity(input(0)?, input(1)?)?,
+            TensorOp::Transpose => {
+                let x = input(0)?;
+                let permutation: Vec<usize> = (0..x.shape().len()).rev().collect();
+                transpose(x, &permutation)?
+            }
+            TensorOp::Matmul => matmul(input(0)?, input(1)?)?,
+            TensorOp::Topk(k) => topk(input(0)?, *k)?.0,
+            TensorOp::TopkIndices(k) => topk(input(0)?, *k)?.1,
+            TensorOp::Reshape(shape) => reshape(input(0)?, shape)?,
+            TensorOp::Slice(start, end) => slice(input(0)?, 0, *start, *end)?,
+            TensorOp::Concat(a) => concat(&[input(0)?, input(1)?], *a)?,
+            TensorOp::Fused(steps) => {
+                let refs: Vec<&Tensor> = inputs.iter().collect();
+                let same_shape = refs.windows(2).all(|w| w[0].shape() == w[1].shape());
+                match steps.iter().map(one_pass_step).collect::<Option<Vec<Step>>>() {
+                    Some(one_pass) if same_shape => fused(&one_pass, &refs)?,
+                    _ => stepwise(steps, inputs)?,
+                }
+            }
+        })
+    }
+}
+
+/// A fused step as a step of `aigrid_kernels::fused`, if it is one.
+fn one_pass_step((op, operands): &(TensorOp, Vec<Operand>)) -> Option<Step> {
+    match (op, operands.as_slice()) {
+        (TensorOp::Unary(u), [x]) => Some(Step::Unary(*u, *x)),
+        (TensorOp::Binary(b), [x, y]) => Some(Step::Binary(*b, *x, *y)),
+        (TensorOp::Scale(f), [x]) => Some(Step::Binary(Binary::Mul, *x, Operand::Const(*f))),
+        _ => None,
+    }
+}
+
+/// A fused chain run one kernel per step (inputs that broadcast, or steps such as softmax).
+fn stepwise(steps: &[(TensorOp, Vec<Operand>)], inputs: &[Tensor]) -> Result<Tensor, RunError> {
+    let mut results: Vec<Tensor> = Vec::with_capacity(steps.len());
+    for (op, operands) in steps {
+        let mut args = Vec::with_capacity(operands.len());
+        for operand in operands {
+            let like = args.first().or(inputs.first());
+            args.push(
+                match operand {
+                    Operand::Input(i) => inputs.get(*i).cloned(),
+                    Operand::Step(i) => results.get(*i).cloned(),
+                    Operand::Const(c) => match like.map(|t: &Tensor| t.as_f64().is_some()) {
+                        Some(true) => Tensor::f64(Vec::new(), vec![*c]).ok(),
+                        _ => Tensor::f32(Vec::new(), vec![*c as f32]).ok(),
+                    },
+                }
+                .ok_or_else(|| RunError::Internal("a fused step reads nothing".into()))?,
+            );
+        }
+        results.push(op.run(&args)?);
+    }
+    results.pop().ok_or_else(|| RunError::Internal("an empty fused chain".into()))
+}
+
+/// A kernel operation.
+#[derive(Debug)]
+pub enum Kernel {
     /// `chunk(input, size, overlap, column)` of a table.
     Chunk {
         /// The text column.
@@ -41,61 +159,15 @@ pub enum Kernel {
     Zip(SchemaRef),
 }
 
-/// The whole of a tensor input.
-fn tensor(batches: &[RecordBatch]) -> Result<Tensor, RunError> {
-    let Some(first) = batches.first() else {
-        return Err(RunError::Internal("a tensor input without batches".into()));
-    };
-    let schema = first.schema();
-    let batch = concat_batches(&schema, batches)?;
-    Ok(Tensor::from_arrow(schema.field(0), batch.column(0).as_ref())?)
-}
-
-/// A tensor as one batch.
-fn batch(tensor: &Tensor) -> Result<Vec<RecordBatch>, RunError> {
-    let (field, array) = tensor.to_arrow("tensor")?;
-    Ok(vec![RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![array])?])
-}
-
 /// The schema of a tensor result, known only once it is computed: a kernel's output.
 pub fn tensor_schema(tensor: &Tensor) -> Result<SchemaRef, RunError> {
     let (field, _) = tensor.to_arrow("tensor")?;
     Ok(Arc::new(Schema::new(vec![field])))
 }
 
-impl Kernel {
-    /// Runs the operation now, on materialised inputs: tensor results are sized by their data,
-    /// so their schema is known only after the inputs are.
-    pub fn tensor_result(&self, inputs: &[&[RecordBatch]]) -> Result<Tensor, RunError> {
-        let input = |i: usize| {
-            inputs.get(i).ok_or_else(|| RunError::Internal("a kernel input is missing".into()))
-        };
-        Ok(match self {
-            Kernel::L2Normalize => l2_normalize(&tensor(input(0)?)?)?,
-            Kernel::Softmax => softmax(&tensor(input(0)?)?)?,
-            Kernel::Transpose => {
-                let x = tensor(input(0)?)?;
-                let rank = x.shape().len();
-                let permutation: Vec<usize> = (0..rank).rev().collect();
-                transpose(&x, &permutation)?
-            }
-            Kernel::Matmul => matmul(&tensor(input(0)?)?, &tensor(input(1)?)?)?,
-            Kernel::TopkIndices(k) => topk(&tensor(input(0)?)?, *k)?.1,
-            Kernel::Chunk { .. } | Kernel::Zip(_) => {
-                return Err(RunError::Internal("not a tensor kernel".into()));
-            }
-        })
-    }
-}
-
 impl Gathered for Kernel {
     fn name(&self) -> &str {
         match self {
-            Kernel::L2Normalize => "l2_normalize",
-            Kernel::Softmax => "softmax",
-            Kernel::Transpose => "transpose",
-            Kernel::Matmul => "matmul",
-            Kernel::TopkIndices(_) => "topk_indices",
             Kernel::Chunk { .. } => "chunk",
             Kernel::Zip(_) => "select",
         }
@@ -107,10 +179,6 @@ impl Gathered for Kernel {
                 chunk(&inputs, column, *size, *overlap, schema)
             }
             Kernel::Zip(schema) => zip(&inputs, schema),
-            _ => {
-                let inputs: Vec<&[RecordBatch]> = inputs.iter().map(Vec::as_slice).collect();
-                batch(&self.tensor_result(&inputs)?)
-            }
         }
     }
 }

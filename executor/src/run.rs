@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aigrid_builtins::{Args, Library};
-use aigrid_compiler::{Plan, PlanArg, PlanNode, PlanOp, Value as Constant, ValueType, value_type};
+use aigrid_compiler::{
+    Plan, PlanArg, PlanNode, PlanOp, PlanStep, Value as Constant, ValueType, value_type,
+};
 use aigrid_discovery::AttrValue;
 use datafusion::arrow::array::{ArrayRef, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -20,9 +22,10 @@ use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, S
 use crate::RunError;
 use crate::ai_call::{AiCall, AiCallExec, Binding};
 use crate::gather::GatherExec;
-use crate::kernel::{Kernel, conform, nullable, tensor_schema};
+use crate::kernel::{Kernel, TensorOp, conform, nullable, tensor_schema};
 use crate::value::Value;
 use crate::write::{Format, Write, rows_written_schema};
+use aigrid_kernels::{Binary, Operand, Reduce, Unary};
 
 /// How to run a plan.
 #[derive(Clone, Debug, Default)]
@@ -254,10 +257,8 @@ impl<'a> Driver<'a> {
                 let value = self.input(node, "value")?;
                 if node.declared { declared(value, &ty)? } else { value }
             }
-            PlanOp::Fused { .. }
-            | PlanOp::Binary { .. }
-            | PlanOp::Unary { .. }
-            | PlanOp::Assert { .. } => {
+            PlanOp::Fused { steps } => self.fused(node, steps, ty).await?,
+            PlanOp::Binary { .. } | PlanOp::Unary { .. } | PlanOp::Assert { .. } => {
                 return Err(RunError::Unsupported(format!(
                     "`{}` nodes do not run yet",
                     describe(node)
@@ -325,31 +326,6 @@ impl<'a> Driver<'a> {
                 let (schema, batches) = self.collect(Arc::new(write)).await?;
                 Ok(Value::new(ty, schema, batches))
             }
-            "l2_normalize" | "softmax" | "transpose" | "matmul" | "topk_indices" => {
-                let (kernel, inputs) = match op {
-                    "l2_normalize" => (Kernel::L2Normalize, vec!["x"]),
-                    "softmax" => (Kernel::Softmax, vec!["x"]),
-                    "transpose" => (Kernel::Transpose, vec!["x"]),
-                    "matmul" => (Kernel::Matmul, vec!["a", "b"]),
-                    _ => {
-                        let k = self.int_arg(node, "k")?;
-                        let k = usize::try_from(k).map_err(|_| {
-                            RunError::Param(format!("k is {k}; it must be at least 0"))
-                        })?;
-                        (Kernel::TopkIndices(k), vec!["x"])
-                    }
-                };
-                let values: Vec<Value> =
-                    inputs.iter().map(|n| self.input(node, n)).collect::<Result<_, _>>()?;
-                let result = tokio::task::spawn_blocking(move || {
-                    let batches: Vec<&[ArrayBatch]> =
-                        values.iter().map(|v| v.batches.as_slice()).collect();
-                    kernel.tensor_result(&batches)
-                })
-                .await
-                .map_err(|e| RunError::Internal(e.to_string()))??;
-                Value::tensor(ty, &result)
-            }
             "chunk" => {
                 let input = self.input(node, "input")?;
                 let ValueType::Table(Some(schema)) = &ty else {
@@ -370,8 +346,168 @@ impl<'a> Driver<'a> {
                 let array: ArrayRef = Arc::new(Int64Array::from(vec![rows as i64]));
                 Value::column(ty, "value", array)
             }
-            _ => Err(RunError::Unsupported(format!("`{name}` does not run yet"))),
+            _ => match self.tensor_op(node, op)? {
+                Some((tensor_op, params)) => {
+                    let values: Vec<Value> =
+                        params.iter().map(|n| self.input(node, n)).collect::<Result<_, _>>()?;
+                    self.run_tensor_op(tensor_op, values, ty).await
+                }
+                None => Err(RunError::Unsupported(format!("`{name}` does not run yet"))),
+            },
         }
+    }
+
+    /// A fused chain of elementwise steps.
+    async fn fused(
+        &self,
+        node: &PlanNode,
+        steps: &[PlanStep],
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let mut chain = Vec::with_capacity(steps.len());
+        for step in steps {
+            let op = step.op.rsplit('.').next().unwrap_or(&step.op);
+            let factor =
+                step.args.iter().find(|a| a.name == "factor").and_then(|a| a.value.as_ref());
+            let scratch = PlanNode { args: Vec::new(), ..node.clone() };
+            let tensor_op = match (op, factor) {
+                ("scale", Some(Constant::Float(f))) => TensorOp::Scale(*f),
+                ("scale", Some(Constant::Int(i))) => TensorOp::Scale(*i as f64),
+                _ => match self.tensor_op(&scratch, op)? {
+                    Some((tensor_op, _)) => tensor_op,
+                    None => {
+                        return Err(RunError::Unsupported(format!(
+                            "`{}` in a fused chain",
+                            step.op
+                        )));
+                    }
+                },
+            };
+            let operands = step
+                .args
+                .iter()
+                .filter(|a| a.name != "factor")
+                .map(|a| match (a.input, a.step, &a.value) {
+                    (Some(i), _, _) => Ok(Operand::Input(i as usize)),
+                    (_, Some(i), _) => Ok(Operand::Step(i as usize)),
+                    (_, _, Some(Constant::Float(f))) => Ok(Operand::Const(*f)),
+                    (_, _, Some(Constant::Int(i))) => Ok(Operand::Const(*i as f64)),
+                    _ => Err(RunError::Unsupported(format!(
+                        "an argument of `{}` in a fused chain",
+                        step.op
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            chain.push((tensor_op, operands));
+        }
+        let values = node.args.iter().map(|a| self.arg_value(a)).collect::<Result<Vec<_>, _>>()?;
+        self.run_tensor_op(TensorOp::Fused(chain), values, ty).await
+    }
+
+    /// Runs a tensor operation on whole tensors, on a blocking thread.
+    async fn run_tensor_op(
+        &self,
+        op: TensorOp,
+        values: Vec<Value>,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let result = tokio::task::spawn_blocking(move || {
+            let tensors = values.iter().map(Value::to_tensor).collect::<Result<Vec<_>, _>>()?;
+            op.run(&tensors)
+        })
+        .await
+        .map_err(|e| RunError::Internal(e.to_string()))??;
+        Value::from_tensor(ty, &result)
+    }
+
+    /// The tensor operation `op` of `std.tensor` and the parameters that are its inputs.
+    fn tensor_op(
+        &self,
+        node: &PlanNode,
+        op: &str,
+    ) -> Result<Option<(TensorOp, Vec<&'static str>)>, RunError> {
+        let unary_op = |u| Some((TensorOp::Unary(u), vec!["x"]));
+        let binary_op = |b| Some((TensorOp::Binary(b), vec!["a", "b"]));
+        let count = |name: &str| -> Result<usize, RunError> {
+            let n = self.int_arg(node, name)?;
+            usize::try_from(n)
+                .map_err(|_| RunError::Param(format!("`{name}` is {n}; it must be at least 0")))
+        };
+        let axis = |name: &str| -> Result<Option<i64>, RunError> {
+            match self.constant(node, name) {
+                Some(Constant::Null) | None => Ok(None),
+                _ => self.int_arg(node, name).map(Some),
+            }
+        };
+        let reduce_op = |r| -> Result<_, RunError> {
+            Ok(Some((TensorOp::Reduce(r, axis("axis")?), vec!["x"])))
+        };
+        Ok(match op {
+            "neg" => unary_op(Unary::Neg),
+            "exp" => unary_op(Unary::Exp),
+            "log" => unary_op(Unary::Log),
+            "relu" => unary_op(Unary::Relu),
+            "gelu" => unary_op(Unary::Gelu),
+            "sigmoid" => unary_op(Unary::Sigmoid),
+            "add" => binary_op(Binary::Add),
+            "sub" => binary_op(Binary::Sub),
+            "mul" => binary_op(Binary::Mul),
+            "div" => binary_op(Binary::Div),
+            "scale" => match self.constant(node, "factor") {
+                Some(Constant::Float(f)) => Some((TensorOp::Scale(*f), vec!["x"])),
+                Some(Constant::Int(i)) => Some((TensorOp::Scale(*i as f64), vec!["x"])),
+                _ => {
+                    let factor = self.input(node, "factor")?.to_json()?.as_f64();
+                    let factor =
+                        factor.ok_or_else(|| RunError::Param("`factor` is not a number".into()))?;
+                    Some((TensorOp::Scale(factor), vec!["x"]))
+                }
+            },
+            "sum" => reduce_op(Reduce::Sum)?,
+            "mean" => reduce_op(Reduce::Mean)?,
+            "max" => reduce_op(Reduce::Max)?,
+            "min" => reduce_op(Reduce::Min)?,
+            "argmax" => Some((
+                TensorOp::Reduce(Reduce::Argmax, Some(axis("axis")?.unwrap_or(-1))),
+                vec!["x"],
+            )),
+            "softmax" => {
+                if !matches!(axis("axis")?, None | Some(-1)) {
+                    return Err(RunError::Unsupported(
+                        "softmax over an axis other than the last".into(),
+                    ));
+                }
+                Some((TensorOp::Softmax, vec!["x"]))
+            }
+            "l2_normalize" => Some((TensorOp::L2Normalize, vec!["x"])),
+            "cosine_similarity" => Some((TensorOp::Cosine, vec!["a", "b"])),
+            "transpose" => Some((TensorOp::Transpose, vec!["x"])),
+            "matmul" => Some((TensorOp::Matmul, vec!["a", "b"])),
+            "topk" => Some((TensorOp::Topk(count("k")?), vec!["x"])),
+            "topk_indices" => Some((TensorOp::TopkIndices(count("k")?), vec!["x"])),
+            "slice" => Some((TensorOp::Slice(count("start")?, count("end")?), vec!["x"])),
+            "concat" => {
+                let a = self.int_arg(node, "axis")?;
+                let a = usize::try_from(a)
+                    .map_err(|_| RunError::Unsupported("a negative concat axis".into()))?;
+                Some((TensorOp::Concat(a), vec!["a", "b"]))
+            }
+            "reshape" => {
+                let Some(Constant::List(dims)) = self.constant(node, "shape") else {
+                    return Err(RunError::Unsupported("a reshape to a computed shape".into()));
+                };
+                let dims = dims
+                    .iter()
+                    .map(|d| match d {
+                        Constant::Int(n) => usize::try_from(*n).ok(),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| RunError::Param("reshape takes sizes of at least 0".into()))?;
+                Some((TensorOp::Reshape(dims), vec!["x"]))
+            }
+            _ => None,
+        })
     }
 
     async fn read(&self, node: &PlanNode, op: &str, ty: ValueType) -> Result<Value, RunError> {

@@ -99,6 +99,21 @@ impl Value {
         Value::with_field(ty, field, array)
     }
 
+    /// A kernel's result: a tensor, or a scalar when it has no dimensions (`sum(x)`).
+    pub fn from_tensor(ty: ValueType, tensor: &Tensor) -> Result<Value, RunError> {
+        if !tensor.shape().is_empty() {
+            return Value::tensor(ty, tensor);
+        }
+        let array: ArrayRef = if let Some(v) = tensor.as_f32() {
+            Arc::new(Float64Array::from(v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>()))
+        } else if let Some(v) = tensor.as_f64() {
+            Arc::new(Float64Array::from(v.to_vec()))
+        } else {
+            Arc::new(Int64Array::from(tensor.as_i64().unwrap_or_default().to_vec()))
+        };
+        Value::column(ty, "value", array)
+    }
+
     /// How many rows it has.
     pub fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
