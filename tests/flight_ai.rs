@@ -102,3 +102,72 @@ fn a_pyarrow_flight_ai_registered_in_discovery_is_bound_and_answers() {
     assert_eq!((code, stdout.as_str()), (0, "GRID,AI\n"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&calls).unwrap_or_default(), "1");
 }
+
+const RUN_PIPELINE: &str = "\
+ai upper(text: list<utf8>) -> list<utf8>
+    where task == \"text-upper\"
+    prefer latency_ms asc
+    fallback 1
+
+pipeline main() -> list<utf8> {
+    return upper([\"grid\", \"ai\", \"network\"])
+}
+";
+
+fn card(id: &str, latency: u32, port: u16) -> String {
+    format!(
+        "id: {id}\nname: Upper-casing (pyarrow.flight)\nversion: 0.1.0\nowner: tests\n\
+         task: text-upper\nsignature: \"(text: list<utf8>) -> list<utf8>\"\n\
+         attributes: {{ latency_ms: {latency} }}\nendpoint: \"grpc://127.0.0.1:{port}\"\n"
+    )
+}
+
+#[test]
+fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
+    let Some(python) = support::python_with_pyarrow() else {
+        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
+        return;
+    };
+    let scratch = Scratch::new("flight-run");
+    let (first_calls, second_calls) = (scratch.path().join("first"), scratch.path().join("second"));
+    let mut first = PythonAi::start(&python, &first_calls);
+    let second = PythonAi::start(&python, &second_calls);
+    let server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    scratch.write("cards/first.yaml", card("upper.first", 1, first.port));
+    scratch.write("cards/second.yaml", card("upper.second", 2, second.port));
+    let (code, _, stderr) = run(aigridc()
+        .args(["discovery", "register"])
+        .arg(scratch.path().join("cards"))
+        .args(["--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    scratch.write("p.ag", RUN_PIPELINE);
+
+    // The primary answers.
+    let (code, stdout, stderr) =
+        run(scratch.aigridc().args(["run", "p.ag", "-q", "--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("| GRID    |") && stdout.contains("| NETWORK |"), "{stdout}");
+    assert!(stdout.ends_with("3 values\n"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&first_calls).unwrap_or_default(), "1");
+
+    // The primary is gone: the fallback gives the same result.
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    let (code, again, stderr) =
+        run(scratch.aigridc().args(["run", "p.ag", "-q", "--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(again, stdout);
+    assert_eq!(std::fs::read_to_string(&second_calls).unwrap_or_default(), "1");
+
+    // Both gone: the error names each binding and why it failed.
+    drop(second);
+    let (code, _, stderr) =
+        run(scratch.aigridc().args(["run", "p.ag", "--discovery", &server.url]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("every grid AI bound to `upper` failed: `upper.first`: cannot reach"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`upper.second`: cannot reach"), "{stderr}");
+}

@@ -1,5 +1,11 @@
 //! `AiCallExec`: calls of a grid AI as a DataFusion extension node.
 //!
+//! A built-in AI (`builtin:NAME`) is called in-process. An external one (`grpc://host:port`,
+//! `grpc+tls://host:port`) is called over Arrow Flight `DoExchange`: the descriptor's command
+//! is JSON, `{"ai": CARD_ID, "args": {NAME: CONSTANT, ...}}` with the constant arguments; the
+//! request's batches are the streamed argument (a table's columns, or one column named after
+//! the parameter); the answer's batches hold one row per request row (spec/builtins.md).
+//!
 //! Contract: as many partitions as its input, which is the call's streamed argument. Each input
 //! batch is cut into pieces of at most the card's `batch_size` rows, and each piece is answered
 //! by the first binding (primary, then fallbacks in rank order) that succeeds within its
@@ -26,7 +32,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
-use futures::StreamExt as _;
+use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::RunError;
 use crate::kernel::conform;
@@ -35,15 +41,26 @@ use crate::kernel::conform;
 pub struct Binding {
     /// Its card's id.
     pub card: String,
-    /// The built-in AI that serves it.
-    pub builtin: Arc<dyn Builtin>,
-    prepared: OnceLock<Result<Arc<dyn Prepared>, String>>,
+    callee: Callee,
+}
+
+/// Who answers a binding's calls.
+enum Callee {
+    /// A built-in AI, prepared once.
+    Builtin(Arc<dyn Builtin>, OnceLock<Result<Arc<dyn Prepared>, String>>),
+    /// An Arrow Flight service, connected once.
+    Flight(String, tokio::sync::OnceCell<tonic::transport::Channel>),
 }
 
 impl Binding {
-    /// The binding of card `card` to `builtin`.
-    pub fn new(card: String, builtin: Arc<dyn Builtin>) -> Binding {
-        Binding { card, builtin, prepared: OnceLock::new() }
+    /// The binding of card `card` to a built-in AI.
+    pub fn builtin(card: String, builtin: Arc<dyn Builtin>) -> Binding {
+        Binding { card, callee: Callee::Builtin(builtin, OnceLock::new()) }
+    }
+
+    /// The binding of card `card` to the Flight service at `endpoint` (`grpc://host:port`).
+    pub fn flight(card: String, endpoint: String) -> Binding {
+        Binding { card, callee: Callee::Flight(endpoint, tokio::sync::OnceCell::new()) }
     }
 }
 
@@ -72,6 +89,12 @@ pub struct AiCall {
     pub batch_size: usize,
     /// The result's schema.
     pub schema: SchemaRef,
+    /// The streamed parameter's name.
+    pub streamed: String,
+    /// The constant arguments, sent to Flight services in the descriptor.
+    pub constants: serde_json::Map<String, serde_json::Value>,
+    /// How long one request may take.
+    pub timeout: Option<std::time::Duration>,
     /// Requests answered, over all bindings.
     pub calls: AtomicU64,
     /// Rows that became null after every binding failed.
@@ -88,23 +111,31 @@ impl AiCall {
         };
         let mut tried = Vec::new();
         for binding in &self.bindings {
-            let prepared = binding.prepared.get_or_init(|| {
-                binding.builtin.prepare(&self.whole).map(Arc::from).map_err(|e| e.to_string())
-            });
-            let prepared = match prepared {
-                Ok(prepared) => prepared,
-                Err(error) => {
-                    tried.push(format!("`{}`: {error}", binding.card));
-                    continue;
-                }
-            };
             let mut last = String::new();
             for _ in 0..=self.retry {
-                match prepared
-                    .call(&input)
-                    .map_err(|e| e.to_string())
-                    .and_then(|out| self.conform(out, rows.num_rows()).map_err(|e| e.to_string()))
-                {
+                let answer = match &binding.callee {
+                    Callee::Builtin(builtin, prepared) => {
+                        let prepared = prepared.get_or_init(|| {
+                            builtin.prepare(&self.whole).map(Arc::from).map_err(|e| e.to_string())
+                        });
+                        match prepared {
+                            Ok(prepared) => {
+                                prepared.call(&input).map_err(|e| e.to_string()).and_then(|out| {
+                                    self.conform(out, rows.num_rows()).map_err(|e| e.to_string())
+                                })
+                            }
+                            // Preparing fails the same way every time: no retry.
+                            Err(error) => {
+                                last = error.clone();
+                                break;
+                            }
+                        }
+                    }
+                    Callee::Flight(endpoint, channel) => {
+                        self.exchange(&binding.card, endpoint, channel, rows)
+                    }
+                };
+                match answer {
                     Ok(batch) => {
                         self.calls.fetch_add(1, Ordering::Relaxed);
                         return Ok(batch);
@@ -127,6 +158,64 @@ impl AiCall {
         Err(RunError::Ai { name: self.name.clone(), tried })
     }
 
+    /// One `DoExchange` with a Flight service, from a blocking thread of the runtime.
+    fn exchange(
+        &self,
+        card: &str,
+        endpoint: &str,
+        channel: &tokio::sync::OnceCell<tonic::transport::Channel>,
+        rows: &RecordBatch,
+    ) -> Result<RecordBatch, String> {
+        let request = async {
+            let channel = channel
+                .get_or_try_init(|| connect(endpoint))
+                .await
+                .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
+            let mut client = arrow_flight::FlightClient::new(channel.clone());
+            let command = serde_json::json!({ "ai": card, "args": self.constants }).to_string();
+            let batch = if self.streams_table {
+                rows.clone()
+            } else {
+                let field = rows.schema().field(0).clone().with_name(self.streamed.as_str());
+                let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![field]));
+                RecordBatch::try_new(schema, vec![rows.column(0).clone()])
+                    .map_err(|e| e.to_string())?
+            };
+            let data = arrow_flight::encode::FlightDataEncoderBuilder::new()
+                .with_flight_descriptor(Some(arrow_flight::FlightDescriptor::new_cmd(command)))
+                .build(futures::stream::iter([Ok(batch)]));
+            let answer = client.do_exchange(data).await.map_err(|e| e.to_string())?;
+            let batches: Vec<RecordBatch> =
+                answer.try_collect().await.map_err(|e| e.to_string())?;
+            let columns = match batches.first() {
+                Some(first) => {
+                    let all = datafusion::arrow::compute::concat_batches(&first.schema(), &batches)
+                        .map_err(|e| e.to_string())?;
+                    all.columns().to_vec()
+                }
+                None => return Err("the AI answered nothing".to_string()),
+            };
+            let batch = conform(&self.schema, columns).map_err(|e| format!("its answer: {e}"))?;
+            if batch.num_rows() != rows.num_rows() {
+                return Err(format!(
+                    "it answered {} rows for {}",
+                    batch.num_rows(),
+                    rows.num_rows()
+                ));
+            }
+            Ok(batch)
+        };
+        let handle = tokio::runtime::Handle::current();
+        match self.timeout {
+            Some(limit) => handle.block_on(async {
+                tokio::time::timeout(limit, request)
+                    .await
+                    .unwrap_or_else(|_| Err(format!("no answer within {} ms", limit.as_millis())))
+            }),
+            None => handle.block_on(request),
+        }
+    }
+
     /// The AI's answer as rows of the result's schema.
     fn conform(&self, out: AiValue, rows: usize) -> Result<RecordBatch, RunError> {
         let columns = match out {
@@ -145,6 +234,26 @@ impl AiCall {
         }
         Ok(batch)
     }
+}
+
+/// A channel to a Flight endpoint: `grpc://` is plain HTTP/2, `grpc+tls://` TLS.
+async fn connect(endpoint: &str) -> Result<tonic::transport::Channel, String> {
+    let url = if let Some(rest) = endpoint.strip_prefix("grpc+tls://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = endpoint.strip_prefix("grpc://") {
+        format!("http://{rest}")
+    } else {
+        return Err(format!("`{endpoint}` is not a Flight endpoint (grpc:// or grpc+tls://)"));
+    };
+    let mut builder = tonic::transport::Endpoint::from_shared(url)
+        .map_err(|e| e.to_string())?
+        .connect_timeout(std::time::Duration::from_secs(5));
+    if endpoint.starts_with("grpc+tls://") {
+        builder = builder
+            .tls_config(tonic::transport::ClientTlsConfig::new().with_webpki_roots())
+            .map_err(|e| e.to_string())?;
+    }
+    builder.connect().await.map_err(|e| e.to_string())
 }
 
 /// The extension node of an AI call.

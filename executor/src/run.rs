@@ -606,26 +606,45 @@ impl<'a> Driver<'a> {
             )));
         };
         let mut bindings = Vec::new();
-        let mut unsupported = Vec::new();
+        let mut missing = Vec::new();
+        let mut streamed = None;
+        let mut batch_size = None;
         for card in std::iter::once(&binding.primary).chain(&binding.fallbacks) {
-            match card.endpoint.strip_prefix("builtin:").and_then(|n| self.library.get(n)) {
-                Some(builtin) => bindings.push(Binding::new(card.id.clone(), builtin.clone())),
-                None => unsupported.push(format!("`{}` at {}", card.id, card.endpoint)),
+            if let Some(builtin_name) = card.endpoint.strip_prefix("builtin:") {
+                match self.library.get(builtin_name) {
+                    Some(builtin) => {
+                        streamed.get_or_insert(builtin.streamed());
+                        if let Some(AttrValue::Int(n)) = builtin.card().attributes.get("batch_size")
+                        {
+                            batch_size.get_or_insert(usize::try_from(*n).unwrap_or(1).max(1));
+                        }
+                        bindings.push(Binding::builtin(card.id.clone(), builtin.clone()));
+                    }
+                    None => missing.push(format!("`{}` ({})", card.id, card.endpoint)),
+                }
+            } else {
+                bindings.push(Binding::flight(card.id.clone(), card.endpoint.clone()));
             }
         }
         if bindings.is_empty() {
             return Err(RunError::Unsupported(format!(
-                "no binding of `{name}` can be called here: {} (calls over Arrow Flight do not run yet; built-in AIs need their models)",
-                unsupported.join(", ")
+                "no binding of `{name}` can be called here: the built-in AIs {} are not offered \
+                 (run `aigridc models ls`)",
+                missing.join(", ")
             )));
         }
-        let streamed = bindings[0].builtin.streamed();
+        // The streamed argument: the built-in's choice, else the first parameter.
+        let streamed =
+            streamed.or_else(|| node.args.first().map(|a| a.name.as_str())).unwrap_or("");
         let mut whole = Args::new();
+        let mut constants = serde_json::Map::new();
         for arg in node.args.iter().filter(|a| a.name != streamed) {
             let value = match (&arg.value, arg.input) {
-                (Some(constant), _) => aigrid_builtins::Value::Scalar(
-                    serde_json::to_value(constant).unwrap_or(serde_json::Value::Null),
-                ),
+                (Some(constant), _) => {
+                    let json = serde_json::to_value(constant).unwrap_or(serde_json::Value::Null);
+                    constants.insert(arg.name.clone(), json.clone());
+                    aigrid_builtins::Value::Scalar(json)
+                }
                 (None, Some(_)) => self.arg_value(arg)?.to_ai()?,
                 (None, None) => continue,
             };
@@ -633,10 +652,7 @@ impl<'a> Driver<'a> {
         }
         let input = self.input(node, streamed)?;
         let schema = result_schema(&ty)?;
-        let batch_size = match bindings[0].builtin.card().attributes.get("batch_size") {
-            Some(AttrValue::Int(n)) => usize::try_from(*n).unwrap_or(1).max(1),
-            _ => 1024,
-        };
+        let batch_size = batch_size.unwrap_or(1024);
         let call = Arc::new(AiCall {
             name: name.to_string(),
             bindings,
@@ -646,6 +662,9 @@ impl<'a> Driver<'a> {
             on_error_null: node.attrs.on_error_null,
             batch_size,
             schema: schema.clone(),
+            streamed: streamed.to_string(),
+            constants,
+            timeout: node.attrs.timeout_ms.map(Duration::from_millis),
             calls: AtomicU64::new(0),
             null_rows: AtomicU64::new(0),
         });
