@@ -30,12 +30,15 @@ pub enum ExitStatus {
     Failure,
     /// 2: the tool could not do its job (bad usage, unreadable files).
     Error,
+    /// 130: stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    Cancelled,
 }
 
 impl ExitStatus {
     /// The worse of two statuses.
     pub fn max(self, other: ExitStatus) -> ExitStatus {
         match (self, other) {
+            (ExitStatus::Cancelled, _) | (_, ExitStatus::Cancelled) => ExitStatus::Cancelled,
             (ExitStatus::Error, _) | (_, ExitStatus::Error) => ExitStatus::Error,
             (ExitStatus::Failure, _) | (_, ExitStatus::Failure) => ExitStatus::Failure,
             _ => ExitStatus::Success,
@@ -49,6 +52,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Error => 2,
+            ExitStatus::Cancelled => 130,
         })
     }
 }

@@ -18,10 +18,15 @@ struct PythonAi {
 
 impl PythonAi {
     fn start(python: &Path, calls: &Path) -> PythonAi {
+        PythonAi::start_with(python, calls, &[])
+    }
+
+    fn start_with(python: &Path, calls: &Path, args: &[&str]) -> PythonAi {
         let mut child = Command::new(python)
             .arg(script())
             .arg("--calls")
             .arg(calls)
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start the Python AI: {e}"));
@@ -170,4 +175,37 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
         "{stderr}"
     );
     assert!(stderr.contains("`upper.second`: cannot reach"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
+    let Some(python) = support::python_with_pyarrow() else {
+        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
+        return;
+    };
+    let scratch = Scratch::new("flight-cancel");
+    let slow = PythonAi::start_with(&python, &scratch.path().join("calls"), &["--delay", "30"]);
+    let server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    scratch.write("cards/slow.yaml", card("upper.slow", 1, slow.port));
+    let (code, _, stderr) = run(aigridc()
+        .args(["discovery", "register"])
+        .arg(scratch.path().join("cards"))
+        .args(["--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    scratch.write("p.ag", RUN_PIPELINE);
+    let mut child = scratch
+        .aigridc()
+        .args(["run", "p.ag", "-q", "-o", "out.csv", "--discovery", &server.url])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Give the run time to compile and send its request (answered in 30 s), then interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    run(Command::new("kill").args(["-INT", &child.id().to_string()]));
+    let interrupted = std::time::Instant::now();
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(130));
+    assert!(interrupted.elapsed().as_secs() < 5, "took {:?} to stop", interrupted.elapsed());
+    assert!(!scratch.path().join("out.csv").exists());
 }

@@ -80,6 +80,9 @@ pub enum RunError {
     /// DataFusion failed.
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// The run was cancelled (Ctrl-C).
+    #[error("cancelled")]
+    Cancelled,
     /// A bug in aigrid.
     #[error("internal error (a bug in aigrid): {0}")]
     Internal(String),

@@ -32,6 +32,9 @@ use aigrid_kernels::{Binary, Operand, Reduce, Unary};
 pub struct RunOptions {
     /// Values of the parameters the plan leaves open, as written on the command line.
     pub params: BTreeMap<String, String>,
+    /// Stop the run when the process gets Ctrl-C (SIGINT): in-flight AI calls are dropped and
+    /// the run ends with [`RunError::Cancelled`].
+    pub cancel_on_ctrl_c: bool,
 }
 
 /// What one node did.
@@ -64,7 +67,20 @@ pub fn run(plan: &Plan, library: &Library, options: &RunOptions) -> Result<Run, 
         .enable_all()
         .build()
         .map_err(|e| RunError::Internal(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(Driver::new(plan, library, options).run())
+    let result = runtime.block_on(async {
+        let driver = Driver::new(plan, library, options).run();
+        if options.cancel_on_ctrl_c {
+            tokio::select! {
+                result = driver => result,
+                _ = tokio::signal::ctrl_c() => Err(RunError::Cancelled),
+            }
+        } else {
+            driver.await
+        }
+    });
+    // Kernels and AI calls still running on blocking threads are not waited for.
+    runtime.shutdown_background();
+    result
 }
 
 struct Driver<'a> {

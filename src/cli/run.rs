@@ -5,7 +5,7 @@ use std::path::Path;
 
 use aigrid_builtins::{Library, ModelStore};
 use aigrid_compiler::{Plan, ValueType};
-use aigrid_executor::{Format, RunOptions, Value};
+use aigrid_executor::{Format, RunError, RunOptions, Value};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::ExitStatus;
@@ -62,8 +62,13 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     let library = Library::new(&ModelStore::from_env());
     let started = std::time::Instant::now();
-    let run = match aigrid_executor::run(&plan, &library, &RunOptions { params }) {
+    let options = RunOptions { params, cancel_on_ctrl_c: true };
+    let run = match aigrid_executor::run(&plan, &library, &options) {
         Ok(run) => run,
+        Err(RunError::Cancelled) => {
+            output::error("cancelled");
+            return ExitStatus::Cancelled;
+        }
         Err(error) => {
             output::error(&error.to_string());
             return ExitStatus::Failure;

@@ -2,14 +2,16 @@
 
 It serves Arrow Flight DoExchange on 127.0.0.1: each record batch it receives, with one utf8
 column `text`, comes back with the text upper-cased. It prints `PORT <n>` once it listens, and
-counts the batches it answered in the file named by --calls (when given).
+counts the batches it answered in the file named by --calls (when given). With --delay S it
+waits S seconds before each answer (a slow AI, for cancellation tests).
 
-    python upper_ai.py [--calls FILE]          # serve until killed
+    python upper_ai.py [--calls FILE] [--delay S]   # serve until killed
     python upper_ai.py --call grpc://HOST:PORT  # send one batch, print the answer
 """
 
 import argparse
 import sys
+import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,9 +19,10 @@ import pyarrow.flight as flight
 
 
 class UpperAI(flight.FlightServerBase):
-    def __init__(self, calls):
+    def __init__(self, calls, delay=0.0):
         super().__init__("grpc://127.0.0.1:0")
         self.calls = calls
+        self.delay = delay
         self.answered = 0
 
     def do_exchange(self, context, descriptor, reader, writer):
@@ -28,6 +31,7 @@ class UpperAI(flight.FlightServerBase):
             batch = chunk.data
             if batch is None:
                 continue
+            time.sleep(self.delay)
             upper = pa.RecordBatch.from_arrays(
                 [pc.utf8_upper(batch.column("text"))], names=["text"]
             )
@@ -58,11 +62,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls")
     parser.add_argument("--call")
+    parser.add_argument("--delay", type=float, default=0.0)
     args = parser.parse_args()
     if args.call:
         call(args.call)
         return
-    server = UpperAI(args.calls)
+    server = UpperAI(args.calls, args.delay)
     print(f"PORT {server.port}", flush=True)
     server.serve()
 
