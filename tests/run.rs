@@ -301,3 +301,30 @@ fn tensor_operations_and_fused_chains_give_the_kernels_results() {
         assert!((g - f64::from(*e)).abs() < 1e-6, "{got:?} vs {expected:?}");
     }
 }
+
+#[test]
+fn table_operations_run_as_sql_on_datafusion() {
+    let scratch = Scratch::new("run-table-ops");
+    let data = root().join("examples/data");
+    scratch.write(
+        "t.ag",
+        "use std.io.{read_csv}\nuse std.table.{filter, group_by, join, limit, sort}\n\n\
+         type Customer = table { customer_id: i64, plan: utf8 }\ntype Event = table { customer_id: i64, event: utf8 }\n\n\
+         pipeline main(c: path, e: path) -> table { customer_id: i64, plan: utf8, n: i64 } {\n    \
+         let customers: Customer = read_csv(c)\n    let events: Event = read_csv(e)\n    \
+         let counts = group_by(events, [\"customer_id\"], n = \"count(*)\")\n    \
+         let joined = join(customers, counts, on = [\"customer_id\"])\n    \
+         return filter(joined, \"n >= 2\") |> sort([\"n\", \"customer_id\"], descending = true) |> limit(3)\n}\n",
+    );
+    let c = format!("c={}", data.join("customers.csv").display());
+    let e = format!("e={}", data.join("events.csv").display());
+    let (status, _, stderr) = run(scratch
+        .aigridc()
+        .args(["run", "t.ag", "-q", "-o", "out.csv", "--param", &c, "--param", &e]));
+    assert_eq!((status, stderr.as_str()), (0, ""));
+    // The same computed from the CSV files with Python's csv module.
+    assert_eq!(
+        read(&scratch.path().join("out.csv")),
+        "customer_id,plan,n\n1001,business-annual,4\n1021,team-monthly,3\n1007,team-monthly,3\n"
+    );
+}

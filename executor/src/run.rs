@@ -16,6 +16,7 @@ use datafusion::arrow::array::{ArrayRef, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::options::ArrowReadOptions;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
 
@@ -324,7 +325,9 @@ impl<'a> Driver<'a> {
     async fn std(&self, node: &PlanNode, name: &str, ty: ValueType) -> Result<Value, RunError> {
         let op = name.rsplit('.').next().unwrap_or(name);
         match op {
-            "read_csv" | "read_jsonl" | "read_parquet" => self.read(node, op, ty).await,
+            "read_csv" | "read_jsonl" | "read_parquet" | "read_arrow" => {
+                self.read(node, op, ty).await
+            }
             "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => {
                 let path = PathBuf::from(self.string_arg(node, "dst")?);
                 let format = match op {
@@ -357,6 +360,9 @@ impl<'a> Driver<'a> {
                 Ok(Value::new(ty, schema, batches))
             }
             "select" => self.select(node, ty).await,
+            "filter" | "sort" | "limit" | "join" | "group_by" => {
+                self.relational(node, op, ty).await
+            }
             "count" => {
                 let rows = self.input(node, "table")?.rows();
                 let array: ArrayRef = Arc::new(Int64Array::from(vec![rows as i64]));
@@ -557,6 +563,11 @@ impl<'a> Driver<'a> {
                 }
                 self.context.read_json(&path, options).await?
             }
+            "read_arrow" => {
+                let options =
+                    ArrowReadOptions { file_extension: extension(&path), ..Default::default() };
+                self.context.read_arrow(&path, options).await?
+            }
             _ => {
                 let options = ParquetReadOptions::default().file_extension(extension(&path));
                 self.context.read_parquet(&path, options).await?
@@ -599,15 +610,121 @@ impl<'a> Driver<'a> {
     }
 
     async fn sql(&self, node: &PlanNode, query: &str, ty: ValueType) -> Result<Value, RunError> {
+        let tables = node
+            .args
+            .iter()
+            .map(|a| Ok((a.name.clone(), self.arg_value(a)?)))
+            .collect::<Result<Vec<_>, RunError>>()?;
+        self.sql_over(&tables, query, ty).await
+    }
+
+    /// `query` planned and run by DataFusion over `tables`, each registered under its name.
+    async fn sql_over(
+        &self,
+        tables: &[(String, Value)],
+        query: &str,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
         let context = SessionContext::new_with_config(self.context.copied_config());
-        for arg in &node.args {
-            let value = self.arg_value(arg)?;
+        for (name, value) in tables {
             let table = MemTable::try_new(value.schema.clone(), vec![value.batches.clone()])?;
-            context.register_table(arg.name.as_str(), Arc::new(table))?;
+            context.register_table(name.as_str(), Arc::new(table))?;
         }
         let plan = context.sql(query).await?.create_physical_plan().await?;
         let (schema, batches) = self.collect(plan).await?;
         Ok(Value::new(ty, schema, batches))
+    }
+
+    /// The string list argument `name` (column names).
+    fn names_arg(&self, node: &PlanNode, name: &str) -> Result<Vec<String>, RunError> {
+        match self.constant(node, name) {
+            Some(Constant::List(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Constant::Str(s) => Ok(quote(s)),
+                    _ => Err(RunError::Param(format!("`{name}` lists column names"))),
+                })
+                .collect(),
+            _ => Err(RunError::Param(format!("`{name}` is a list of column names"))),
+        }
+    }
+
+    /// `filter`, `sort`, `limit`, `join` and `group_by`, as SQL run by DataFusion.
+    async fn relational(
+        &self,
+        node: &PlanNode,
+        op: &str,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let table = |name: &str| -> Result<(String, Value), RunError> {
+            Ok((name.to_string(), self.input(node, name)?))
+        };
+        let (tables, query) = match op {
+            "filter" => {
+                let predicate = self.string_arg(node, "predicate")?;
+                (vec![table("table")?], format!("SELECT * FROM \"table\" WHERE {predicate}"))
+            }
+            "sort" => {
+                let order =
+                    if matches!(self.constant(node, "descending"), Some(Constant::Bool(true))) {
+                        " DESC"
+                    } else {
+                        ""
+                    };
+                let by: Vec<String> = self
+                    .names_arg(node, "by")?
+                    .into_iter()
+                    .map(|c| format!("{c}{order}"))
+                    .collect();
+                (
+                    vec![table("table")?],
+                    format!("SELECT * FROM \"table\" ORDER BY {}", by.join(", ")),
+                )
+            }
+            "limit" => {
+                let n = self.int_arg(node, "n")?;
+                (vec![table("table")?], format!("SELECT * FROM \"table\" LIMIT {}", n.max(0)))
+            }
+            "join" => {
+                let how = match self.string_arg(node, "how")?.as_str() {
+                    "inner" => "INNER",
+                    "left" => "LEFT",
+                    "right" => "RIGHT",
+                    "full" => "FULL",
+                    other => {
+                        return Err(RunError::Param(format!(
+                            "join `how` is inner, left, right or full, not `{other}`"
+                        )));
+                    }
+                };
+                let on = self.names_arg(node, "on")?;
+                let query = format!(
+                    "SELECT * FROM \"left\" {how} JOIN \"right\" USING ({})",
+                    on.join(", ")
+                );
+                (vec![table("left")?, table("right")?], query)
+            }
+            _ => {
+                let keys = self.names_arg(node, "keys")?;
+                let mut columns = keys.clone();
+                for arg in node.args.iter().filter(|a| a.name != "table" && a.name != "keys") {
+                    let Some(Constant::Str(aggregate)) = &arg.value else {
+                        return Err(RunError::Param(format!(
+                            "`{}` is a SQL aggregate, as text",
+                            arg.name
+                        )));
+                    };
+                    columns.push(format!("{aggregate} AS {}", quote(&arg.name)));
+                }
+                let query = format!(
+                    "SELECT {} FROM \"table\" GROUP BY {}",
+                    columns.join(", "),
+                    keys.join(", ")
+                );
+                (vec![table("table")?], query)
+            }
+        };
+        self.sql_over(&tables, &query, ty).await
     }
 
     async fn ai(
@@ -692,6 +809,11 @@ impl<'a> Driver<'a> {
 }
 
 type ArrayBatch = datafusion::arrow::array::RecordBatch;
+
+/// A SQL identifier, quoted.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
 
 /// The type of a constant argument.
 fn constant_type(constant: &Constant) -> ValueType {
