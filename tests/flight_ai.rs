@@ -49,6 +49,15 @@ impl Drop for PythonAi {
     }
 }
 
+/// Python with pyarrow, or `None` (saying so) when there is no Python.
+fn python() -> Option<PathBuf> {
+    let python = support::python_with_pyarrow();
+    if python.is_none() {
+        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
+    }
+    python
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flight/upper_ai.py")
 }
@@ -64,10 +73,7 @@ pipeline main(texts: list<utf8>) -> list<utf8> {
 
 #[test]
 fn a_pyarrow_flight_ai_registered_in_discovery_is_bound_and_answers() {
-    let Some(python) = support::python_with_pyarrow() else {
-        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
-        return;
-    };
+    let Some(python) = python() else { return };
     let scratch = Scratch::new("flight-ai");
     let calls = scratch.path().join("calls");
     let ai = PythonAi::start(&python, &calls);
@@ -129,10 +135,7 @@ fn card(id: &str, latency: u32, port: u16) -> String {
 
 #[test]
 fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
-    let Some(python) = support::python_with_pyarrow() else {
-        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
-        return;
-    };
+    let Some(python) = python() else { return };
     let scratch = Scratch::new("flight-run");
     let (first_calls, second_calls) = (scratch.path().join("first"), scratch.path().join("second"));
     let mut first = PythonAi::start(&python, &first_calls);
@@ -179,10 +182,7 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
 
 #[test]
 fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
-    let Some(python) = support::python_with_pyarrow() else {
-        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
-        return;
-    };
+    let Some(python) = python() else { return };
     let scratch = Scratch::new("flight-cancel");
     let slow = PythonAi::start_with(&python, &scratch.path().join("calls"), &["--delay", "30"]);
     let server =
