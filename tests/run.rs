@@ -328,3 +328,22 @@ fn table_operations_run_as_sql_on_datafusion() {
         "customer_id,plan,n\n1001,business-annual,4\n1021,team-monthly,3\n1007,team-monthly,3\n"
     );
 }
+
+#[test]
+fn operators_on_computed_scalars_run() {
+    let scratch = Scratch::new("run-operators");
+    scratch.write(
+        "b.ag",
+        "use std.table.{count}\nuse std.io.{read_csv}\n\n\
+         pipeline main(src: path, k: i64) -> bool {\n    let t = read_csv(src)\n    let n = count(t) * k + 1\n    \
+         return n > 40 && !(n == 41)\n}\n",
+    );
+    let src = format!("src={}", root().join("examples/data/docs.csv").display());
+    // 22 documents: 22 * 2 + 1 = 45, then 22 * 1 + 1 = 23.
+    for (k, expected) in [("k=2", "| true  |"), ("k=1", "| false |")] {
+        let (status, stdout, stderr) =
+            run(scratch.aigridc().args(["run", "b.ag", "-q", "--param", &src, "--param", k]));
+        assert_eq!(status, 0, "{stderr}");
+        assert!(stdout.contains(expected), "{k}: {stdout}");
+    }
+}

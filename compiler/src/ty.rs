@@ -479,6 +479,14 @@ pub enum ValueType {
 /// The run-time form of the type written `text` in a plan (`table { id: i64 }`,
 /// `tensor<f32, [N, 384]>`, `list<utf8>?`); `None` when it does not parse.
 pub fn value_type(text: &str) -> Option<ValueType> {
+    // The types shown without a written form: a table whose columns come from the data, any
+    // tensor, and nothing.
+    match text.trim() {
+        "table" => return Some(ValueType::Table(None)),
+        "tensor" => return Some(Type::any_tensor().value_type()),
+        "nothing" => return Some(ValueType::Nothing),
+        _ => {}
+    }
     let parsed = aigrid_lang::parse(crate::packages::STD_FILE, &format!("type T = {text}\n"));
     let written = parsed.module.items.into_iter().find_map(|item| match item.kind {
         aigrid_lang::ast::ItemKind::Type(alias) => Some(alias.ty),

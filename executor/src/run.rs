@@ -275,11 +275,33 @@ impl<'a> Driver<'a> {
                 if node.declared { declared(value, &ty)? } else { value }
             }
             PlanOp::Fused { steps } => self.fused(node, steps, ty).await?,
-            PlanOp::Binary { .. } | PlanOp::Unary { .. } | PlanOp::Assert { .. } => {
-                return Err(RunError::Unsupported(format!(
-                    "`{}` nodes do not run yet",
-                    describe(node)
-                )));
+            PlanOp::Binary { op } => {
+                let sql_op = match op.as_str() {
+                    "==" => "=",
+                    "!=" => "<>",
+                    "&&" => "AND",
+                    "||" => "OR",
+                    other => other,
+                };
+                let lhs = literal(&self.input(node, "lhs")?)?;
+                let rhs = literal(&self.input(node, "rhs")?)?;
+                let query = format!("SELECT ({lhs}) {sql_op} ({rhs}) AS value");
+                self.sql_over(&[], &query, ty).await?
+            }
+            PlanOp::Unary { op } => {
+                let sql_op = if op == "!" { "NOT" } else { "-" };
+                let operand = literal(&self.input(node, "operand")?)?;
+                self.sql_over(&[], &format!("SELECT {sql_op} ({operand}) AS value"), ty).await?
+            }
+            PlanOp::Assert { message } => {
+                let holds = self.input(node, "cond")?.to_json()?;
+                if holds != serde_json::Value::Bool(true) {
+                    return Err(RunError::Data(format!(
+                        "assertion failed{}",
+                        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+                    )));
+                }
+                Value::constant(&Constant::Bool(true), ty)?
             }
         };
         let value = if node.declared && !matches!(node.op, PlanOp::Output | PlanOp::Check) {
@@ -809,6 +831,20 @@ impl<'a> Driver<'a> {
 }
 
 type ArrayBatch = datafusion::arrow::array::RecordBatch;
+
+/// A scalar value as a SQL literal.
+fn literal(value: &Value) -> Result<String, RunError> {
+    if !matches!(value.ty, ValueType::Scalar(..)) {
+        return Err(RunError::Unsupported("operators on tables, tensors or lists".into()));
+    }
+    Ok(match value.to_json()? {
+        serde_json::Value::Null => "NULL".into(),
+        serde_json::Value::Bool(b) => if b { "TRUE" } else { "FALSE" }.into(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+        other => return Err(RunError::Unsupported(format!("an operator on {other}"))),
+    })
+}
 
 /// A SQL identifier, quoted.
 fn quote(name: &str) -> String {
