@@ -1,0 +1,111 @@
+//! The arguments of a node: values of the nodes it reads, constants, and parameters given on
+//! the command line.
+
+use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
+use datafusion::arrow::datatypes::DataType;
+
+use super::Driver;
+use crate::RunError;
+use crate::value::Value;
+
+impl Driver<'_> {
+    /// The value of the node argument `name`.
+    pub(super) fn input(&self, node: &PlanNode, name: &str) -> Result<Value, RunError> {
+        let arg = node
+            .args
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))?;
+        self.arg_value(arg)
+    }
+
+    pub(super) fn arg_value(&self, arg: &PlanArg) -> Result<Value, RunError> {
+        match (arg.input, &arg.value) {
+            (Some(id), _) => self
+                .values
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet"))),
+            (None, Some(constant)) => Value::constant(constant, constant_type(constant)),
+            (None, None) => {
+                Err(RunError::Internal(format!("argument `{}` has no value", arg.name)))
+            }
+        }
+    }
+
+    /// The constant argument `name`, if it is one.
+    pub(super) fn constant<'n>(&self, node: &'n PlanNode, name: &str) -> Option<&'n Constant> {
+        node.args.iter().find(|a| a.name == name).and_then(|a| a.value.as_ref())
+    }
+
+    pub(super) fn string_arg(&self, node: &PlanNode, name: &str) -> Result<String, RunError> {
+        match self.constant(node, name) {
+            Some(Constant::Str(s)) => Ok(s.clone()),
+            Some(_) => Err(RunError::Param(format!("`{name}` is not a string"))),
+            None => match self.input(node, name)?.to_json()? {
+                serde_json::Value::String(s) => Ok(s),
+                other => Err(RunError::Param(format!("`{name}` is {other}, not a string"))),
+            },
+        }
+    }
+
+    pub(super) fn int_arg(&self, node: &PlanNode, name: &str) -> Result<i64, RunError> {
+        match self.constant(node, name) {
+            Some(Constant::Int(i)) => Ok(*i),
+            Some(_) => Err(RunError::Param(format!("`{name}` is not an integer"))),
+            None => self
+                .input(node, name)?
+                .to_json()?
+                .as_i64()
+                .ok_or_else(|| RunError::Param(format!("`{name}` is not an integer"))),
+        }
+    }
+
+    pub(super) fn param(&self, name: &str, ty: ValueType) -> Result<Value, RunError> {
+        let Some(text) = self.options.params.get(name) else {
+            return Err(RunError::Param(format!(
+                "parameter `{name}` has no value: give it with --param {name}=VALUE"
+            )));
+        };
+        let constant = match &ty {
+            ValueType::Scalar(DataType::Int64 | DataType::Int32, _) => {
+                text.parse().map(Constant::Int).map_err(|_| {
+                    RunError::Param(format!("parameter `{name}`: `{text}` is not an integer"))
+                })?
+            }
+            ValueType::Scalar(DataType::Float64 | DataType::Float32, _) => {
+                text.parse().map(Constant::Float).map_err(|_| {
+                    RunError::Param(format!("parameter `{name}`: `{text}` is not a number"))
+                })?
+            }
+            ValueType::Scalar(DataType::Boolean, _) => {
+                text.parse().map(Constant::Bool).map_err(|_| {
+                    RunError::Param(format!("parameter `{name}`: `{text}` is not true or false"))
+                })?
+            }
+            ValueType::Scalar(DataType::Utf8, _) => Constant::Str(text.clone()),
+            _ => {
+                return Err(RunError::Param(format!(
+                    "parameter `{name}` is a table, tensor or list: it cannot be given on the command line"
+                )));
+            }
+        };
+        Value::constant(&constant, ty)
+    }
+}
+
+/// The type of a constant argument.
+fn constant_type(constant: &Constant) -> ValueType {
+    match constant {
+        Constant::Int(_) | Constant::Duration { .. } => ValueType::Scalar(DataType::Int64, false),
+        Constant::Float(_) => ValueType::Scalar(DataType::Float64, false),
+        Constant::Bool(_) => ValueType::Scalar(DataType::Boolean, false),
+        Constant::Str(_) => ValueType::Scalar(DataType::Utf8, false),
+        Constant::Null => ValueType::Scalar(DataType::Int64, true),
+        Constant::List(items) => match items.first() {
+            Some(Constant::Str(_)) => ValueType::List(DataType::Utf8, false),
+            Some(Constant::Int(_)) => ValueType::List(DataType::Int64, false),
+            _ => ValueType::List(DataType::Float64, true),
+        },
+    }
+}

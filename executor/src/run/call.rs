@@ -1,0 +1,121 @@
+//! `ai` nodes: the bound grid AIs of a call, its whole and streamed arguments, and the
+//! [`AiCallExec`] that answers it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aigrid_builtins::Args;
+use aigrid_compiler::{PlanNode, ValueType};
+use aigrid_discovery::AttrValue;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::Driver;
+use crate::RunError;
+use crate::ai_call::{AiCall, AiCallExec, Binding};
+use crate::kernel::{nullable, tensor_schema};
+use crate::value::Value;
+
+impl Driver<'_> {
+    pub(super) async fn ai(
+        &self,
+        node: &PlanNode,
+        name: &str,
+        ty: ValueType,
+    ) -> Result<(Value, (u64, u64)), RunError> {
+        let Some(binding) = self.plan.bindings.get(&node.id.to_string()) else {
+            return Err(RunError::Unsupported(format!(
+                "`{name}` is not bound to a grid AI: build the plan with discovery (aigridc bind)"
+            )));
+        };
+        let mut bindings = Vec::new();
+        let mut missing = Vec::new();
+        let mut streamed = None;
+        let mut batch_size = None;
+        for card in std::iter::once(&binding.primary).chain(&binding.fallbacks) {
+            if let Some(builtin_name) = card.endpoint.strip_prefix("builtin:") {
+                match self.library.get(builtin_name) {
+                    Some(builtin) => {
+                        streamed.get_or_insert(builtin.streamed());
+                        if let Some(AttrValue::Int(n)) = builtin.card().attributes.get("batch_size")
+                        {
+                            batch_size.get_or_insert(usize::try_from(*n).unwrap_or(1).max(1));
+                        }
+                        bindings.push(Binding::builtin(card.id.clone(), builtin.clone()));
+                    }
+                    None => missing.push(format!("`{}` ({})", card.id, card.endpoint)),
+                }
+            } else {
+                bindings.push(Binding::flight(card.id.clone(), card.endpoint.clone()));
+            }
+        }
+        if bindings.is_empty() {
+            return Err(RunError::Unsupported(format!(
+                "no binding of `{name}` can be called here: the built-in AIs {} are not offered \
+                 (run `aigridc models ls`)",
+                missing.join(", ")
+            )));
+        }
+        // The streamed argument: the built-in's choice, else the first parameter.
+        let streamed =
+            streamed.or_else(|| node.args.first().map(|a| a.name.as_str())).unwrap_or("");
+        let mut whole = Args::new();
+        let mut constants = serde_json::Map::new();
+        for arg in node.args.iter().filter(|a| a.name != streamed) {
+            let value = match (&arg.value, arg.input) {
+                (Some(constant), _) => {
+                    let json = serde_json::to_value(constant).unwrap_or(serde_json::Value::Null);
+                    constants.insert(arg.name.clone(), json.clone());
+                    aigrid_builtins::Value::Scalar(json)
+                }
+                (None, Some(_)) => self.arg_value(arg)?.to_ai()?,
+                (None, None) => continue,
+            };
+            whole.insert(arg.name.clone(), value);
+        }
+        let input = self.input(node, streamed)?;
+        let schema = result_schema(&ty)?;
+        let batch_size = batch_size.unwrap_or(1024);
+        let call = Arc::new(AiCall {
+            name: name.to_string(),
+            bindings,
+            whole,
+            streams_table: matches!(input.ty, ValueType::Table(_)),
+            retry: node.attrs.retry.unwrap_or(0),
+            on_error_null: node.attrs.on_error_null,
+            batch_size,
+            schema: schema.clone(),
+            streamed: streamed.to_string(),
+            constants,
+            timeout: node.attrs.timeout_ms.map(Duration::from_millis),
+            calls: AtomicU64::new(0),
+            null_rows: AtomicU64::new(0),
+        });
+        let plan = AiCallExec::new(call.clone(), Self::source(&input)?);
+        let (schema, batches) = self.collect(Arc::new(plan)).await?;
+        let calls = (call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed));
+        Ok((Value::new(ty, schema, batches), calls))
+    }
+}
+
+/// The schema of an AI call's result.
+fn result_schema(ty: &ValueType) -> Result<SchemaRef, RunError> {
+    match ty {
+        ValueType::Table(Some(schema)) => Ok(Arc::new(Schema::new(
+            schema.fields().iter().map(|f| nullable(f)).collect::<Vec<_>>(),
+        ))),
+        ValueType::List(item, _) => {
+            Ok(Arc::new(Schema::new(vec![Field::new("list", item.clone(), true)])))
+        }
+        ValueType::Tensor { elem: DataType::Float32, dims }
+            if dims.len() >= 2 && dims[1..].iter().all(Option::is_some) =>
+        {
+            let mut shape: Vec<usize> = vec![0];
+            shape.extend(dims[1..].iter().flatten().map(|d| *d as usize));
+            tensor_schema(&aigrid_kernels::Tensor::f32(shape, Vec::new())?)
+        }
+        other => {
+            Err(RunError::Unsupported(format!("an AI result of type {other:?} does not run yet")))
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Tables: reads (the declared type enforced by column name), `sql` steps and the table
+//! operations (as SQL), and `select`, all planned and run by DataFusion.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::execution::options::ArrowReadOptions;
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
+
+use super::Driver;
+use crate::RunError;
+use crate::gather::GatherExec;
+use crate::kernel::{Kernel, conform, nullable};
+use crate::value::Value;
+
+impl Driver<'_> {
+    pub(super) async fn read(
+        &self,
+        node: &PlanNode,
+        op: &str,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let path = self.string_arg(node, "src")?;
+        if !Path::new(&path).exists() {
+            return Err(RunError::Io(format!("{path}: no such file")));
+        }
+        let declared = match &ty {
+            ValueType::Table(Some(schema)) if node.declared => Some(schema.clone()),
+            _ => None,
+        };
+        let frame = match op {
+            "read_csv" => {
+                let schema = match &declared {
+                    Some(declared) => Some(csv_schema(&path, declared)?),
+                    None => None,
+                };
+                let mut options = CsvReadOptions::new().has_header(true);
+                if let Some(schema) = &schema {
+                    options = options.schema(schema);
+                }
+                self.context.read_csv(&path, options).await?
+            }
+            "read_jsonl" => {
+                let schema = declared.as_ref().map(|d| {
+                    Schema::new(d.fields().iter().map(|f| nullable(f)).collect::<Vec<_>>())
+                });
+                let mut options = JsonReadOptions::default().file_extension(extension(&path));
+                if let Some(schema) = &schema {
+                    options = options.schema(schema);
+                }
+                self.context.read_json(&path, options).await?
+            }
+            "read_arrow" => {
+                let options =
+                    ArrowReadOptions { file_extension: extension(&path), ..Default::default() };
+                self.context.read_arrow(&path, options).await?
+            }
+            _ => {
+                let options = ParquetReadOptions::default().file_extension(extension(&path));
+                self.context.read_parquet(&path, options).await?
+            }
+        };
+        let plan = frame.create_physical_plan().await?;
+        let (schema, batches) = self.collect(plan).await?;
+        Ok(Value::new(ty, schema, batches))
+    }
+
+    pub(super) async fn select(&self, node: &PlanNode, ty: ValueType) -> Result<Value, RunError> {
+        let table = self.input(node, "table")?;
+        let named: Vec<&PlanArg> =
+            node.args.iter().filter(|a| a.name != "table" && a.name != "columns").collect();
+        let ValueType::Table(Some(schema)) = &ty else {
+            return Err(RunError::Internal("select without a known result schema".into()));
+        };
+        if named.is_empty() {
+            // select(t, ["a", "b"]): a projection.
+            let batch = table.batch()?;
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    batch.column_by_name(f.name()).cloned().ok_or_else(|| {
+                        RunError::Data(format!("the table has no column `{}`", f.name()))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let batch = conform(schema, columns)?;
+            return Ok(Value::new(ty.clone(), schema.clone(), vec![batch]));
+        }
+        let inputs = named
+            .iter()
+            .map(|a| self.arg_value(a).and_then(|v| Self::source(&v)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let plan = GatherExec::new(Arc::new(Kernel::Zip(schema.clone())), inputs, schema.clone());
+        let (schema, batches) = self.collect(Arc::new(plan)).await?;
+        Ok(Value::new(ty.clone(), schema, batches))
+    }
+
+    pub(super) async fn sql(
+        &self,
+        node: &PlanNode,
+        query: &str,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let tables = node
+            .args
+            .iter()
+            .map(|a| Ok((a.name.clone(), self.arg_value(a)?)))
+            .collect::<Result<Vec<_>, RunError>>()?;
+        self.sql_over(&tables, query, ty).await
+    }
+
+    /// `query` planned and run by DataFusion over `tables`, each registered under its name.
+    pub(super) async fn sql_over(
+        &self,
+        tables: &[(String, Value)],
+        query: &str,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let context = SessionContext::new_with_config(self.context.copied_config());
+        for (name, value) in tables {
+            let table = MemTable::try_new(value.schema.clone(), vec![value.batches.clone()])?;
+            context.register_table(name.as_str(), Arc::new(table))?;
+        }
+        let plan = context.sql(query).await?.create_physical_plan().await?;
+        let (schema, batches) = self.collect(plan).await?;
+        Ok(Value::new(ty, schema, batches))
+    }
+
+    /// The string list argument `name` (column names).
+    pub(super) fn names_arg(&self, node: &PlanNode, name: &str) -> Result<Vec<String>, RunError> {
+        match self.constant(node, name) {
+            Some(Constant::List(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Constant::Str(s) => Ok(quote(s)),
+                    _ => Err(RunError::Param(format!("`{name}` lists column names"))),
+                })
+                .collect(),
+            _ => Err(RunError::Param(format!("`{name}` is a list of column names"))),
+        }
+    }
+
+    /// `filter`, `sort`, `limit`, `join` and `group_by`, as SQL run by DataFusion.
+    pub(super) async fn relational(
+        &self,
+        node: &PlanNode,
+        op: &str,
+        ty: ValueType,
+    ) -> Result<Value, RunError> {
+        let table = |name: &str| -> Result<(String, Value), RunError> {
+            Ok((name.to_string(), self.input(node, name)?))
+        };
+        let (tables, query) = match op {
+            "filter" => {
+                let predicate = self.string_arg(node, "predicate")?;
+                (vec![table("table")?], format!("SELECT * FROM \"table\" WHERE {predicate}"))
+            }
+            "sort" => {
+                let order =
+                    if matches!(self.constant(node, "descending"), Some(Constant::Bool(true))) {
+                        " DESC"
+                    } else {
+                        ""
+                    };
+                let by: Vec<String> = self
+                    .names_arg(node, "by")?
+                    .into_iter()
+                    .map(|c| format!("{c}{order}"))
+                    .collect();
+                (
+                    vec![table("table")?],
+                    format!("SELECT * FROM \"table\" ORDER BY {}", by.join(", ")),
+                )
+            }
+            "limit" => {
+                let n = self.int_arg(node, "n")?;
+                (vec![table("table")?], format!("SELECT * FROM \"table\" LIMIT {}", n.max(0)))
+            }
+            "join" => {
+                let how = match self.string_arg(node, "how")?.as_str() {
+                    "inner" => "INNER",
+                    "left" => "LEFT",
+                    "right" => "RIGHT",
+                    "full" => "FULL",
+                    other => {
+                        return Err(RunError::Param(format!(
+                            "join `how` is inner, left, right or full, not `{other}`"
+                        )));
+                    }
+                };
+                let on = self.names_arg(node, "on")?;
+                let query = format!(
+                    "SELECT * FROM \"left\" {how} JOIN \"right\" USING ({})",
+                    on.join(", ")
+                );
+                (vec![table("left")?, table("right")?], query)
+            }
+            _ => {
+                let keys = self.names_arg(node, "keys")?;
+                let mut columns = keys.clone();
+                for arg in node.args.iter().filter(|a| a.name != "table" && a.name != "keys") {
+                    let Some(Constant::Str(aggregate)) = &arg.value else {
+                        return Err(RunError::Param(format!(
+                            "`{}` is a SQL aggregate, as text",
+                            arg.name
+                        )));
+                    };
+                    columns.push(format!("{aggregate} AS {}", quote(&arg.name)));
+                }
+                let query = format!(
+                    "SELECT {} FROM \"table\" GROUP BY {}",
+                    columns.join(", "),
+                    keys.join(", ")
+                );
+                (vec![table("table")?], query)
+            }
+        };
+        self.sql_over(&tables, &query, ty).await
+    }
+}
+
+/// A scalar value as a SQL literal.
+pub(super) fn literal(value: &Value) -> Result<String, RunError> {
+    if !matches!(value.ty, ValueType::Scalar(..)) {
+        return Err(RunError::Unsupported("operators on tables, tensors or lists".into()));
+    }
+    Ok(match value.to_json()? {
+        serde_json::Value::Null => "NULL".into(),
+        serde_json::Value::Bool(b) => if b { "TRUE" } else { "FALSE" }.into(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+        other => return Err(RunError::Unsupported(format!("an operator on {other}"))),
+    })
+}
+
+/// A SQL identifier, quoted.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The file extension of `path` with its dot (DataFusion filters files by it), `""` if none.
+fn extension(path: &str) -> &str {
+    Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map_or("", |e| &path[path.len() - e.len() - 1..])
+}
+
+/// The schema to parse a CSV file with: its columns in file order, declared ones with their
+/// declared types (nullable: a missing value is checked afterwards), the others as text.
+fn csv_schema(path: &str, declared: &SchemaRef) -> Result<Schema, RunError> {
+    let file = std::fs::File::open(path).map_err(|e| RunError::Io(format!("{path}: {e}")))?;
+    let format = datafusion::arrow::csv::reader::Format::default().with_header(true);
+    let (header, _) = format.infer_schema(std::io::BufReader::new(file), Some(0))?;
+    let names: Vec<&String> = header.fields().iter().map(|f| f.name()).collect();
+    for field in declared.fields() {
+        if !names.contains(&field.name()) {
+            return Err(RunError::Data(format!(
+                "{path}: column `{}` of the declared type is not in the file, whose columns are {}",
+                field.name(),
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let fields: Vec<Field> = header
+        .fields()
+        .iter()
+        .map(|f| match declared.field_with_name(f.name()) {
+            Ok(d) => nullable(d),
+            Err(_) => Field::new(f.name(), DataType::Utf8, true),
+        })
+        .collect();
+    Ok(Schema::new(fields))
+}
