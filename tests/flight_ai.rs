@@ -133,6 +133,19 @@ fn card(id: &str, latency: u32, port: u16) -> String {
     )
 }
 
+/// Registers `cards` with `server` and writes `RUN_PIPELINE` as `p.ag` in `scratch`.
+fn register(scratch: &Scratch, server: &DiscoveryServer, cards: &[String]) {
+    for (i, card) in cards.iter().enumerate() {
+        scratch.write(&format!("cards/{i}.yaml"), card);
+    }
+    let (code, _, stderr) = run(aigridc()
+        .args(["discovery", "register"])
+        .arg(scratch.path().join("cards"))
+        .args(["--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    scratch.write("p.ag", RUN_PIPELINE);
+}
+
 #[test]
 fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
     let Some(python) = python() else { return };
@@ -142,14 +155,11 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
     let second = PythonAi::start(&python, &second_calls);
     let server =
         DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
-    scratch.write("cards/first.yaml", card("upper.first", 1, first.port));
-    scratch.write("cards/second.yaml", card("upper.second", 2, second.port));
-    let (code, _, stderr) = run(aigridc()
-        .args(["discovery", "register"])
-        .arg(scratch.path().join("cards"))
-        .args(["--discovery", &server.url]));
-    assert_eq!(code, 0, "{stderr}");
-    scratch.write("p.ag", RUN_PIPELINE);
+    register(
+        &scratch,
+        &server,
+        &[card("upper.first", 1, first.port), card("upper.second", 2, second.port)],
+    );
 
     // The primary answers.
     let (code, stdout, stderr) =
@@ -187,13 +197,7 @@ fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
     let slow = PythonAi::start_with(&python, &scratch.path().join("calls"), &["--delay", "30"]);
     let server =
         DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
-    scratch.write("cards/slow.yaml", card("upper.slow", 1, slow.port));
-    let (code, _, stderr) = run(aigridc()
-        .args(["discovery", "register"])
-        .arg(scratch.path().join("cards"))
-        .args(["--discovery", &server.url]));
-    assert_eq!(code, 0, "{stderr}");
-    scratch.write("p.ag", RUN_PIPELINE);
+    register(&scratch, &server, &[card("upper.slow", 1, slow.port)]);
     let mut child = scratch
         .aigridc()
         .args(["run", "p.ag", "-q", "-o", "out.csv", "--discovery", &server.url])

@@ -45,15 +45,6 @@ impl Value {
             Value::Table(batch) => batch.num_rows(),
         }
     }
-
-    /// The rows `offset..offset + len` (zero-copy); a scalar is itself.
-    pub fn slice(&self, offset: usize, len: usize) -> Value {
-        match self {
-            Value::Scalar(_) => self.clone(),
-            Value::Column(field, array) => Value::Column(field.clone(), array.slice(offset, len)),
-            Value::Table(batch) => Value::Table(batch.slice(offset, len)),
-        }
-    }
 }
 
 /// Reads the arguments of a call, with errors that name the parameter.

@@ -229,7 +229,7 @@ impl FsWorld {
     /// available (a model to fetch).
     fn builtin_hints(&mut self, predicate: Option<&Predicate>) -> Vec<String> {
         let builtins = self.builtins();
-        let mut hints: Vec<String> = builtins
+        builtins
             .missing
             .iter()
             .filter(|(card, _)| {
@@ -237,9 +237,7 @@ impl FsWorld {
                     .is_ok_and(|m| !m.cards.is_empty())
             })
             .map(|(card, hint)| format!("`{}`: {hint}", card.id))
-            .collect();
-        hints.dedup();
-        hints
+            .collect()
     }
 
     /// A connection to `server`, made once; `None` if it failed (reported once).
