@@ -347,3 +347,34 @@ fn operators_on_computed_scalars_run() {
         assert!(stdout.contains(expected), "{k}: {stdout}");
     }
 }
+
+/// A result with two readers is a stage of its own: its AI node runs once, so each row is sent
+/// to the AI once, however many nodes read the answer.
+#[test]
+fn an_ai_result_read_twice_is_computed_once() {
+    let scratch = Scratch::new("run-fan-out");
+    let mut csv = String::from("text\n");
+    for i in 0..2500 {
+        csv.push_str(&format!("ticket {i} about invoices\n"));
+    }
+    scratch.write("t.csv", &csv);
+    scratch.write(
+        "p.ag",
+        "use std.io.{read_csv, write_parquet}\nuse std.tensor.{l2_normalize}\n\n\
+         ai vectorize(text: list<utf8>) -> tensor<f32, [N, 256]>\n    where task == \"text-vectorize\" && dims == 256\n\n\
+         pipeline main() -> tensor<f32, [N, 256]> {\n    let docs: table { text: utf8 } = read_csv(\"t.csv\")\n    \
+         let v = vectorize(docs.text)\n    write_parquet(v, \"v.parquet\")\n    return l2_normalize(v)\n}\n",
+    );
+    let (status, _, stderr) =
+        run(scratch.aigridc().args(["run", "p.ag", "--analyze", "-o", "out.parquet"]));
+    assert_eq!(status, 0, "{stderr}");
+    // 2,500 rows in requests of at most 1,024 (the card's batch size): 3 requests, not 6.
+    let line = stderr.lines().find(|l| l.ends_with("ai vectorize")).unwrap_or_default();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields.get(1..4), Some(&["2500", fields[2], "3"][..]), "{stderr}");
+    assert!(stderr.contains("; 3 AI requests"), "{stderr}");
+    // The read streamed into the call: it has no rows of its own.
+    assert!(stderr.lines().any(|l| l.contains("streamed") && l.ends_with("std.io.read_csv")));
+    assert_eq!(read_tensor(&scratch.path().join("v.parquet")).0, vec![2500, 256]);
+    assert_eq!(read_tensor(&scratch.path().join("out.parquet")).0, vec![2500, 256]);
+}

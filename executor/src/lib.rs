@@ -2,10 +2,12 @@
 //!
 //! Reads and `sql` steps are DataFusion's own plans; aigrid's operators are DataFusion
 //! extension nodes: [`AiCallExec`] calls the grid AIs bound to an `ai` node, batch by batch,
-//! with retries and fail-over, and [`GatherExec`] runs operations that need whole inputs
-//! (kernels, `select`'s zip, writes). The plan is a DAG and DataFusion plans are trees, so the
-//! executor runs the DAG node by node in dependency order and keeps each node's value (Arrow
-//! batches) until its last reader has run: a value with several readers is computed once.
+//! with retries and fail-over, [`WriteExec`] streams its input into a file, and [`GatherExec`]
+//! runs operations that need whole inputs (kernels, `select`'s zip). [`PlanTable`] lets SQL read
+//! an operator's output. The plan is a DAG and DataFusion plans are trees, so the executor cuts
+//! the DAG into stages: a result with one reader streams into that reader's plan, and a result
+//! with several readers (or the pipeline's output, or a `@cache` node) is computed once and
+//! kept until its last reader has run.
 //!
 //! ```
 //! use aigrid_compiler::{BuildOptions, MemoryWorld, build};
@@ -19,17 +21,22 @@
 //! ```
 
 mod ai_call;
+mod declared;
 mod gather;
 mod kernel;
+mod plan_table;
 mod run;
 mod value;
 mod write;
+mod write_exec;
 
 pub use ai_call::{AiCall, AiCallExec, Binding};
 pub use gather::{GatherExec, Gathered};
+pub use plan_table::PlanTable;
 pub use run::{NodeReport, Run, RunOptions, run};
 pub use value::Value;
-pub use write::{Format, write_file};
+pub use write::{Format, PartialFile, write_file};
+pub use write_exec::WriteExec;
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,12 @@
-//! The driver: runs the nodes of a plan in dependency order, each as a DataFusion physical plan
-//! over the values of the nodes it reads, and keeps each value until its last reader has run.
+//! The driver: runs the nodes of a plan in dependency order as DataFusion plans.
+//!
+//! A node whose result has exactly one reader is not computed on its own: its frame (a
+//! DataFusion logical plan, with aigrid's operators inside as [`PlanTable`] scans) streams into
+//! its reader's plan, so a chain of reads, SQL steps, AI calls and writes runs as one pipeline
+//! of record batches. The DAG is cut into stages where a result must be whole: at a fan-out (a
+//! result with several readers, computed once), at the pipeline's output, at `@cache` nodes, and
+//! before the operations that take whole values (tensor kernels, constants). A stage's output
+//! is kept, in memory, until its last reader has run.
 
 mod args;
 mod call;
@@ -9,21 +16,29 @@ mod tensor;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use aigrid_builtins::Library;
 use aigrid_compiler::{Plan, PlanNode, PlanOp, Value as Constant, ValueType, value_type};
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::Column;
+use datafusion::datasource::MemTable;
 use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::physical_plan::{ExecutionPlan, collect};
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::RunError;
+use crate::ai_call::AiCall;
+use crate::declared::declare;
 use crate::gather::GatherExec;
-use crate::kernel::{Kernel, conform};
+use crate::kernel::Kernel;
+use crate::plan_table::PlanTable;
 use crate::value::Value;
-use crate::write::{Format, Write, rows_written_schema};
+use crate::write::Format;
+use crate::write_exec::WriteExec;
 use table::literal;
 
 /// How to run a plan.
@@ -43,9 +58,10 @@ pub struct NodeReport {
     pub id: u32,
     /// What it is: `std.io.read_csv`, `ai embed`, `sql`.
     pub what: String,
-    /// Rows of its value.
-    pub rows: usize,
-    /// How long it took.
+    /// Rows of its value, when it was computed on its own; `None` when it streamed into the
+    /// node that reads it.
+    pub rows: Option<usize>,
+    /// How long it took, with the streamed nodes before it.
     pub time: Duration,
     /// For an AI call: requests answered, and rows that became null.
     pub calls: Option<(u64, u64)>,
@@ -82,12 +98,20 @@ pub fn run(plan: &Plan, library: &Library, options: &RunOptions) -> Result<Run, 
     result
 }
 
+/// A node's result while the run goes on.
+enum Slot {
+    /// Computed: its batches.
+    Ready(Value),
+    /// Not computed: a frame that yields it, streamed into the plan of its one reader.
+    Pending(ValueType, DataFrame),
+}
+
 struct Driver<'a> {
     plan: &'a Plan,
     library: &'a Library,
     options: &'a RunOptions,
     context: SessionContext,
-    values: HashMap<u32, Value>,
+    values: HashMap<u32, Slot>,
     /// How many readers of each node have yet to run.
     readers: HashMap<u32, usize>,
 }
@@ -110,6 +134,12 @@ fn describe(node: &PlanNode) -> String {
     }
 }
 
+/// The session every plan of a run is made in. Round-robin repartitioning is off so that rows
+/// keep their order: partitions are read back in order, and an AI call answers row by row.
+pub(crate) fn session() -> SessionContext {
+    SessionContext::new_with_config(SessionConfig::new().with_round_robin_repartition(false))
+}
+
 impl<'a> Driver<'a> {
     fn new(plan: &'a Plan, library: &'a Library, options: &'a RunOptions) -> Driver<'a> {
         let mut readers = HashMap::new();
@@ -118,33 +148,33 @@ impl<'a> Driver<'a> {
                 *readers.entry(input).or_insert(0) += 1;
             }
         }
-        Driver {
-            plan,
-            library,
-            options,
-            context: SessionContext::new(),
-            values: HashMap::new(),
-            readers,
-        }
+        Driver { plan, library, options, context: session(), values: HashMap::new(), readers }
     }
 
     async fn run(mut self) -> Result<Run, RunError> {
         let mut reports = Vec::with_capacity(self.plan.nodes.len());
+        let mut calls: Vec<(usize, Arc<AiCall>)> = Vec::new();
         for node in &self.plan.nodes {
             let started = Instant::now();
-            let (value, calls) = self.node(node).await.map_err(|error| RunError::Node {
+            let (slot, call) = self.step(node).await.map_err(|error| RunError::Node {
                 file: node.span.file.clone(),
                 line: node.span.line,
                 column: node.span.column,
                 what: describe(node),
                 error: Box::new(error),
             })?;
+            if let Some(call) = call {
+                calls.push((reports.len(), call));
+            }
             reports.push(NodeReport {
                 id: node.id,
                 what: describe(node),
-                rows: value.rows(),
+                rows: match &slot {
+                    Slot::Ready(value) => Some(value.rows()),
+                    Slot::Pending(..) => None,
+                },
                 time: started.elapsed(),
-                calls,
+                calls: None,
             });
             for input in node.args.iter().filter_map(|a| a.input) {
                 if let Some(left) = self.readers.get_mut(&input) {
@@ -154,13 +184,77 @@ impl<'a> Driver<'a> {
                     }
                 }
             }
-            self.values.insert(node.id, value);
+            self.values.insert(node.id, slot);
         }
-        let output = match self.plan.output {
-            Some(id) => self.values.remove(&id),
+        // The calls of streamed AI nodes finished with the stage that read them.
+        for (index, call) in calls {
+            reports[index].calls =
+                Some((call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed)));
+        }
+        let output = match self.plan.output.and_then(|id| self.values.remove(&id)) {
+            Some(Slot::Ready(value)) => Some(value),
+            Some(Slot::Pending(ty, frame)) => Some(self.materialize(ty, frame).await?),
             None => None,
         };
         Ok(Run { output, nodes: reports })
+    }
+
+    /// Runs `node`: makes whole the inputs it does not stream, plans it, and computes its
+    /// result now when it ends a stage.
+    async fn step(&mut self, node: &PlanNode) -> Result<(Slot, Option<Arc<AiCall>>), RunError> {
+        let streamed = self.streamed_args(node);
+        for arg in node.args.iter().filter(|a| !streamed.contains(&a.name.as_str())) {
+            let Some(id) = arg.input else { continue };
+            if matches!(self.values.get(&id), Some(Slot::Pending(..)))
+                && let Some(Slot::Pending(ty, frame)) = self.values.remove(&id)
+            {
+                let value = self.materialize(ty, frame).await?;
+                self.values.insert(id, Slot::Ready(value));
+            }
+        }
+        let (slot, call) = self.node(node).await?;
+        let readers = self.readers.get(&node.id).copied().unwrap_or(0);
+        let streams_on = readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output;
+        let slot = match slot {
+            Slot::Pending(ty, frame) if !streams_on => {
+                Slot::Ready(self.materialize(ty, frame).await?)
+            }
+            slot => slot,
+        };
+        Ok((slot, call))
+    }
+
+    /// The arguments `node` takes as a stream of batches rather than whole.
+    fn streamed_args<'n>(&self, node: &'n PlanNode) -> Vec<&'n str> {
+        match &node.op {
+            PlanOp::Std { name } => match name.rsplit('.').next().unwrap_or(name) {
+                "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => vec!["value"],
+                "chunk" => vec!["input"],
+                "select" | "filter" | "sort" | "limit" | "group_by" => vec!["table"],
+                "join" => vec!["left", "right"],
+                _ => Vec::new(),
+            },
+            PlanOp::Sql { .. } => node
+                .args
+                .iter()
+                .filter(|a| a.input.is_some())
+                .filter_map(|a| {
+                    let ty = self.plan.nodes.get(a.input? as usize).map(|n| n.ty.as_str())?;
+                    matches!(value_type(ty), Some(ValueType::Table(_))).then_some(a.name.as_str())
+                })
+                .collect(),
+            PlanOp::Column { .. } => vec!["table"],
+            PlanOp::Check | PlanOp::Output => vec!["value"],
+            PlanOp::Ai { .. } => vec![self.streamed_param(node)],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Computes `frame` now.
+    async fn materialize(&self, ty: ValueType, frame: DataFrame) -> Result<Value, RunError> {
+        let plan = frame.create_physical_plan().await?;
+        let (schema, batches) = self.collect(plan).await?;
+        Ok(Value::new(ty, schema, batches))
     }
 
     /// A physical plan that yields `value`'s batches.
@@ -172,55 +266,61 @@ impl<'a> Driver<'a> {
         )?)
     }
 
+    /// A frame over `value`'s batches.
+    fn frame_of(&self, value: &Value) -> Result<DataFrame, RunError> {
+        let table = MemTable::try_new(value.schema.clone(), vec![value.batches.clone()])?;
+        Ok(self.context.read_table(Arc::new(table))?)
+    }
+
+    /// A slot for the rows of `plan`, not computed yet.
+    fn pending(&self, ty: ValueType, plan: Arc<dyn ExecutionPlan>) -> Result<Slot, RunError> {
+        Ok(Slot::Pending(ty, self.context.read_table(Arc::new(PlanTable::new(plan)))?))
+    }
+
+    /// Runs `plan` to the end; its batches in partition order.
     async fn collect(
         &self,
         plan: Arc<dyn ExecutionPlan>,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
         let schema = plan.schema();
-        let batches = collect(plan, self.context.task_ctx()).await?;
-        Ok((schema, batches))
+        let partitions = collect_partitioned(plan, self.context.task_ctx()).await?;
+        Ok((schema, partitions.into_iter().flatten().collect()))
     }
 
-    async fn node(&self, node: &PlanNode) -> Result<(Value, Option<(u64, u64)>), RunError> {
+    async fn node(&self, node: &PlanNode) -> Result<(Slot, Option<Arc<AiCall>>), RunError> {
         let ty = value_type(&node.ty)
             .ok_or_else(|| RunError::Internal(format!("the type `{}` does not parse", node.ty)))?;
-        let value = match &node.op {
-            PlanOp::Const { value } => Value::constant(value, ty)?,
-            PlanOp::Param { name } => self.param(name, ty)?,
+        let ready = |value: Value| Ok::<_, RunError>(Slot::Ready(value));
+        let slot = match &node.op {
+            PlanOp::Const { value } => ready(Value::constant(value, ty.clone())?)?,
+            PlanOp::Param { name } => ready(self.param(name, ty.clone())?)?,
             PlanOp::List => {
                 let items: Option<Vec<Constant>> =
                     node.args.iter().map(|a| a.value.clone()).collect();
                 match items {
-                    Some(items) => Value::constant(&Constant::List(items), ty)?,
+                    Some(items) => ready(Value::constant(&Constant::List(items), ty.clone())?)?,
                     None => return Err(RunError::Unsupported("a list of computed values".into())),
                 }
             }
             PlanOp::Column { name } => {
-                let table = self.input(node, "table")?;
-                let index = table
-                    .schema
-                    .index_of(name)
-                    .map_err(|_| RunError::Data(format!("the table has no column `{name}`")))?;
-                let field = table.schema.field(index).clone();
-                let schema = Arc::new(Schema::new(vec![field]));
-                let batches = table
-                    .batches
-                    .iter()
-                    .map(|b| b.project(&[index]))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Value::new(ty, schema, batches)
+                let table = self.frame_input(node, "table")?;
+                if table.schema().fields().iter().all(|f| f.name() != name) {
+                    return Err(RunError::Data(format!("the table has no column `{name}`")));
+                }
+                let column = Expr::Column(Column::new_unqualified(name));
+                Slot::Pending(ty.clone(), table.select(vec![column])?)
             }
-            PlanOp::Std { name } => self.std(node, name, ty).await?,
+            PlanOp::Std { name } => self.std(node, name, ty.clone()).await?,
             PlanOp::Ai { name, .. } => {
-                return self.ai(node, name, ty).await.map(|(v, c)| (v, Some(c)));
+                let (slot, call) = self.ai(node, name, ty.clone()).await?;
+                return Ok((slot, Some(call)));
             }
-            PlanOp::Sql { query } => self.sql(node, query, ty).await?,
-            PlanOp::Check => declared(self.input(node, "value")?, &ty)?,
-            PlanOp::Output => {
-                let value = self.input(node, "value")?;
-                if node.declared { declared(value, &ty)? } else { value }
-            }
-            PlanOp::Fused { steps } => self.fused(node, steps, ty).await?,
+            PlanOp::Sql { query } => self.sql(node, query, ty.clone()).await?,
+            PlanOp::Check | PlanOp::Output => match self.slot(node, "value") {
+                Ok(Slot::Pending(_, frame)) => Slot::Pending(ty.clone(), frame.clone()),
+                _ => Slot::Ready(Value { ty: ty.clone(), ..self.input(node, "value")? }),
+            },
+            PlanOp::Fused { steps } => Slot::Ready(self.fused(node, steps, ty.clone()).await?),
             PlanOp::Binary { op } => {
                 let sql_op = match op.as_str() {
                     "==" => "=",
@@ -232,12 +332,13 @@ impl<'a> Driver<'a> {
                 let lhs = literal(&self.input(node, "lhs")?)?;
                 let rhs = literal(&self.input(node, "rhs")?)?;
                 let query = format!("SELECT ({lhs}) {sql_op} ({rhs}) AS value");
-                self.sql_over(&[], &query, ty).await?
+                Slot::Pending(ty.clone(), self.sql_over(Vec::new(), &query).await?)
             }
             PlanOp::Unary { op } => {
                 let sql_op = if op == "!" { "NOT" } else { "-" };
                 let operand = literal(&self.input(node, "operand")?)?;
-                self.sql_over(&[], &format!("SELECT {sql_op} ({operand}) AS value"), ty).await?
+                let query = format!("SELECT {sql_op} ({operand}) AS value");
+                Slot::Pending(ty.clone(), self.sql_over(Vec::new(), &query).await?)
             }
             PlanOp::Assert { message } => {
                 let holds = self.input(node, "cond")?.to_json()?;
@@ -247,22 +348,28 @@ impl<'a> Driver<'a> {
                         message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
                     )));
                 }
-                Value::constant(&Constant::Bool(true), ty)?
+                ready(Value::constant(&Constant::Bool(true), ty.clone())?)?
             }
         };
-        let value = if node.declared && !matches!(node.op, PlanOp::Output | PlanOp::Check) {
-            declared(value, &value_type(&node.ty).unwrap_or(ValueType::Nothing))?
-        } else {
-            value
+        let slot = match (&ty, matches!(node.op, PlanOp::Check) || node.declared) {
+            (ValueType::Table(Some(schema)), true) => {
+                let frame = match slot {
+                    Slot::Pending(_, frame) => frame,
+                    Slot::Ready(value) => self.frame_of(&value)?,
+                };
+                let frame = declare(frame, schema)?;
+                Slot::Pending(ty.clone(), frame)
+            }
+            (_, _) => slot,
         };
-        Ok((value, None))
+        Ok((slot, None))
     }
 
-    async fn std(&self, node: &PlanNode, name: &str, ty: ValueType) -> Result<Value, RunError> {
+    async fn std(&self, node: &PlanNode, name: &str, ty: ValueType) -> Result<Slot, RunError> {
         let op = name.rsplit('.').next().unwrap_or(name);
         match op {
             "read_csv" | "read_jsonl" | "read_parquet" | "read_arrow" => {
-                self.read(node, op, ty).await
+                Ok(Slot::Pending(ty.clone(), self.read(node, op, &ty).await?))
             }
             "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => {
                 let path = PathBuf::from(self.string_arg(node, "dst")?);
@@ -272,17 +379,10 @@ impl<'a> Driver<'a> {
                     "write_parquet" => Format::Parquet,
                     _ => Format::Arrow,
                 };
-                let input = Self::source(&self.input(node, "value")?)?;
-                let write = GatherExec::new(
-                    Arc::new(Write { path, format }),
-                    vec![input],
-                    rows_written_schema(),
-                );
-                let (schema, batches) = self.collect(Arc::new(write)).await?;
-                Ok(Value::new(ty, schema, batches))
+                let input = self.physical_input(node, "value").await?;
+                self.pending(ty, Arc::new(WriteExec::new(path, format, input)))
             }
             "chunk" => {
-                let input = self.input(node, "input")?;
                 let ValueType::Table(Some(schema)) = &ty else {
                     return Err(RunError::Unsupported("chunk of a list does not run yet".into()));
                 };
@@ -290,56 +390,27 @@ impl<'a> Driver<'a> {
                 let size = usize::try_from(self.int_arg(node, "size")?).unwrap_or(0);
                 let overlap = usize::try_from(self.int_arg(node, "overlap")?).unwrap_or(usize::MAX);
                 let kernel = Kernel::Chunk { column, size, overlap, schema: schema.clone() };
-                let plan =
-                    GatherExec::new(Arc::new(kernel), vec![Self::source(&input)?], schema.clone());
-                let (schema, batches) = self.collect(Arc::new(plan)).await?;
-                Ok(Value::new(ty, schema, batches))
+                let input = self.physical_input(node, "input").await?;
+                let plan = GatherExec::new(Arc::new(kernel), vec![input], schema.clone());
+                self.pending(ty.clone(), Arc::new(plan))
             }
             "select" => self.select(node, ty).await,
             "filter" | "sort" | "limit" | "join" | "group_by" => {
-                self.relational(node, op, ty).await
+                Ok(Slot::Pending(ty, self.relational(node, op).await?))
             }
             "count" => {
                 let rows = self.input(node, "table")?.rows();
                 let array: ArrayRef = Arc::new(Int64Array::from(vec![rows as i64]));
-                Value::column(ty, "value", array)
+                Ok(Slot::Ready(Value::column(ty, "value", array)?))
             }
             _ => match self.tensor_op(node, op)? {
                 Some((tensor_op, params)) => {
                     let values: Vec<Value> =
                         params.iter().map(|n| self.input(node, n)).collect::<Result<_, _>>()?;
-                    self.run_tensor_op(tensor_op, values, ty).await
+                    Ok(Slot::Ready(self.run_tensor_op(tensor_op, values, ty).await?))
                 }
                 None => Err(RunError::Unsupported(format!("`{name}` does not run yet"))),
             },
         }
     }
-}
-
-/// `value` with the declared type `ty`: a table's declared columns, in order, each cast to its
-/// type; a missing column or a null in a non-null column is an error that names it.
-fn declared(value: Value, ty: &ValueType) -> Result<Value, RunError> {
-    let ValueType::Table(Some(schema)) = ty else { return Ok(Value { ty: ty.clone(), ..value }) };
-    let batch = value.batch()?;
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            batch.column_by_name(f.name()).cloned().ok_or_else(|| {
-                RunError::Data(format!(
-                    "column `{}` of the declared type is missing; the columns are {}",
-                    f.name(),
-                    value
-                        .schema
-                        .fields()
-                        .iter()
-                        .map(|f| format!("`{}`", f.name()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let batch = conform(schema, columns)?;
-    Ok(Value::new(ty.clone(), schema.clone(), vec![batch]))
 }

@@ -7,12 +7,11 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Int64Array, RecordBatch};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 
 use crate::RunError;
-use crate::gather::Gathered;
 
 /// A file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,95 +39,112 @@ impl Format {
     }
 }
 
-/// A write of its one input to `path`; its result is the number of rows written.
-#[derive(Debug)]
-pub struct Write {
-    /// The destination.
-    pub path: PathBuf,
-    /// The format.
-    pub format: Format,
-}
-
 /// The schema of a write's result: the rows written.
 pub fn rows_written_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("value", DataType::Int64, false)]))
 }
 
-impl Gathered for Write {
-    fn name(&self) -> &str {
-        match self.format {
-            Format::Csv => "write_csv",
-            Format::JsonLines => "write_jsonl",
-            Format::Parquet => "write_parquet",
-            Format::Arrow => "write_arrow",
-        }
-    }
-
-    fn run(&self, inputs: Vec<Vec<RecordBatch>>) -> Result<Vec<RecordBatch>, RunError> {
-        let batches = inputs.into_iter().next().unwrap_or_default();
-        let rows = write_file(&self.path, self.format, &batches)?;
-        let count = Int64Array::from(vec![i64::try_from(rows).unwrap_or(i64::MAX)]);
-        Ok(vec![RecordBatch::try_new(rows_written_schema(), vec![Arc::new(count)])?])
-    }
-}
-
 /// Writes `batches` to `path` in `format` (temporary name, then rename); the rows written.
 pub fn write_file(path: &Path, format: Format, batches: &[RecordBatch]) -> Result<usize, RunError> {
-    let io = |error: std::io::Error| RunError::Io(format!("{}: {error}", path.display()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
+    let schema = batches.first().map_or_else(|| Arc::new(Schema::empty()), RecordBatch::schema);
+    let mut file = PartialFile::create(path, format, &schema)?;
+    for batch in batches {
+        file.write(batch)?;
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let result = write_to(&partial, format, batches);
-    match result {
-        Ok(rows) => {
-            std::fs::rename(&partial, path).map_err(io)?;
-            Ok(rows)
+    file.commit()
+}
+
+/// A file being written under a temporary name beside its destination: [`PartialFile::commit`]
+/// finishes it and renames it into place; dropped before that, it is removed.
+pub struct PartialFile {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: Option<Writer>,
+    rows: usize,
+}
+
+enum Writer {
+    Csv(datafusion::arrow::csv::Writer<BufWriter<File>>),
+    JsonLines(datafusion::arrow::json::LineDelimitedWriter<BufWriter<File>>),
+    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Arrow(datafusion::arrow::ipc::writer::FileWriter<BufWriter<File>>),
+}
+
+impl PartialFile {
+    /// Starts writing rows of `schema` to `path` in `format`.
+    pub fn create(
+        path: &Path,
+        format: Format,
+        schema: &SchemaRef,
+    ) -> Result<PartialFile, RunError> {
+        let io = |error: std::io::Error| RunError::Io(format!("{}: {error}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        Err(error) => {
-            let _ = std::fs::remove_file(&partial);
-            Err(error)
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let file = BufWriter::new(File::create(&partial).map_err(io)?);
+        // From here on, dropping `this` removes the partial file.
+        let mut this = PartialFile { path: path.to_path_buf(), partial, writer: None, rows: 0 };
+        this.writer = Some(match format {
+            Format::Csv => Writer::Csv(
+                datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file),
+            ),
+            Format::JsonLines => {
+                Writer::JsonLines(datafusion::arrow::json::LineDelimitedWriter::new(file))
+            }
+            Format::Parquet => {
+                Writer::Parquet(Box::new(ArrowWriter::try_new(file, schema.clone(), None)?))
+            }
+            Format::Arrow => {
+                Writer::Arrow(datafusion::arrow::ipc::writer::FileWriter::try_new(file, schema)?)
+            }
+        });
+        Ok(this)
+    }
+
+    /// Appends `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), RunError> {
+        match &mut self.writer {
+            Some(Writer::Csv(w)) => w.write(batch)?,
+            Some(Writer::JsonLines(w)) => w.write(batch)?,
+            Some(Writer::Parquet(w)) => w.write(batch)?,
+            Some(Writer::Arrow(w)) => w.write(batch)?,
+            None => return Err(RunError::Internal("a write after the file was finished".into())),
         }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Finishes the file and renames it into place; the rows written.
+    pub fn commit(mut self) -> Result<usize, RunError> {
+        let io = |error: std::io::Error| RunError::Io(format!("{}: {error}", self.path.display()));
+        let mut file = match self.writer.take() {
+            Some(Writer::Csv(w)) => w.into_inner(),
+            Some(Writer::JsonLines(mut w)) => {
+                w.finish()?;
+                w.into_inner()
+            }
+            Some(Writer::Parquet(w)) => w.into_inner()?,
+            Some(Writer::Arrow(mut w)) => {
+                w.finish()?;
+                w.into_inner()?
+            }
+            None => return Err(RunError::Internal("a file committed twice".into())),
+        };
+        std::io::Write::flush(&mut file).map_err(io)?;
+        drop(file);
+        std::fs::rename(&self.partial, &self.path).map_err(io)?;
+        self.partial = PathBuf::new();
+        Ok(self.rows)
     }
 }
 
-fn write_to(path: &Path, format: Format, batches: &[RecordBatch]) -> Result<usize, RunError> {
-    let io = |error: std::io::Error| RunError::Io(format!("{}: {error}", path.display()));
-    let file = BufWriter::new(File::create(path).map_err(io)?);
-    let rows = batches.iter().map(RecordBatch::num_rows).sum();
-    let schema = batches.first().map(RecordBatch::schema);
-    match format {
-        Format::Csv => {
-            let mut writer =
-                datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file);
-            for batch in batches {
-                writer.write(batch)?;
-            }
-        }
-        Format::JsonLines => {
-            let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(file);
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            writer.finish()?;
-        }
-        Format::Parquet => {
-            let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-            let mut writer = ArrowWriter::try_new(file, schema, None)?;
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            writer.close()?;
-        }
-        Format::Arrow => {
-            let schema = schema.unwrap_or_else(|| Arc::new(Schema::empty()));
-            let mut writer = datafusion::arrow::ipc::writer::FileWriter::try_new(file, &schema)?;
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            writer.finish()?;
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.partial.as_os_str().is_empty() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.partial);
         }
     }
-    Ok(rows)
 }

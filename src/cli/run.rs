@@ -88,13 +88,15 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         output::note(&format!("{summary}\n"));
     }
     if args.analyze {
+        // A node that streamed into its reader has no rows of its own: `streamed`.
         let mut lines = String::from("node  rows      time_ms  requests  what\n");
         for node in &run.nodes {
             let requests = node.calls.map_or(String::from("-"), |(c, _)| c.to_string());
+            let rows = node.rows.map_or(String::from("streamed"), |r| r.to_string());
             lines.push_str(&format!(
                 "%{:<4} {:<9} {:>8.2}  {:<8}  {}\n",
                 node.id,
-                node.rows,
+                rows,
                 node.time.as_secs_f64() * 1e3,
                 requests,
                 node.what

@@ -4,7 +4,12 @@
 use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
 use datafusion::arrow::datatypes::DataType;
 
-use super::Driver;
+use std::sync::Arc;
+
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::DataFrame;
+
+use super::{Driver, Slot};
 use crate::RunError;
 use crate::value::Value;
 
@@ -19,13 +24,68 @@ impl Driver<'_> {
         self.arg_value(arg)
     }
 
+    /// The node argument `name` as it stands: computed, or a frame not yet computed.
+    pub(super) fn slot(&self, node: &PlanNode, name: &str) -> Result<&Slot, RunError> {
+        let arg = node
+            .args
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))?;
+        let id = arg.input.ok_or_else(|| {
+            RunError::Internal(format!("argument `{name}` is not a node's value"))
+        })?;
+        self.values
+            .get(&id)
+            .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet")))
+    }
+
+    /// The node argument `name` as a frame, to stream into the node's plan.
+    pub(super) fn frame_input(&self, node: &PlanNode, name: &str) -> Result<DataFrame, RunError> {
+        let arg = node
+            .args
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))?;
+        self.frame_arg(arg)
+    }
+
+    /// The argument `arg` as a frame.
+    pub(super) fn frame_arg(&self, arg: &PlanArg) -> Result<DataFrame, RunError> {
+        match arg.input.and_then(|id| self.values.get(&id)) {
+            Some(Slot::Pending(_, frame)) => Ok(frame.clone()),
+            _ => self.frame_of(&self.arg_value(arg)?),
+        }
+    }
+
+    /// The node argument `name` as a physical plan, to stream into the node's plan.
+    pub(super) async fn physical_input(
+        &self,
+        node: &PlanNode,
+        name: &str,
+    ) -> Result<Arc<dyn ExecutionPlan>, RunError> {
+        match self.slot(node, name) {
+            Ok(Slot::Pending(_, frame)) => Ok(frame.clone().create_physical_plan().await?),
+            _ => Self::source(&self.input(node, name)?),
+        }
+    }
+
+    /// The type of the node argument `name`.
+    pub(super) fn input_type(&self, node: &PlanNode, name: &str) -> Result<ValueType, RunError> {
+        Ok(match self.slot(node, name) {
+            Ok(Slot::Pending(ty, _)) => ty.clone(),
+            _ => self.input(node, name)?.ty,
+        })
+    }
+
     pub(super) fn arg_value(&self, arg: &PlanArg) -> Result<Value, RunError> {
         match (arg.input, &arg.value) {
-            (Some(id), _) => self
-                .values
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet"))),
+            (Some(id), _) => match self.values.get(&id) {
+                Some(Slot::Ready(value)) => Ok(value.clone()),
+                Some(Slot::Pending(..)) => {
+                    Err(RunError::Internal(format!("node {id} was not computed before its use")))
+                }
+                None => Err(RunError::Internal(format!("node {id} has no value yet"))),
+            },
             (None, Some(constant)) => Value::constant(constant, constant_type(constant)),
             (None, None) => {
                 Err(RunError::Internal(format!("argument `{}` has no value", arg.name)))

@@ -2,7 +2,7 @@
 //! [`AiCallExec`] that answers it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use aigrid_builtins::Args;
@@ -10,11 +10,10 @@ use aigrid_compiler::{PlanNode, ValueType};
 use aigrid_discovery::AttrValue;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use super::Driver;
+use super::{Driver, Slot};
 use crate::RunError;
 use crate::ai_call::{AiCall, AiCallExec, Binding};
 use crate::kernel::{nullable, tensor_schema};
-use crate::value::Value;
 
 impl Driver<'_> {
     pub(super) async fn ai(
@@ -22,7 +21,7 @@ impl Driver<'_> {
         node: &PlanNode,
         name: &str,
         ty: ValueType,
-    ) -> Result<(Value, (u64, u64)), RunError> {
+    ) -> Result<(Slot, Arc<AiCall>), RunError> {
         let Some(binding) = self.plan.bindings.get(&node.id.to_string()) else {
             return Err(RunError::Unsupported(format!(
                 "`{name}` is not bound to a grid AI: build the plan with discovery (aigridc bind)"
@@ -30,13 +29,11 @@ impl Driver<'_> {
         };
         let mut bindings = Vec::new();
         let mut missing = Vec::new();
-        let mut streamed = None;
         let mut batch_size = None;
         for card in std::iter::once(&binding.primary).chain(&binding.fallbacks) {
             if let Some(builtin_name) = card.endpoint.strip_prefix("builtin:") {
                 match self.library.get(builtin_name) {
                     Some(builtin) => {
-                        streamed.get_or_insert(builtin.streamed());
                         if let Some(AttrValue::Int(n)) = builtin.card().attributes.get("batch_size")
                         {
                             batch_size.get_or_insert(usize::try_from(*n).unwrap_or(1).max(1));
@@ -56,9 +53,7 @@ impl Driver<'_> {
                 missing.join(", ")
             )));
         }
-        // The streamed argument: the built-in's choice, else the first parameter.
-        let streamed =
-            streamed.or_else(|| node.args.first().map(|a| a.name.as_str())).unwrap_or("");
+        let streamed = self.streamed_param(node);
         let mut whole = Args::new();
         let mut constants = serde_json::Map::new();
         for arg in node.args.iter().filter(|a| a.name != streamed) {
@@ -73,14 +68,14 @@ impl Driver<'_> {
             };
             whole.insert(arg.name.clone(), value);
         }
-        let input = self.input(node, streamed)?;
+        let input_type = self.input_type(node, streamed)?;
         let schema = result_schema(&ty)?;
         let batch_size = batch_size.unwrap_or(1024);
         let call = Arc::new(AiCall {
             name: name.to_string(),
             bindings,
             whole,
-            streams_table: matches!(input.ty, ValueType::Table(_)),
+            streams_table: matches!(input_type, ValueType::Table(_)),
             retry: node.attrs.retry.unwrap_or(0),
             on_error_null: node.attrs.on_error_null,
             batch_size,
@@ -91,10 +86,24 @@ impl Driver<'_> {
             calls: AtomicU64::new(0),
             null_rows: AtomicU64::new(0),
         });
-        let plan = AiCallExec::new(call.clone(), Self::source(&input)?);
-        let (schema, batches) = self.collect(Arc::new(plan)).await?;
-        let calls = (call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed));
-        Ok((Value::new(ty, schema, batches), calls))
+        let input = self.physical_input(node, streamed).await?;
+        let plan = AiCallExec::new(call.clone(), input);
+        Ok((self.pending(ty, Arc::new(plan))?, call))
+    }
+}
+
+impl Driver<'_> {
+    /// The argument of an `ai` node that streams, row batch by row batch, through the call:
+    /// the choice of the first bound built-in AI, else the first parameter.
+    pub(super) fn streamed_param<'n>(&self, node: &'n PlanNode) -> &'n str {
+        let builtin = self.plan.bindings.get(&node.id.to_string()).and_then(|binding| {
+            std::iter::once(&binding.primary).chain(&binding.fallbacks).find_map(|card| {
+                let name = card.endpoint.strip_prefix("builtin:")?;
+                Some(self.library.get(name)?.streamed())
+            })
+        });
+        let name = builtin.and_then(|b| node.args.iter().find(|a| a.name == b));
+        name.or_else(|| node.args.first()).map_or("", |a| a.name.as_str())
     }
 }
 

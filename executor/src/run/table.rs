@@ -6,14 +6,18 @@ use std::sync::Arc;
 
 use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::datasource::MemTable;
+use datafusion::common::Column;
 use datafusion::execution::options::ArrowReadOptions;
-use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
+use datafusion::logical_expr::Expr;
+use datafusion::prelude::{
+    CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionContext,
+};
 
-use super::Driver;
+use super::{Driver, Slot};
 use crate::RunError;
+use crate::declared::declare;
 use crate::gather::GatherExec;
-use crate::kernel::{Kernel, conform, nullable};
+use crate::kernel::{Kernel, nullable};
 use crate::value::Value;
 
 impl Driver<'_> {
@@ -21,13 +25,13 @@ impl Driver<'_> {
         &self,
         node: &PlanNode,
         op: &str,
-        ty: ValueType,
-    ) -> Result<Value, RunError> {
+        ty: &ValueType,
+    ) -> Result<DataFrame, RunError> {
         let path = self.string_arg(node, "src")?;
         if !Path::new(&path).exists() {
             return Err(RunError::Io(format!("{path}: no such file")));
         }
-        let declared = match &ty {
+        let declared = match ty {
             ValueType::Table(Some(schema)) if node.declared => Some(schema.clone()),
             _ => None,
         };
@@ -63,13 +67,10 @@ impl Driver<'_> {
                 self.context.read_parquet(&path, options).await?
             }
         };
-        let plan = frame.create_physical_plan().await?;
-        let (schema, batches) = self.collect(plan).await?;
-        Ok(Value::new(ty, schema, batches))
+        Ok(frame)
     }
 
-    pub(super) async fn select(&self, node: &PlanNode, ty: ValueType) -> Result<Value, RunError> {
-        let table = self.input(node, "table")?;
+    pub(super) async fn select(&self, node: &PlanNode, ty: ValueType) -> Result<Slot, RunError> {
         let named: Vec<&PlanArg> =
             node.args.iter().filter(|a| a.name != "table" && a.name != "columns").collect();
         let ValueType::Table(Some(schema)) = &ty else {
@@ -77,26 +78,15 @@ impl Driver<'_> {
         };
         if named.is_empty() {
             // select(t, ["a", "b"]): a projection.
-            let batch = table.batch()?;
-            let columns = schema
-                .fields()
-                .iter()
-                .map(|f| {
-                    batch.column_by_name(f.name()).cloned().ok_or_else(|| {
-                        RunError::Data(format!("the table has no column `{}`", f.name()))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let batch = conform(schema, columns)?;
-            return Ok(Value::new(ty.clone(), schema.clone(), vec![batch]));
+            let table = self.frame_input(node, "table")?;
+            return Ok(Slot::Pending(ty.clone(), declare(table, schema)?));
         }
         let inputs = named
             .iter()
             .map(|a| self.arg_value(a).and_then(|v| Self::source(&v)))
             .collect::<Result<Vec<_>, _>>()?;
         let plan = GatherExec::new(Arc::new(Kernel::Zip(schema.clone())), inputs, schema.clone());
-        let (schema, batches) = self.collect(Arc::new(plan)).await?;
-        Ok(Value::new(ty.clone(), schema, batches))
+        self.pending(ty.clone(), Arc::new(plan))
     }
 
     pub(super) async fn sql(
@@ -104,39 +94,40 @@ impl Driver<'_> {
         node: &PlanNode,
         query: &str,
         ty: ValueType,
-    ) -> Result<Value, RunError> {
+    ) -> Result<Slot, RunError> {
         let tables = node
             .args
             .iter()
-            .map(|a| Ok((a.name.clone(), self.arg_value(a)?)))
+            .map(|a| Ok((a.name.clone(), self.frame_arg(a)?)))
             .collect::<Result<Vec<_>, RunError>>()?;
-        self.sql_over(&tables, query, ty).await
+        Ok(Slot::Pending(ty, self.sql_over(tables, query).await?))
     }
 
-    /// `query` planned and run by DataFusion over `tables`, each registered under its name.
+    /// `query` planned by DataFusion over `tables`, each registered under its name.
     pub(super) async fn sql_over(
         &self,
-        tables: &[(String, Value)],
+        tables: Vec<(String, DataFrame)>,
         query: &str,
-        ty: ValueType,
-    ) -> Result<Value, RunError> {
+    ) -> Result<DataFrame, RunError> {
         let context = SessionContext::new_with_config(self.context.copied_config());
-        for (name, value) in tables {
-            let table = MemTable::try_new(value.schema.clone(), vec![value.batches.clone()])?;
-            context.register_table(name.as_str(), Arc::new(table))?;
+        for (name, frame) in tables {
+            context.register_table(name.as_str(), frame.into_view())?;
         }
-        let plan = context.sql(query).await?.create_physical_plan().await?;
-        let (schema, batches) = self.collect(plan).await?;
-        Ok(Value::new(ty, schema, batches))
+        Ok(context.sql(query).await?)
+    }
+
+    /// The string list argument `name` (column names), each quoted for SQL.
+    pub(super) fn names_arg(&self, node: &PlanNode, name: &str) -> Result<Vec<String>, RunError> {
+        Ok(self.column_names(node, name)?.iter().map(|n| quote(n)).collect())
     }
 
     /// The string list argument `name` (column names).
-    pub(super) fn names_arg(&self, node: &PlanNode, name: &str) -> Result<Vec<String>, RunError> {
+    fn column_names(&self, node: &PlanNode, name: &str) -> Result<Vec<String>, RunError> {
         match self.constant(node, name) {
             Some(Constant::List(items)) => items
                 .iter()
                 .map(|i| match i {
-                    Constant::Str(s) => Ok(quote(s)),
+                    Constant::Str(s) => Ok(s.clone()),
                     _ => Err(RunError::Param(format!("`{name}` lists column names"))),
                 })
                 .collect(),
@@ -149,36 +140,31 @@ impl Driver<'_> {
         &self,
         node: &PlanNode,
         op: &str,
-        ty: ValueType,
-    ) -> Result<Value, RunError> {
-        let table = |name: &str| -> Result<(String, Value), RunError> {
-            Ok((name.to_string(), self.input(node, name)?))
+    ) -> Result<DataFrame, RunError> {
+        let table = |name: &str| -> Result<(String, DataFrame), RunError> {
+            Ok((name.to_string(), self.frame_input(node, name)?))
         };
         let (tables, query) = match op {
+            // Order matters to these, so they are DataFusion frame operations rather than SQL
+            // over a subquery, whose order SQL does not keep.
             "filter" => {
-                let predicate = self.string_arg(node, "predicate")?;
-                (vec![table("table")?], format!("SELECT * FROM \"table\" WHERE {predicate}"))
+                let table = self.frame_input(node, "table")?;
+                let predicate = table.parse_sql_expr(&self.string_arg(node, "predicate")?)?;
+                return Ok(table.filter(predicate)?);
             }
             "sort" => {
-                let order =
-                    if matches!(self.constant(node, "descending"), Some(Constant::Bool(true))) {
-                        " DESC"
-                    } else {
-                        ""
-                    };
-                let by: Vec<String> = self
-                    .names_arg(node, "by")?
+                let descending =
+                    matches!(self.constant(node, "descending"), Some(Constant::Bool(true)));
+                let by = self
+                    .column_names(node, "by")?
                     .into_iter()
-                    .map(|c| format!("{c}{order}"))
+                    .map(|c| Expr::Column(Column::new_unqualified(c)).sort(!descending, descending))
                     .collect();
-                (
-                    vec![table("table")?],
-                    format!("SELECT * FROM \"table\" ORDER BY {}", by.join(", ")),
-                )
+                return Ok(self.frame_input(node, "table")?.sort(by)?);
             }
             "limit" => {
-                let n = self.int_arg(node, "n")?;
-                (vec![table("table")?], format!("SELECT * FROM \"table\" LIMIT {}", n.max(0)))
+                let n = usize::try_from(self.int_arg(node, "n")?).unwrap_or(0);
+                return Ok(self.frame_input(node, "table")?.limit(0, Some(n))?);
             }
             "join" => {
                 let how = match self.string_arg(node, "how")?.as_str() {
@@ -219,7 +205,7 @@ impl Driver<'_> {
                 (vec![table("table")?], query)
             }
         };
-        self.sql_over(&tables, &query, ty).await
+        self.sql_over(tables, &query).await
     }
 }
 
