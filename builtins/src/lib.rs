@@ -89,6 +89,7 @@ pub struct Missing {
 }
 
 /// The built-in AIs of this build: those that can run here, and those that cannot yet.
+#[derive(Clone)]
 pub struct Library {
     offered: Vec<Arc<dyn Builtin>>,
     missing: Vec<Missing>,

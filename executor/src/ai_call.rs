@@ -41,6 +41,8 @@ use crate::kernel::conform;
 pub struct Binding {
     /// Its card's id.
     pub card: String,
+    /// Its card's endpoint: `builtin:NAME`, `grpc://host:port`.
+    pub endpoint: String,
     callee: Callee,
 }
 
@@ -55,12 +57,14 @@ enum Callee {
 impl Binding {
     /// The binding of card `card` to a built-in AI.
     pub fn builtin(card: String, builtin: Arc<dyn Builtin>) -> Binding {
-        Binding { card, callee: Callee::Builtin(builtin, OnceLock::new()) }
+        let endpoint = builtin.card().endpoint.clone();
+        Binding { card, endpoint, callee: Callee::Builtin(builtin, OnceLock::new()) }
     }
 
     /// The binding of card `card` to the Flight service at `endpoint` (`grpc://host:port`).
     pub fn flight(card: String, endpoint: String) -> Binding {
-        Binding { card, callee: Callee::Flight(endpoint, tokio::sync::OnceCell::new()) }
+        let callee = Callee::Flight(endpoint.clone(), tokio::sync::OnceCell::new());
+        Binding { card, endpoint, callee }
     }
 }
 

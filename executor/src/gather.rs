@@ -2,7 +2,7 @@
 //! top-k, a write, a zip of columns) as a DataFusion extension node.
 //!
 //! Contract: one output partition. On first poll it reads every partition of every input to
-//! the end, then runs the operation on a blocking thread (kernels are CPU-bound and use rayon),
+//! the end (the batches in partition order), then runs the operation on a blocking thread (kernels are CPU-bound and use rayon),
 //! then yields the operation's batches. Memory: all of its inputs and its output. Errors: the
 //! first error of an input or of the operation ends the stream. Cancellation: dropping the
 //! stream drops the input streams; an operation already running finishes on its thread and its
@@ -21,16 +21,18 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-    SendableRecordBatchStream, collect,
+    SendableRecordBatchStream, collect_partitioned,
 };
 use futures::StreamExt as _;
 
 use crate::RunError;
 
 /// An operation over whole inputs.
-pub trait Gathered: fmt::Debug + Send + Sync {
-    /// Its name in plans (`matmul`, `write_parquet`).
+pub trait Gathered: fmt::Debug + Send + Sync + std::any::Any {
+    /// Its name in plans (`matmul`, `chunk`).
     fn name(&self) -> &str;
+    /// Itself, to be told apart by the plan codec.
+    fn as_any(&self) -> &dyn std::any::Any;
     /// Runs it: `inputs[i]` holds every batch of input `i`.
     fn run(&self, inputs: Vec<Vec<RecordBatch>>) -> Result<Vec<RecordBatch>, RunError>;
 }
@@ -113,7 +115,8 @@ impl ExecutionPlan for GatherExec {
         let run = async move {
             let mut gathered = Vec::with_capacity(inputs.len());
             for input in inputs {
-                gathered.push(collect(input, context.clone()).await?);
+                let partitions = collect_partitioned(input, context.clone()).await?;
+                gathered.push(partitions.into_iter().flatten().collect());
             }
             let batches = tokio::task::spawn_blocking(move || op.run(gathered))
                 .await

@@ -166,6 +166,10 @@ pub fn tensor_schema(tensor: &Tensor) -> Result<SchemaRef, RunError> {
 }
 
 impl Gathered for Kernel {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn name(&self) -> &str {
         match self {
             Kernel::Chunk { .. } => "chunk",

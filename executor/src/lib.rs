@@ -21,6 +21,7 @@
 //! ```
 
 mod ai_call;
+mod codec;
 mod declared;
 mod gather;
 mod kernel;
@@ -31,6 +32,7 @@ mod write;
 mod write_exec;
 
 pub use ai_call::{AiCall, AiCallExec, Binding};
+pub use codec::AigridCodec;
 pub use gather::{GatherExec, Gathered};
 pub use plan_table::PlanTable;
 pub use run::{NodeReport, Run, RunOptions, run};

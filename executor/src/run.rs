@@ -29,9 +29,13 @@ use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion_proto::bytes::{
+    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+};
 
 use crate::RunError;
 use crate::ai_call::AiCall;
+use crate::codec::AigridCodec;
 use crate::declared::declare;
 use crate::gather::GatherExec;
 use crate::kernel::Kernel;
@@ -49,6 +53,9 @@ pub struct RunOptions {
     /// Stop the run when the process gets Ctrl-C (SIGINT): in-flight AI calls are dropped and
     /// the run ends with [`RunError::Cancelled`].
     pub cancel_on_ctrl_c: bool,
+    /// Encode every stage's physical plan with [`AigridCodec`](crate::AigridCodec), decode it,
+    /// and run the decoded copy: what a cluster worker would run.
+    pub through_codec: bool,
 }
 
 /// What one node did.
@@ -283,6 +290,13 @@ impl<'a> Driver<'a> {
         plan: Arc<dyn ExecutionPlan>,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
         let schema = plan.schema();
+        let plan = if self.options.through_codec {
+            let codec = AigridCodec::new(self.library.clone());
+            let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)?;
+            physical_plan_from_bytes_with_extension_codec(&bytes, &self.context.task_ctx(), &codec)?
+        } else {
+            plan
+        };
         let partitions = collect_partitioned(plan, self.context.task_ctx()).await?;
         Ok((schema, partitions.into_iter().flatten().collect()))
     }

@@ -122,6 +122,10 @@ pub struct RunArgs {
     /// Print nothing but the result and errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Send every stage through aigrid's plan codec and run the decoded copy, as a cluster
+    /// worker would receive it (a check of the codec).
+    #[arg(long, hide = true)]
+    pub through_codec: bool,
 }
 
 /// Arguments of `aigridc bind`.

@@ -62,7 +62,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     let library = Library::new(&ModelStore::from_env());
     let started = std::time::Instant::now();
-    let options = RunOptions { params, cancel_on_ctrl_c: true };
+    let options = RunOptions { params, cancel_on_ctrl_c: true, through_codec: args.through_codec };
     let run = match aigrid_executor::run(&plan, &library, &options) {
         Ok(run) => run,
         Err(RunError::Cancelled) => {
