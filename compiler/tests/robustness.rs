@@ -151,3 +151,24 @@ proptest! {
         ));
     }
 }
+
+/// A long chain of `sql` steps builds: merging stops at runs of a few queries, since
+/// DataFusion's planning time grows exponentially with nested `WITH`s (a chain of 40 once took
+/// minutes).
+#[test]
+fn a_long_chain_of_queries_is_merged_in_runs() {
+    let mut text = String::from(
+        "pipeline main() -> table { v: i64 } {\n    let c0 = sql(\"SELECT 1 AS v\")\n",
+    );
+    for d in 1..40 {
+        text.push_str(&format!("    let c{d} = sql(\"SELECT * FROM t\", t = c{})\n", d - 1));
+    }
+    text.push_str("    return c39\n}\n");
+    let mut world = aigrid_compiler::MemoryWorld::new();
+    let file = world.add_file("chain.ag", &text);
+    let built = aigrid_compiler::build(&mut world, file, &aigrid_compiler::BuildOptions::default());
+    let plan = built.plan.unwrap_or_else(|| panic!("the chain does not build"));
+    let queries = plan.nodes.iter().filter(|n| matches!(n.op, aigrid_compiler::PlanOp::Sql { .. }));
+    // 40 queries in runs of at most 8 merged ones: 5 or more remain.
+    assert!((5..40).contains(&queries.count()));
+}

@@ -9,6 +9,9 @@ use super::Context;
 use crate::dag::{Arg, Dag, Node, NodeId, Op, Port};
 use crate::ty::Type;
 
+/// The most queries merged into one.
+const MAX_MERGED: usize = 8;
+
 pub(super) fn run(dag: &mut Dag, context: &mut Context) {
     // One sweep in topological order: a query's inputs were merged as far as they go before
     // the query itself is looked at.
@@ -81,6 +84,11 @@ fn try_merge(
             Some(_) => {}
             None => merged_tables.push((name, source)),
         }
+    }
+    // DataFusion's planning time grows exponentially with the depth of nested `WITH`s: a long
+    // chain of queries is merged in runs of at most `MAX_MERGED` steps.
+    if inner_query.matches("WITH \"").count() >= MAX_MERGED {
+        return None;
     }
     let inner_sql = inner_query.trim().trim_end_matches(';');
     let outer_sql = outer_query.trim().trim_end_matches(';');
