@@ -91,7 +91,7 @@ enum Node {
     },
     Write {
         path: PathBuf,
-        format: String,
+        format: Format,
     },
 }
 
@@ -134,15 +134,6 @@ fn blob(blobs: &[&[u8]], i: usize) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let schema = reader.schema();
     let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((schema, batches))
-}
-
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Csv => "csv",
-        Format::JsonLines => "jsonl",
-        Format::Parquet => "parquet",
-        Format::Arrow => "arrow",
-    }
 }
 
 impl AigridCodec {
@@ -195,7 +186,7 @@ impl AigridCodec {
                 None => return Ok(None),
             }
         } else if let Some(exec) = node.downcast_ref::<WriteExec>() {
-            Node::Write { path: exec.path().clone(), format: format_name(exec.format()).into() }
+            Node::Write { path: exec.path().clone(), format: exec.format() }
         } else {
             return Ok(None);
         };
@@ -289,11 +280,7 @@ impl AigridCodec {
                     schema,
                 ))
             }
-            Node::Write { path, format } => {
-                let format = Format::of(std::path::Path::new(&format!("x.{format}")))
-                    .ok_or_else(|| error(format!("unknown file format `{format}`")))?;
-                Arc::new(WriteExec::new(path, format, one_input()?))
-            }
+            Node::Write { path, format } => Arc::new(WriteExec::new(path, format, one_input()?)),
         })
     }
 }

@@ -14,7 +14,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 use crate::RunError;
 
 /// A file format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// CSV with a header row.
     Csv,
