@@ -1,4 +1,4 @@
-//! A declared table type enforced on a DataFusion frame, as a logical projection: each declared
+//! A declared table type enforced on a DataFusion logical plan, as a logical projection: each declared
 //! column in order, cast to its type, and checked for nulls when its type is not nullable
 //! (by [`not_null`], which fails the query naming the column). Being logical, it is optimised
 //! with the rest of the query: projections and filters still reach a Parquet scan below it.
@@ -10,16 +10,15 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, SchemaRef};
 use datafusion::common::{Column, ScalarValue, exec_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility, cast, lit,
+    ColumnarValue, Expr, LogicalPlan, LogicalPlanBuilder, ReturnFieldArgs, ScalarFunctionArgs,
+    ScalarUDF, ScalarUDFImpl, Signature, Volatility, cast, lit,
 };
-use datafusion::prelude::DataFrame;
 
 use crate::RunError;
 
-/// `frame` with the declared table type `schema`; a missing column is an error that names it.
-pub fn declare(frame: DataFrame, schema: &SchemaRef) -> Result<DataFrame, RunError> {
-    let names: Vec<String> = frame.schema().fields().iter().map(|f| f.name().clone()).collect();
+/// `plan` with the declared table type `schema`; a missing column is an error that names it.
+pub fn declare(plan: LogicalPlan, schema: &SchemaRef) -> Result<LogicalPlan, RunError> {
+    let names: Vec<String> = plan.schema().fields().iter().map(|f| f.name().clone()).collect();
     let mut exprs = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         if !names.contains(field.name()) {
@@ -38,7 +37,7 @@ pub fn declare(frame: DataFrame, schema: &SchemaRef) -> Result<DataFrame, RunErr
         };
         exprs.push(checked.alias(field.name()));
     }
-    Ok(frame.select(exprs)?)
+    Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }
 
 /// `aigrid_not_null(value, name)`: `value`, or an error naming column `name` when it holds a

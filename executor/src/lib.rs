@@ -26,6 +26,7 @@ mod declared;
 mod gather;
 mod kernel;
 mod plan_table;
+mod query;
 mod run;
 mod value;
 mod write;

@@ -24,11 +24,12 @@ use aigrid_compiler::{Plan, PlanNode, PlanOp, Value as Constant, ValueType, valu
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::Column;
-use datafusion::datasource::MemTable;
 use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::logical_expr::Expr;
+use datafusion::datasource::{MemTable, provider_as_source};
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, UNNAMED_TABLE};
 use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
-use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::bytes::{
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
 };
@@ -40,6 +41,7 @@ use crate::declared::declare;
 use crate::gather::GatherExec;
 use crate::kernel::Kernel;
 use crate::plan_table::PlanTable;
+use crate::query::QueryPlanner;
 use crate::value::Value;
 use crate::write::Format;
 use crate::write_exec::WriteExec;
@@ -109,18 +111,25 @@ pub fn run(plan: &Plan, library: &Library, options: &RunOptions) -> Result<Run, 
 enum Slot {
     /// Computed: its batches.
     Ready(Value),
-    /// Not computed: a frame that yields it, streamed into the plan of its one reader.
-    Pending(ValueType, DataFrame),
+    /// Not computed: a logical plan that yields it, streamed into the plan of its one reader.
+    Pending(ValueType, LogicalPlan),
 }
 
 struct Driver<'a> {
     plan: &'a Plan,
     library: &'a Library,
     options: &'a RunOptions,
+    /// Makes the plans of reads (file formats, listing tables).
     context: SessionContext,
+    /// Plans and runs everything else: one session for the run, never copied per node.
+    state: SessionState,
     values: HashMap<u32, Slot>,
     /// How many readers of each node have yet to run.
     readers: HashMap<u32, usize>,
+    /// Plans the queries of `sql` steps.
+    queries: QueryPlanner,
+    /// The run-time type of each type written in the plan, parsed once.
+    types: HashMap<&'a str, ValueType>,
 }
 
 /// What a node is, for reports and errors.
@@ -155,7 +164,27 @@ impl<'a> Driver<'a> {
                 *readers.entry(input).or_insert(0) += 1;
             }
         }
-        Driver { plan, library, options, context: session(), values: HashMap::new(), readers }
+        let mut types = HashMap::new();
+        for node in &plan.nodes {
+            if !types.contains_key(node.ty.as_str())
+                && let Some(ty) = value_type(&node.ty)
+            {
+                types.insert(node.ty.as_str(), ty);
+            }
+        }
+        let context = session();
+        let state = context.state();
+        Driver {
+            plan,
+            library,
+            options,
+            context,
+            state,
+            values: HashMap::new(),
+            readers,
+            queries: QueryPlanner::default(),
+            types,
+        }
     }
 
     async fn run(mut self) -> Result<Run, RunError> {
@@ -200,7 +229,7 @@ impl<'a> Driver<'a> {
         }
         let output = match self.plan.output.and_then(|id| self.values.remove(&id)) {
             Some(Slot::Ready(value)) => Some(value),
-            Some(Slot::Pending(ty, frame)) => Some(self.materialize(ty, frame).await?),
+            Some(Slot::Pending(ty, plan)) => Some(self.materialize(ty, &plan).await?),
             None => None,
         };
         Ok(Run { output, nodes: reports })
@@ -213,9 +242,9 @@ impl<'a> Driver<'a> {
         for arg in node.args.iter().filter(|a| !streamed.contains(&a.name.as_str())) {
             let Some(id) = arg.input else { continue };
             if matches!(self.values.get(&id), Some(Slot::Pending(..)))
-                && let Some(Slot::Pending(ty, frame)) = self.values.remove(&id)
+                && let Some(Slot::Pending(ty, plan)) = self.values.remove(&id)
             {
-                let value = self.materialize(ty, frame).await?;
+                let value = self.materialize(ty, &plan).await?;
                 self.values.insert(id, Slot::Ready(value));
             }
         }
@@ -223,8 +252,8 @@ impl<'a> Driver<'a> {
         let readers = self.readers.get(&node.id).copied().unwrap_or(0);
         let streams_on = readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output;
         let slot = match slot {
-            Slot::Pending(ty, frame) if !streams_on => {
-                Slot::Ready(self.materialize(ty, frame).await?)
+            Slot::Pending(ty, plan) if !streams_on => {
+                Slot::Ready(self.materialize(ty, &plan).await?)
             }
             slot => slot,
         };
@@ -247,7 +276,8 @@ impl<'a> Driver<'a> {
                 .filter(|a| a.input.is_some())
                 .filter_map(|a| {
                     let ty = self.plan.nodes.get(a.input? as usize).map(|n| n.ty.as_str())?;
-                    matches!(value_type(ty), Some(ValueType::Table(_))).then_some(a.name.as_str())
+                    matches!(self.types.get(ty), Some(ValueType::Table(_)))
+                        .then_some(a.name.as_str())
                 })
                 .collect(),
             PlanOp::Column { .. } => vec!["table"],
@@ -257,9 +287,9 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Computes `frame` now.
-    async fn materialize(&self, ty: ValueType, frame: DataFrame) -> Result<Value, RunError> {
-        let plan = frame.create_physical_plan().await?;
+    /// Computes the rows of `plan` now.
+    async fn materialize(&self, ty: ValueType, plan: &LogicalPlan) -> Result<Value, RunError> {
+        let plan = self.state.create_physical_plan(plan).await?;
         let (schema, batches) = self.collect(plan).await?;
         Ok(Value::new(ty, schema, batches))
     }
@@ -273,15 +303,17 @@ impl<'a> Driver<'a> {
         )?)
     }
 
-    /// A frame over `value`'s batches.
-    fn frame_of(&self, value: &Value) -> Result<DataFrame, RunError> {
+    /// A logical plan over `value`'s batches.
+    fn plan_of(&self, value: &Value) -> Result<LogicalPlan, RunError> {
         let table = MemTable::try_new(value.schema.clone(), vec![value.batches.clone()])?;
-        Ok(self.context.read_table(Arc::new(table))?)
+        Ok(LogicalPlanBuilder::scan(UNNAMED_TABLE, provider_as_source(Arc::new(table)), None)?
+            .build()?)
     }
 
     /// A slot for the rows of `plan`, not computed yet.
     fn pending(&self, ty: ValueType, plan: Arc<dyn ExecutionPlan>) -> Result<Slot, RunError> {
-        Ok(Slot::Pending(ty, self.context.read_table(Arc::new(PlanTable::new(plan)))?))
+        let table = provider_as_source(Arc::new(PlanTable::new(plan)));
+        Ok(Slot::Pending(ty, LogicalPlanBuilder::scan(UNNAMED_TABLE, table, None)?.build()?))
     }
 
     /// Runs `plan` to the end; its batches in partition order.
@@ -293,17 +325,19 @@ impl<'a> Driver<'a> {
         let plan = if self.options.through_codec {
             let codec = AigridCodec::new(self.library.clone());
             let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)?;
-            physical_plan_from_bytes_with_extension_codec(&bytes, &self.context.task_ctx(), &codec)?
+            physical_plan_from_bytes_with_extension_codec(&bytes, &self.state.task_ctx(), &codec)?
         } else {
             plan
         };
-        let partitions = collect_partitioned(plan, self.context.task_ctx()).await?;
+        let partitions = collect_partitioned(plan, self.state.task_ctx()).await?;
         Ok((schema, partitions.into_iter().flatten().collect()))
     }
 
     async fn node(&self, node: &PlanNode) -> Result<(Slot, Option<Arc<AiCall>>), RunError> {
-        let ty = value_type(&node.ty)
-            .ok_or_else(|| RunError::Internal(format!("the type `{}` does not parse", node.ty)))?;
+        let ty =
+            self.types.get(node.ty.as_str()).cloned().ok_or_else(|| {
+                RunError::Internal(format!("the type `{}` does not parse", node.ty))
+            })?;
         let ready = |value: Value| Ok::<_, RunError>(Slot::Ready(value));
         let slot = match &node.op {
             PlanOp::Const { value } => ready(Value::constant(value, ty.clone())?)?,
@@ -317,12 +351,15 @@ impl<'a> Driver<'a> {
                 }
             }
             PlanOp::Column { name } => {
-                let table = self.frame_input(node, "table")?;
+                let table = self.plan_input(node, "table")?;
                 if table.schema().fields().iter().all(|f| f.name() != name) {
                     return Err(RunError::Data(format!("the table has no column `{name}`")));
                 }
                 let column = Expr::Column(Column::new_unqualified(name));
-                Slot::Pending(ty.clone(), table.select(vec![column])?)
+                Slot::Pending(
+                    ty.clone(),
+                    LogicalPlanBuilder::from(table).project([column])?.build()?,
+                )
             }
             PlanOp::Std { name } => self.std(node, name, ty.clone()).await?,
             PlanOp::Ai { name, .. } => {
@@ -331,7 +368,7 @@ impl<'a> Driver<'a> {
             }
             PlanOp::Sql { query } => self.sql(node, query, ty.clone()).await?,
             PlanOp::Check | PlanOp::Output => match self.slot(node, "value") {
-                Ok(Slot::Pending(_, frame)) => Slot::Pending(ty.clone(), frame.clone()),
+                Ok(Slot::Pending(_, plan)) => Slot::Pending(ty.clone(), plan.clone()),
                 _ => Slot::Ready(Value { ty: ty.clone(), ..self.input(node, "value")? }),
             },
             PlanOp::Fused { steps } => Slot::Ready(self.fused(node, steps, ty.clone()).await?),
@@ -346,13 +383,13 @@ impl<'a> Driver<'a> {
                 let lhs = literal(&self.input(node, "lhs")?)?;
                 let rhs = literal(&self.input(node, "rhs")?)?;
                 let query = format!("SELECT ({lhs}) {sql_op} ({rhs}) AS value");
-                Slot::Pending(ty.clone(), self.sql_over(Vec::new(), &query).await?)
+                Slot::Pending(ty.clone(), self.queries.plan(&self.state, Vec::new(), &query)?)
             }
             PlanOp::Unary { op } => {
                 let sql_op = if op == "!" { "NOT" } else { "-" };
                 let operand = literal(&self.input(node, "operand")?)?;
                 let query = format!("SELECT {sql_op} ({operand}) AS value");
-                Slot::Pending(ty.clone(), self.sql_over(Vec::new(), &query).await?)
+                Slot::Pending(ty.clone(), self.queries.plan(&self.state, Vec::new(), &query)?)
             }
             PlanOp::Assert { message } => {
                 let holds = self.input(node, "cond")?.to_json()?;
@@ -367,12 +404,11 @@ impl<'a> Driver<'a> {
         };
         let slot = match (&ty, matches!(node.op, PlanOp::Check) || node.declared) {
             (ValueType::Table(Some(schema)), true) => {
-                let frame = match slot {
-                    Slot::Pending(_, frame) => frame,
-                    Slot::Ready(value) => self.frame_of(&value)?,
+                let plan = match slot {
+                    Slot::Pending(_, plan) => plan,
+                    Slot::Ready(value) => self.plan_of(&value)?,
                 };
-                let frame = declare(frame, schema)?;
-                Slot::Pending(ty.clone(), frame)
+                Slot::Pending(ty.clone(), declare(plan, schema)?)
             }
             (_, _) => slot,
         };
@@ -410,7 +446,7 @@ impl<'a> Driver<'a> {
             }
             "select" => self.select(node, ty).await,
             "filter" | "sort" | "limit" | "join" | "group_by" => {
-                Ok(Slot::Pending(ty, self.relational(node, op).await?))
+                Ok(Slot::Pending(ty, self.relational(node, op)?))
             }
             "count" => {
                 let rows = self.input(node, "table")?.rows();

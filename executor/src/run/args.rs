@@ -6,8 +6,8 @@ use datafusion::arrow::datatypes::DataType;
 
 use std::sync::Arc;
 
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::DataFrame;
 
 use super::{Driver, Slot};
 use crate::RunError;
@@ -39,21 +39,21 @@ impl Driver<'_> {
             .ok_or_else(|| RunError::Internal(format!("node {id} has no value yet")))
     }
 
-    /// The node argument `name` as a frame, to stream into the node's plan.
-    pub(super) fn frame_input(&self, node: &PlanNode, name: &str) -> Result<DataFrame, RunError> {
+    /// The node argument `name` as a logical plan, to stream into the node's plan.
+    pub(super) fn plan_input(&self, node: &PlanNode, name: &str) -> Result<LogicalPlan, RunError> {
         let arg = node
             .args
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))?;
-        self.frame_arg(arg)
+        self.plan_arg(arg)
     }
 
-    /// The argument `arg` as a frame.
-    pub(super) fn frame_arg(&self, arg: &PlanArg) -> Result<DataFrame, RunError> {
+    /// The argument `arg` as a logical plan.
+    pub(super) fn plan_arg(&self, arg: &PlanArg) -> Result<LogicalPlan, RunError> {
         match arg.input.and_then(|id| self.values.get(&id)) {
-            Some(Slot::Pending(_, frame)) => Ok(frame.clone()),
-            _ => self.frame_of(&self.arg_value(arg)?),
+            Some(Slot::Pending(_, plan)) => Ok(plan.clone()),
+            _ => self.plan_of(&self.arg_value(arg)?),
         }
     }
 
@@ -64,7 +64,7 @@ impl Driver<'_> {
         name: &str,
     ) -> Result<Arc<dyn ExecutionPlan>, RunError> {
         match self.slot(node, name) {
-            Ok(Slot::Pending(_, frame)) => Ok(frame.clone().create_physical_plan().await?),
+            Ok(Slot::Pending(_, plan)) => Ok(self.state.create_physical_plan(plan).await?),
             _ => Self::source(&self.input(node, name)?),
         }
     }

@@ -1,5 +1,5 @@
-//! Tables: reads (the declared type enforced by column name), `sql` steps and the table
-//! operations (as SQL), and `select`, all planned and run by DataFusion.
+//! Tables: reads (the declared type enforced by column name), `sql` steps, the table
+//! operations and `select`, all planned and run by DataFusion.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,16 +8,15 @@ use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Column;
 use datafusion::execution::options::ArrowReadOptions;
-use datafusion::logical_expr::Expr;
-use datafusion::prelude::{
-    CsvReadOptions, DataFrame, JsonReadOptions, ParquetReadOptions, SessionContext,
-};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
 
 use super::{Driver, Slot};
 use crate::RunError;
 use crate::declared::declare;
 use crate::gather::GatherExec;
 use crate::kernel::{Kernel, nullable};
+
 use crate::value::Value;
 
 impl Driver<'_> {
@@ -26,7 +25,7 @@ impl Driver<'_> {
         node: &PlanNode,
         op: &str,
         ty: &ValueType,
-    ) -> Result<DataFrame, RunError> {
+    ) -> Result<LogicalPlan, RunError> {
         let path = self.string_arg(node, "src")?;
         if !Path::new(&path).exists() {
             return Err(RunError::Io(format!("{path}: no such file")));
@@ -67,7 +66,7 @@ impl Driver<'_> {
                 self.context.read_parquet(&path, options).await?
             }
         };
-        Ok(frame)
+        Ok(frame.into_unoptimized_plan())
     }
 
     pub(super) async fn select(&self, node: &PlanNode, ty: ValueType) -> Result<Slot, RunError> {
@@ -78,7 +77,7 @@ impl Driver<'_> {
         };
         if named.is_empty() {
             // select(t, ["a", "b"]): a projection.
-            let table = self.frame_input(node, "table")?;
+            let table = self.plan_input(node, "table")?;
             return Ok(Slot::Pending(ty.clone(), declare(table, schema)?));
         }
         let inputs = named
@@ -98,22 +97,9 @@ impl Driver<'_> {
         let tables = node
             .args
             .iter()
-            .map(|a| Ok((a.name.clone(), self.frame_arg(a)?)))
+            .map(|a| Ok((a.name.clone(), self.plan_arg(a)?)))
             .collect::<Result<Vec<_>, RunError>>()?;
-        Ok(Slot::Pending(ty, self.sql_over(tables, query).await?))
-    }
-
-    /// `query` planned by DataFusion over `tables`, each registered under its name.
-    pub(super) async fn sql_over(
-        &self,
-        tables: Vec<(String, DataFrame)>,
-        query: &str,
-    ) -> Result<DataFrame, RunError> {
-        let context = SessionContext::new_with_config(self.context.copied_config());
-        for (name, frame) in tables {
-            context.register_table(name.as_str(), frame.into_view())?;
-        }
-        Ok(context.sql(query).await?)
+        Ok(Slot::Pending(ty, self.queries.plan(&self.state, tables, query)?))
     }
 
     /// The string list argument `name` (column names), each quoted for SQL.
@@ -135,36 +121,36 @@ impl Driver<'_> {
         }
     }
 
-    /// `filter`, `sort`, `limit`, `join` and `group_by`, as SQL run by DataFusion.
-    pub(super) async fn relational(
-        &self,
-        node: &PlanNode,
-        op: &str,
-    ) -> Result<DataFrame, RunError> {
-        let table = |name: &str| -> Result<(String, DataFrame), RunError> {
-            Ok((name.to_string(), self.frame_input(node, name)?))
+    /// `filter`, `sort`, `limit`, `join` and `group_by`, planned by DataFusion.
+    pub(super) fn relational(&self, node: &PlanNode, op: &str) -> Result<LogicalPlan, RunError> {
+        let table = |name: &str| -> Result<(String, LogicalPlan), RunError> {
+            Ok((name.to_string(), self.plan_input(node, name)?))
         };
         let (tables, query) = match op {
-            // Order matters to these, so they are DataFusion frame operations rather than SQL
-            // over a subquery, whose order SQL does not keep.
+            // Order matters to these, so they are logical operations rather than SQL over a
+            // subquery, whose order SQL does not keep.
             "filter" => {
-                let table = self.frame_input(node, "table")?;
-                let predicate = table.parse_sql_expr(&self.string_arg(node, "predicate")?)?;
-                return Ok(table.filter(predicate)?);
+                let table = self.plan_input(node, "table")?;
+                let predicate = self
+                    .state
+                    .create_logical_expr(&self.string_arg(node, "predicate")?, table.schema())?;
+                return Ok(LogicalPlanBuilder::from(table).filter(predicate)?.build()?);
             }
             "sort" => {
                 let descending =
                     matches!(self.constant(node, "descending"), Some(Constant::Bool(true)));
-                let by = self
+                let by: Vec<_> = self
                     .column_names(node, "by")?
                     .into_iter()
                     .map(|c| Expr::Column(Column::new_unqualified(c)).sort(!descending, descending))
                     .collect();
-                return Ok(self.frame_input(node, "table")?.sort(by)?);
+                let table = self.plan_input(node, "table")?;
+                return Ok(LogicalPlanBuilder::from(table).sort(by)?.build()?);
             }
             "limit" => {
                 let n = usize::try_from(self.int_arg(node, "n")?).unwrap_or(0);
-                return Ok(self.frame_input(node, "table")?.limit(0, Some(n))?);
+                let table = self.plan_input(node, "table")?;
+                return Ok(LogicalPlanBuilder::from(table).limit(0, Some(n))?.build()?);
             }
             "join" => {
                 let how = match self.string_arg(node, "how")?.as_str() {
@@ -205,7 +191,7 @@ impl Driver<'_> {
                 (vec![table("table")?], query)
             }
         };
-        self.sql_over(tables, &query).await
+        self.queries.plan(&self.state, tables, &query)
     }
 }
 
