@@ -191,6 +191,75 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
 }
 
 #[test]
+fn a_flight_ai_killed_mid_run_is_replaced_by_the_fallback_with_the_same_result() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("flight-kill");
+    let (first_calls, second_calls) = (scratch.path().join("first"), scratch.path().join("second"));
+    // The primary answers a request of 2 rows in 0.3 s; 30 rows take 15 requests.
+    let mut first = PythonAi::start_with(&python, &first_calls, &["--delay", "0.3"]);
+    let second = PythonAi::start(&python, &second_calls);
+    let server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    let batched = |card: String| card.replace("attributes: {", "attributes: { batch_size: 2,");
+    register(
+        &scratch,
+        &server,
+        &[
+            batched(card("upper.first", 1, first.port)),
+            batched(card("upper.second", 2, second.port)),
+        ],
+    );
+    let words: Vec<String> = (0..30).map(|i| format!("\"w{i}\"")).collect();
+    scratch.write(
+        "p.ag",
+        RUN_PIPELINE.replace("[\"grid\", \"ai\", \"network\"]", &format!("[{}]", words.join(", "))),
+    );
+
+    let child = scratch
+        .aigridc()
+        .args(["run", "p.ag", "-q", "-o", "killed.csv", "--discovery", &server.url])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // kill -9 the primary once it has answered 3 requests.
+    let answered = |path: &Path| -> u32 {
+        std::fs::read_to_string(path).ok().and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+    };
+    let waited = std::time::Instant::now();
+    while answered(&first_calls) < 3 {
+        assert!(waited.elapsed().as_secs() < 60, "the primary never answered 3 requests");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    let output = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (by_first, by_second) = (answered(&first_calls), answered(&second_calls));
+    assert!((3..15).contains(&by_first), "the primary answered {by_first} of 15 requests");
+    assert!(by_first + by_second >= 15, "{by_first} + {by_second} requests for 15 pieces");
+
+    // The same pipeline on the fallback alone gives the same file.
+    let (code, _, stderr) = run(scratch.aigridc().args([
+        "run",
+        "p.ag",
+        "-q",
+        "-o",
+        "fallback.csv",
+        "--discovery",
+        &server.url,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let killed = std::fs::read_to_string(scratch.path().join("killed.csv")).unwrap_or_default();
+    let fallback = std::fs::read_to_string(scratch.path().join("fallback.csv")).unwrap_or_default();
+    assert_eq!(killed, fallback);
+    let rows: Vec<&str> = killed.lines().skip(1).collect();
+    let expected: Vec<String> = (0..30).map(|i| format!("W{i}")).collect();
+    assert_eq!(rows, expected, "{killed}");
+    drop(second);
+}
+
+#[test]
 fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
     let Some(python) = python() else { return };
     let scratch = Scratch::new("flight-cancel");

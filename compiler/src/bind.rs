@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use aigrid_discovery::{Card, Matches, Predicate, rank};
+use aigrid_discovery::{AttrValue, Card, Matches, Predicate, rank};
 use aigrid_lang::Span;
 
 use crate::dag::{Dag, NodeId, Op, Requirement};
@@ -153,17 +153,31 @@ fn check_pinned(
         }
     }
     if problems.is_empty() {
-        // The pin fixes the card and its version; where it is called is discovery's to say.
+        // The pin fixes the card and its version; where and how it is called is discovery's
+        // to say.
         let mut binding = pinned.binding();
         for card in std::iter::once(&mut binding.primary).chain(&mut binding.fallbacks) {
             if let Some(offer) = offered.iter().find(|offer| offer.id == card.id) {
-                card.endpoint.clone_from(&offer.endpoint);
+                *card = bound(offer);
             }
         }
         return Ok(binding);
     }
     problems.push(refresh);
     Err(Unbound::Pinned(problems.join("\n")))
+}
+
+/// What a plan keeps of a card it binds.
+fn bound(card: &Card) -> BoundCard {
+    BoundCard {
+        id: card.id.clone(),
+        version: card.version.clone(),
+        endpoint: card.endpoint.clone(),
+        batch_size: match card.attributes.get("batch_size") {
+            Some(AttrValue::Int(n)) => u32::try_from(*n).ok().filter(|n| *n > 0),
+            _ => None,
+        },
+    }
 }
 
 /// The binding of one requirement, or why there is none.
@@ -218,11 +232,7 @@ fn select(
     let prefer: Vec<(String, bool)> =
         requirement.prefer.iter().map(|(k, d)| (k.to_string(), *d)).collect();
     let ranked = rank(fitting, &prefer);
-    let mut chosen = ranked.iter().map(|card| BoundCard {
-        id: card.id.clone(),
-        version: card.version.clone(),
-        endpoint: card.endpoint.clone(),
-    });
+    let mut chosen = ranked.iter().map(|card| bound(card));
     let Some(primary) = chosen.next() else {
         lines.extend(hints.iter().map(|hint| format!("not offered here: {hint}")));
         return Err(Unbound::NoMatch(lines.join("\n")));

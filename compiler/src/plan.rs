@@ -58,6 +58,9 @@ pub struct BoundCard {
     pub version: String,
     /// Where to call it.
     pub endpoint: String,
+    /// The most rows it takes in one request: its card's `batch_size` attribute, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
 }
 
 /// The file and pipeline a plan was compiled from.

@@ -9,7 +9,9 @@
 //! Contract: as many partitions as its input, which is the call's streamed argument. Each input
 //! batch is cut into pieces of at most the card's `batch_size` rows, and each piece is answered
 //! by the first binding (primary, then fallbacks in rank order) that succeeds within its
-//! attempts (`@retry(n)` gives n more); the output has one row per input row, in order.
+//! attempts (`@retry(n)` gives n more, after a backoff of 100 ms doubling to 3.2 s); a binding
+//! that failed a piece is tried after the others for later pieces. The output has one row per
+//! input row, in order.
 //! Streaming: one piece in flight per partition, run on a blocking thread. Errors: when every
 //! binding has failed, the stream ends with an error naming each binding and its error, unless
 //! the node has `@on_error(null)`: then the piece's rows are null. The whole arguments (fitted
@@ -17,7 +19,7 @@
 //! after the piece in flight. Memory: one input batch and its answer.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aigrid_builtins::{Args, Builtin, Prepared, Value as AiValue};
@@ -37,6 +39,12 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use crate::RunError;
 use crate::kernel::conform;
 
+/// How long to wait before attempt `attempt` (1, 2, ...) of a request: 100 ms, doubling up to
+/// 3.2 s.
+fn backoff(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(100 << attempt.saturating_sub(1).min(5))
+}
+
 /// One grid AI bound to the call.
 pub struct Binding {
     /// Its card's id.
@@ -44,6 +52,8 @@ pub struct Binding {
     /// Its card's endpoint: `builtin:NAME`, `grpc://host:port`.
     pub endpoint: String,
     callee: Callee,
+    /// Whether it failed a piece after all its attempts: later pieces try it after the others.
+    failed: AtomicBool,
 }
 
 /// Who answers a binding's calls.
@@ -58,13 +68,14 @@ impl Binding {
     /// The binding of card `card` to a built-in AI.
     pub fn builtin(card: String, builtin: Arc<dyn Builtin>) -> Binding {
         let endpoint = builtin.card().endpoint.clone();
-        Binding { card, endpoint, callee: Callee::Builtin(builtin, OnceLock::new()) }
+        let callee = Callee::Builtin(builtin, OnceLock::new());
+        Binding { card, endpoint, callee, failed: AtomicBool::new(false) }
     }
 
     /// The binding of card `card` to the Flight service at `endpoint` (`grpc://host:port`).
     pub fn flight(card: String, endpoint: String) -> Binding {
         let callee = Callee::Flight(endpoint.clone(), tokio::sync::OnceCell::new());
-        Binding { card, endpoint, callee }
+        Binding { card, endpoint, callee, failed: AtomicBool::new(false) }
     }
 }
 
@@ -114,9 +125,16 @@ impl AiCall {
             AiValue::Column(rows.schema().fields()[0].clone(), rows.column(0).clone())
         };
         let mut tried = Vec::new();
-        for binding in &self.bindings {
+        // In rank order, those that have not failed yet first: a binding that went away is
+        // not waited for again on every piece, but is still tried when the others fail.
+        let (fresh, failed): (Vec<&Binding>, Vec<&Binding>) =
+            self.bindings.iter().partition(|b| !b.failed.load(Ordering::Relaxed));
+        for binding in fresh.into_iter().chain(failed) {
             let mut last = String::new();
-            for _ in 0..=self.retry {
+            for attempt in 0..=self.retry {
+                if attempt > 0 {
+                    std::thread::sleep(backoff(attempt));
+                }
                 let answer = match &binding.callee {
                     Callee::Builtin(builtin, prepared) => {
                         let prepared = prepared.get_or_init(|| {
@@ -142,11 +160,13 @@ impl AiCall {
                 match answer {
                     Ok(batch) => {
                         self.calls.fetch_add(1, Ordering::Relaxed);
+                        binding.failed.store(false, Ordering::Relaxed);
                         return Ok(batch);
                     }
                     Err(error) => last = error,
                 }
             }
+            binding.failed.store(true, Ordering::Relaxed);
             tried.push(format!("`{}`: {last}", binding.card));
         }
         if self.on_error_null {

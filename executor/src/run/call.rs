@@ -29,14 +29,19 @@ impl Driver<'_> {
         };
         let mut bindings = Vec::new();
         let mut missing = Vec::new();
-        let mut batch_size = None;
+        // Pieces are cut once, to a size every binding takes: the smallest `batch_size`.
+        let mut batch_size: Option<usize> = None;
+        let mut takes = |n: usize| batch_size = Some(batch_size.map_or(n, |b| b.min(n)).max(1));
         for card in std::iter::once(&binding.primary).chain(&binding.fallbacks) {
+            if let Some(n) = card.batch_size {
+                takes(n as usize);
+            }
             if let Some(builtin_name) = card.endpoint.strip_prefix("builtin:") {
                 match self.library.get(builtin_name) {
                     Some(builtin) => {
                         if let Some(AttrValue::Int(n)) = builtin.card().attributes.get("batch_size")
                         {
-                            batch_size.get_or_insert(usize::try_from(*n).unwrap_or(1).max(1));
+                            takes(usize::try_from(*n).unwrap_or(1));
                         }
                         bindings.push(Binding::builtin(card.id.clone(), builtin.clone()));
                     }
