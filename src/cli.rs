@@ -12,6 +12,7 @@ mod graph;
 mod inputs;
 mod models;
 mod output;
+mod progress;
 mod run;
 mod world;
 

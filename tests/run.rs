@@ -378,3 +378,44 @@ fn an_ai_result_read_twice_is_computed_once() {
     assert_eq!(read_tensor(&scratch.path().join("v.parquet")).0, vec![2500, 256]);
     assert_eq!(read_tensor(&scratch.path().join("out.parquet")).0, vec![2500, 256]);
 }
+
+#[test]
+fn log_format_json_reports_every_node_as_a_json_line_and_no_bar_without_a_terminal() {
+    let scratch = Scratch::new("run-log-json");
+    let (_, param) = out(&scratch, "scores.csv");
+    let (status, stdout, stderr) = aigridc_run(&[
+        "examples/churn_features.ag",
+        "--param",
+        &param,
+        "-q",
+        "--log-format",
+        "json",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.ends_with("8 rows\n"), "{stdout}");
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let kind = |e: &serde_json::Value| e["event"].as_str().unwrap_or_default().to_string();
+    let Some(nodes) = events.first().and_then(|e| e["nodes"].as_u64()) else {
+        panic!("no run_started first: {stderr}")
+    };
+    assert_eq!(kind(&events[0]), "run_started");
+    let finished: Vec<&serde_json::Value> =
+        events.iter().filter(|e| kind(e) == "node_finished").collect();
+    assert_eq!(finished.len() as u64, nodes, "{stderr}");
+    assert_eq!(events.iter().filter(|e| kind(e) == "node_started").count() as u64, nodes);
+    assert!(finished.iter().all(|e| e["time_ms"].is_u64() && e["what"].is_string()));
+    // The output node was computed: its rows are known.
+    assert!(finished.iter().any(|e| e["rows"] == 8), "{stderr}");
+    let last = events.last().unwrap_or_else(|| panic!("no events"));
+    assert_eq!(kind(last), "run_finished");
+    assert_eq!(last["nodes"].as_u64(), Some(nodes));
+    assert!(events.iter().all(|e| e["ts_ms"].is_u64()));
+
+    // Text logs without a terminal: no bar, just the summary line.
+    let (status, _, stderr) = aigridc_run(&["examples/churn_features.ag", "--param", &param]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stderr.starts_with("ran ") && stderr.lines().count() == 1, "{stderr}");
+}

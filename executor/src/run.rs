@@ -40,6 +40,7 @@ use crate::codec::AigridCodec;
 use crate::declared::declare;
 use crate::gather::GatherExec;
 use crate::kernel::Kernel;
+use crate::observe::Observer;
 use crate::plan_table::PlanTable;
 use crate::query::QueryPlanner;
 use crate::value::Value;
@@ -58,6 +59,8 @@ pub struct RunOptions {
     /// Encode every stage's physical plan with [`AigridCodec`](crate::AigridCodec), decode it,
     /// and run the decoded copy: what a cluster worker would run.
     pub through_codec: bool,
+    /// Hears of nodes and stages as they run (a progress display, a log).
+    pub observer: Option<Arc<dyn Observer>>,
 }
 
 /// What one node did.
@@ -190,8 +193,15 @@ impl<'a> Driver<'a> {
     async fn run(mut self) -> Result<Run, RunError> {
         let mut reports = Vec::with_capacity(self.plan.nodes.len());
         let mut calls: Vec<(usize, Arc<AiCall>)> = Vec::new();
+        let observer = self.options.observer.clone();
+        if let Some(observer) = &observer {
+            observer.run_started(self.plan.nodes.len());
+        }
         for node in &self.plan.nodes {
             let started = Instant::now();
+            if let Some(observer) = &observer {
+                observer.node_started(node.id, &describe(node));
+            }
             let (slot, call) = self.step(node).await.map_err(|error| RunError::Node {
                 file: node.span.file.clone(),
                 line: node.span.line,
@@ -212,6 +222,9 @@ impl<'a> Driver<'a> {
                 time: started.elapsed(),
                 calls: None,
             });
+            if let (Some(observer), Some(report)) = (&observer, reports.last()) {
+                observer.node_finished(report);
+            }
             for input in node.args.iter().filter_map(|a| a.input) {
                 if let Some(left) = self.readers.get_mut(&input) {
                     *left -= 1;
@@ -329,6 +342,9 @@ impl<'a> Driver<'a> {
         } else {
             plan
         };
+        if let Some(observer) = &self.options.observer {
+            observer.stage_started(&plan);
+        }
         let partitions = collect_partitioned(plan, self.state.task_ctx()).await?;
         Ok((schema, partitions.into_iter().flatten().collect()))
     }

@@ -119,9 +119,13 @@ pub struct RunArgs {
     /// After the run, print what each node did: rows, time, AI requests.
     #[arg(long)]
     pub analyze: bool,
-    /// Print nothing but the result and errors.
+    /// Print nothing but the result and errors (no progress, no summary).
     #[arg(long, short)]
     pub quiet: bool,
+    /// How to report progress on standard error: `text` (a progress bar on a terminal, then a
+    /// summary) or `json` (one JSON object per event and line, for machines; even with -q).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
     /// Send every stage through aigrid's plan codec and run the decoded copy, as a cluster
     /// worker would receive it (a check of the codec).
     #[arg(long, hide = true)]
@@ -136,6 +140,16 @@ pub struct BindArgs {
     /// Bind every requirement anew, replacing its pins (otherwise only unpinned ones are bound).
     #[arg(long)]
     pub update: bool,
+}
+
+/// How `aigridc run` reports progress.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: a progress bar on a terminal, and a summary.
+    Text,
+    /// For machines: JSON lines (`run_started`, `node_started`, `node_finished`,
+    /// `run_finished` or `run_failed`).
+    Json,
 }
 
 /// A format for plans.

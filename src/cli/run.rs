@@ -12,6 +12,7 @@ use super::ExitStatus;
 use super::args::{OutputFormat, RunArgs};
 use super::build::compile_with;
 use super::output;
+use super::progress::Progress;
 
 /// Rows of a table result printed before the count.
 const SHOWN_ROWS: usize = 20;
@@ -62,21 +63,33 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     let library = Library::new(&ModelStore::from_env());
     let started = std::time::Instant::now();
-    let options = RunOptions { params, cancel_on_ctrl_c: true, through_codec: args.through_codec };
-    let run = match aigrid_executor::run(&plan, &library, &options) {
+    let progress = Progress::new(args.log_format, args.quiet);
+    let options = RunOptions {
+        params,
+        cancel_on_ctrl_c: true,
+        through_codec: args.through_codec,
+        observer: progress.observer(),
+    };
+    let result = aigrid_executor::run(&plan, &library, &options);
+    let run = match result {
         Ok(run) => run,
-        Err(RunError::Cancelled) => {
-            output::error("cancelled");
-            return ExitStatus::Cancelled;
-        }
         Err(error) => {
+            progress.failed(&error.to_string());
+            drop(progress);
+            if let RunError::Cancelled = error {
+                output::error("cancelled");
+                return ExitStatus::Cancelled;
+            }
             output::error(&error.to_string());
             return ExitStatus::Failure;
         }
     };
-    if !args.quiet {
-        let calls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(c, _)| c).sum();
-        let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(_, n)| n).sum();
+    let calls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(c, _)| c).sum();
+    let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(_, n)| n).sum();
+    progress.finished(run.nodes.len(), started.elapsed(), calls, nulls);
+    let text_log = matches!(progress, Progress::Hidden | Progress::Bar(..));
+    drop(progress);
+    if !args.quiet && text_log {
         let mut summary = format!(
             "ran {} nodes in {:.2} s; {calls} AI requests",
             run.nodes.len(),
