@@ -152,6 +152,34 @@ fn binding_picks_ranked_cards_and_explains_a_failed_match() {
     assert_cmd_snapshot!("bind_invalid_card", scratch.aigridc().args(["build", "p.ag"]));
 }
 
+#[test]
+fn the_manifest_run_section_gives_ai_nodes_their_default_retry_and_timeout() {
+    let scratch = Scratch::new("run-defaults");
+    two_embedders(&scratch);
+    let manifest = "[discovery]\nregistry = \"cards\"\n\n[run]\nretry = 2\ntimeout = \"1500ms\"\n";
+    scratch.write("aigrid.toml", manifest);
+    let attrs = |scratch: &Scratch| {
+        let (code, stdout, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+        assert_eq!(code, 0, "{stderr}");
+        let plan = aigrid_compiler::Plan::from_json(&stdout).unwrap_or_else(|e| panic!("{e}"));
+        let node = plan.nodes.iter().find(|n| matches!(n.op, aigrid_compiler::PlanOp::Ai { .. }));
+        node.map(|n| (n.attrs.retry, n.attrs.timeout_ms)).unwrap_or_else(|| panic!("{stdout}"))
+    };
+    assert_eq!(attrs(&scratch), (Some(2), Some(1500)));
+    // A node's own attributes win.
+    scratch.write("p.ag", EMBEDDER.replace("ai embed(", "@retry(0) @timeout(3s)\nai embed("));
+    assert_eq!(attrs(&scratch), (Some(0), Some(3000)));
+    // Without the section, nothing is set.
+    scratch.write("aigrid.toml", "[discovery]\nregistry = \"cards\"\n");
+    scratch.write("p.ag", EMBEDDER);
+    assert_eq!(attrs(&scratch), (None, None));
+
+    scratch.write("aigrid.toml", "[run]\ntimeout = \"soon\"\n");
+    let (code, _, stderr) = run(scratch.aigridc().args(["build", "p.ag"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("[run] timeout `soon` is not a duration"), "{stderr}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // the lockfile
 

@@ -8,7 +8,7 @@ use aigrid_lang::ast::{ItemKind, Module};
 use aigrid_lang::{Diagnostic, FileId, Span};
 use ecow::EcoString;
 
-use crate::dag::Dag;
+use crate::dag::{Dag, Op};
 use crate::hir::{Body, ExprKind, Literal, Stmt, Target};
 use crate::lock::Lock;
 use crate::lower::{Bodies, lower};
@@ -33,6 +33,17 @@ pub struct BuildOptions {
     pub lock: Lock,
     /// Bind every `ai` anew, ignoring the pins (`aigridc bind --update`).
     pub rebind: bool,
+    /// What `ai` nodes without `@retry` or `@timeout` get (the manifest's `[run]` section).
+    pub defaults: NodeDefaults,
+}
+
+/// The failure handling of `ai` nodes that do not say theirs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeDefaults {
+    /// More attempts per binding, as `@retry(n)`.
+    pub retry: Option<u32>,
+    /// The longest a request may take, in milliseconds, as `@timeout(d)`.
+    pub timeout_ms: Option<u64>,
 }
 
 /// What a build made: the diagnostics, and when there were no errors, each stage and the plan.
@@ -389,6 +400,10 @@ pub(crate) fn build(world: &mut dyn World, file: FileId, options: &BuildOptions)
             value: param.value.as_ref().map(Value::from),
         })
         .collect();
+    for node in dag.graph.node_weights_mut().filter(|n| matches!(n.op, Op::Ai(_))) {
+        node.attrs.retry = node.attrs.retry.or(options.defaults.retry);
+        node.attrs.timeout_ms = node.attrs.timeout_ms.or(options.defaults.timeout_ms);
+    }
     out.plan = Some(crate::plan::write(&dag, source, params, &bindings, &span));
     out
 }

@@ -36,7 +36,7 @@ mod world;
 
 use aigrid_lang::{CodeDoc, Diagnostic, FileId};
 
-pub use build::{Build, BuildOptions};
+pub use build::{Build, BuildOptions, NodeDefaults};
 pub use lock::{LOCK_VERSION, Lock, LockedAi};
 pub use plan::{
     BoundCard, PLAN_FORMAT, PLAN_VERSION, Plan, PlanArg, PlanAttrs, PlanBinding, PlanCall,

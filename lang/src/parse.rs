@@ -14,6 +14,7 @@ mod prescan;
 
 pub use error::KEYWORDS;
 pub(crate) use error::{CODES, SyntaxError};
+pub use expr::duration;
 
 use pest::Parser as _;
 

@@ -78,6 +78,10 @@ pub fn compile_with(
         stages,
         lock: lock.clone(),
         rebind,
+        defaults: match args.file.canonicalize() {
+            Ok(path) => world.node_defaults(path.parent().unwrap_or(&path)),
+            Err(_) => Default::default(),
+        },
     };
     let mut build = match &input.invalid {
         Some(invalid) => Build { diagnostics: vec![invalid.clone()], ..Build::default() },

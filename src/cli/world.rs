@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use aigrid_builtins::{Library, ModelStore};
-use aigrid_compiler::{Discovery, PackageLookup, World};
+use aigrid_compiler::{Discovery, NodeDefaults, PackageLookup, World};
 use aigrid_discovery::{Card, Matches, Predicate};
 
 use super::discovery::{Remote, Server};
@@ -38,6 +38,17 @@ struct Manifest {
     #[serde(default)]
     dependencies: BTreeMap<String, Dependency>,
     discovery: Option<DiscoverySection>,
+    run: Option<RunSection>,
+}
+
+/// `[run]`: how the `ai` nodes of the project's pipelines that do not say fail.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunSection {
+    /// More attempts per binding, as `@retry(n)`.
+    retry: Option<u32>,
+    /// The longest a request may take, as `@timeout(d)`: `30s`, `500ms`, `2m`.
+    timeout: Option<String>,
 }
 
 /// `[discovery]`: where the cards of the grid AIs come from: a registry or a server.
@@ -148,6 +159,28 @@ impl FsWorld {
         let start = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let project = start.ancestors().find(|dir| dir.join(MANIFEST).is_file());
         project.unwrap_or(&start).join(LOCKFILE)
+    }
+
+    /// What `ai` nodes of the files of `dir` get when they have no `@retry` or `@timeout`: the
+    /// nearest manifest's `[run]` section. A timeout that is not a duration is reported.
+    pub fn node_defaults(&mut self, dir: &Path) -> NodeDefaults {
+        let section = dir.ancestors().find_map(|dir| {
+            let run = self.manifest(dir)?.run.as_ref()?;
+            Some((dir.to_path_buf(), run.retry, run.timeout.clone()))
+        });
+        let Some((dir, retry, timeout)) = section else { return NodeDefaults::default() };
+        let timeout_ms = timeout.and_then(|text| {
+            let ms = aigrid_lang::duration(&text).and_then(|d| u64::try_from(d.as_millis()).ok());
+            if ms.is_none() {
+                self.errors.push(format!(
+                    "invalid `{}`: [run] timeout `{text}` is not a duration such as `30s`, `500ms` \
+                     or `2m`",
+                    dir.join(MANIFEST).display()
+                ));
+            }
+            ms
+        });
+        NodeDefaults { retry, timeout_ms }
     }
 
     /// Asks `server` for the cards, whatever the manifests say (`--discovery URL`).

@@ -262,8 +262,9 @@ fn binary_op(rule: Rule) -> Option<BinaryOp> {
     })
 }
 
-/// `30s`, `100ms`, `5m`, `2h`, `1d` as a duration; `None` on overflow.
-fn duration(text: &str) -> Option<Duration> {
+/// `30s`, `100ms`, `5m`, `2h`, `1d` as a duration (the language's duration literals); `None`
+/// for anything else, or on overflow.
+pub fn duration(text: &str) -> Option<Duration> {
     let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let value: u64 = text[..digits].parse().ok()?;
     let millis = match &text[digits..] {
