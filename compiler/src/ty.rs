@@ -350,7 +350,20 @@ impl Type {
     }
 
     fn from_field(field: &Field) -> Type {
-        let ty = Type::from_arrow(field.data_type());
+        let ty = match field.data_type() {
+            // A tensor column: its row shape from the extension's metadata, else the list's
+            // length.
+            DataType::FixedSizeList(item, size) => match Scalar::from_arrow(item.data_type()) {
+                Some(elem) if elem.is_element() => {
+                    let dims = tensor_row_shape(field)
+                        .unwrap_or_else(|| vec![u64::try_from(*size).unwrap_or(0)]);
+                    let dims = dims.into_iter().map(Dim::Fixed).collect();
+                    Type::Tensor(Tensor { elem: Elem::Scalar(elem), dims: Some(dims) })
+                }
+                _ => Type::from_arrow(field.data_type()),
+            },
+            other => Type::from_arrow(other),
+        };
         if field.is_nullable() { ty.nullable() } else { ty }
     }
 
@@ -373,7 +386,13 @@ impl Type {
             .iter()
             .map(|c| {
                 let (data_type, nullable) = c.ty.to_arrow()?;
-                Some(Field::new(c.name.as_str(), data_type, nullable))
+                let field = Field::new(c.name.as_str(), data_type, nullable);
+                Some(match &c.ty {
+                    Type::Tensor(Tensor { dims: Some(dims), .. }) => {
+                        field.with_metadata(tensor_metadata(dims))
+                    }
+                    _ => field,
+                })
             })
             .collect();
         Some(Schema::new(fields?))
@@ -395,7 +414,8 @@ impl Type {
                     _ => None,
                 })?;
                 let size = i32::try_from(size).ok()?;
-                let item = Arc::new(Field::new("item", s.to_arrow(), false));
+                // The canonical storage of `arrow.fixed_shape_tensor` has a nullable item.
+                let item = Arc::new(Field::new("item", s.to_arrow(), true));
                 Some((DataType::FixedSizeList(item, size), false))
             }
             _ => None,
@@ -526,4 +546,37 @@ impl Type {
             _ => ValueType::Nothing,
         }
     }
+}
+
+/// The name and metadata keys of Arrow's canonical tensor extension type.
+const TENSOR_EXTENSION: &str = "arrow.fixed_shape_tensor";
+const EXTENSION_NAME: &str = "ARROW:extension:name";
+const EXTENSION_METADATA: &str = "ARROW:extension:metadata";
+
+/// The field metadata of a tensor column whose rows have the fixed dimensions `dims`.
+fn tensor_metadata(dims: &[Dim]) -> std::collections::HashMap<String, String> {
+    let shape: Vec<String> = dims
+        .iter()
+        .map(|d| match d {
+            Dim::Fixed(n) => n.to_string(),
+            _ => "0".to_owned(),
+        })
+        .collect();
+    std::collections::HashMap::from([
+        (EXTENSION_NAME.to_owned(), TENSOR_EXTENSION.to_owned()),
+        (EXTENSION_METADATA.to_owned(), format!("{{\"shape\":[{}]}}", shape.join(","))),
+    ])
+}
+
+/// The row shape of a tensor column, from its extension metadata.
+fn tensor_row_shape(field: &Field) -> Option<Vec<u64>> {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        shape: Vec<u64>,
+    }
+    if field.metadata().get(EXTENSION_NAME).map(String::as_str) != Some(TENSOR_EXTENSION) {
+        return None;
+    }
+    let metadata = field.metadata().get(EXTENSION_METADATA)?;
+    serde_json::from_str::<Shape>(metadata).ok().map(|s| s.shape)
 }

@@ -32,7 +32,8 @@ use serde::{Deserialize, Serialize};
 use crate::ai_call::{AiCall, AiCallExec, Binding};
 use crate::declared::not_null;
 use crate::gather::GatherExec;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, TensorOp};
+use crate::tensor_exec::TensorKernelExec;
 use crate::write::Format;
 use crate::write_exec::WriteExec;
 
@@ -92,6 +93,10 @@ enum Node {
     Write {
         path: PathBuf,
         format: Format,
+    },
+    Tensor {
+        op: TensorOp,
+        schema: usize,
     },
 }
 
@@ -185,6 +190,8 @@ impl AigridCodec {
                 Some(Kernel::Zip(schema)) => Node::Zip { schema: blobs.add(schema, &[])? },
                 None => return Ok(None),
             }
+        } else if let Some(exec) = node.downcast_ref::<TensorKernelExec>() {
+            Node::Tensor { op: exec.op().clone(), schema: blobs.add(&exec.schema(), &[])? }
         } else if let Some(exec) = node.downcast_ref::<WriteExec>() {
             Node::Write { path: exec.path().clone(), format: exec.format() }
         } else {
@@ -281,6 +288,9 @@ impl AigridCodec {
                 ))
             }
             Node::Write { path, format } => Arc::new(WriteExec::new(path, format, one_input()?)),
+            Node::Tensor { op, schema } => {
+                Arc::new(TensorKernelExec::new(op, one_input()?, blob(blobs, schema)?.0))
+            }
         })
     }
 }

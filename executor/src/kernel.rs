@@ -17,7 +17,7 @@ use crate::RunError;
 use crate::gather::Gathered;
 
 /// A tensor operation of `std.tensor`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum TensorOp {
     /// `neg`, `exp`, `log`, `relu`, `gelu`, `sigmoid`.
     Unary(Unary),
@@ -63,6 +63,30 @@ fn axis(axis: i64, rank: usize) -> Result<usize, RunError> {
 }
 
 impl TensorOp {
+    /// Whether the operation on one tensor of `rank` axes maps each entry of the leading axis
+    /// (each row of its column) on its own, so that it can run on the rows batch by batch.
+    pub fn row_wise(&self, rank: usize) -> bool {
+        match self {
+            TensorOp::Unary(_) | TensorOp::Scale(_) => true,
+            TensorOp::Softmax | TensorOp::L2Normalize | TensorOp::Topk(_) => rank >= 2,
+            TensorOp::TopkIndices(_) => rank >= 2,
+            TensorOp::Reduce(_, Some(a)) => axis(*a, rank).is_ok_and(|a| a > 0),
+            // Elementwise steps over the one input and numbers.
+            TensorOp::Fused(steps) => steps.iter().all(|(op, operands)| {
+                matches!(op, TensorOp::Unary(_) | TensorOp::Scale(_) | TensorOp::Binary(_))
+                    && operands.iter().all(|o| !matches!(o, Operand::Input(i) if *i > 0))
+            }),
+            TensorOp::Binary(_)
+            | TensorOp::Reduce(_, None)
+            | TensorOp::Cosine
+            | TensorOp::Transpose
+            | TensorOp::Matmul
+            | TensorOp::Reshape(_)
+            | TensorOp::Slice(..)
+            | TensorOp::Concat(_) => false,
+        }
+    }
+
     /// Runs the operation on its inputs, in the order of its parameters.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Tensor, RunError> {
         let input = |i: usize| {

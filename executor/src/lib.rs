@@ -29,6 +29,7 @@ mod observe;
 mod plan_table;
 mod query;
 mod run;
+mod tensor_exec;
 mod value;
 mod write;
 mod write_exec;

@@ -23,11 +23,10 @@ use aigrid_builtins::Library;
 use aigrid_compiler::{Plan, PlanNode, PlanOp, Value as Constant, ValueType, value_type};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::Column;
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, UNNAMED_TABLE};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, UNNAMED_TABLE};
 use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::bytes::{
@@ -277,8 +276,25 @@ impl<'a> Driver<'a> {
                 "chunk" => vec!["input"],
                 "select" | "filter" | "sort" | "limit" | "group_by" => vec!["table"],
                 "join" => vec!["left", "right"],
+                // Row-wise tensor operations stream their one tensor (`tensor_node`).
+                "neg" | "exp" | "log" | "relu" | "gelu" | "sigmoid" | "scale" | "softmax"
+                | "l2_normalize" | "topk" | "topk_indices" | "sum" | "mean" | "max" | "min"
+                | "argmax"
+                    if name.starts_with("std.tensor.") =>
+                {
+                    vec!["x"]
+                }
                 _ => Vec::new(),
             },
+            PlanOp::Fused { .. } => {
+                let inputs: Vec<&str> = node
+                    .args
+                    .iter()
+                    .filter(|a| a.input.is_some())
+                    .map(|a| a.name.as_str())
+                    .collect();
+                if inputs.len() == 1 { inputs } else { Vec::new() }
+            }
             PlanOp::Sql { .. } => node
                 .args
                 .iter()
@@ -362,17 +378,7 @@ impl<'a> Driver<'a> {
                     None => return Err(RunError::Unsupported("a list of computed values".into())),
                 }
             }
-            PlanOp::Column { name } => {
-                let table = self.plan_input(node, "table")?;
-                if table.schema().fields().iter().all(|f| f.name() != name) {
-                    return Err(RunError::Data(format!("the table has no column `{name}`")));
-                }
-                let column = Expr::Column(Column::new_unqualified(name));
-                Slot::Pending(
-                    ty.clone(),
-                    LogicalPlanBuilder::from(table).project([column])?.build()?,
-                )
-            }
+            PlanOp::Column { name } => Slot::Pending(ty.clone(), self.column(node, name, &ty)?),
             PlanOp::Std { name } => self.std(node, name, ty.clone()).await?,
             PlanOp::Ai { name, .. } => {
                 let (slot, call) = self.ai(node, name, ty.clone()).await?;
@@ -383,7 +389,7 @@ impl<'a> Driver<'a> {
                 Ok(Slot::Pending(_, plan)) => Slot::Pending(ty.clone(), plan.clone()),
                 _ => Slot::Ready(Value { ty: ty.clone(), ..self.input(node, "value")? }),
             },
-            PlanOp::Fused { steps } => Slot::Ready(self.fused(node, steps, ty.clone()).await?),
+            PlanOp::Fused { steps } => self.fused(node, steps, ty.clone()).await?,
             PlanOp::Binary { op } => {
                 let sql_op = match op.as_str() {
                     "==" => "=",

@@ -11,7 +11,7 @@ use crate::tensor::{Data, KernelError, Tensor};
 pub const PARALLEL_MIN: usize = 1 << 16;
 
 /// A function applied to every element.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Unary {
     /// `-x`.
     Neg,
@@ -28,7 +28,7 @@ pub enum Unary {
 }
 
 /// Arithmetic between two tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Binary {
     /// `a + b`.
     Add,

@@ -14,7 +14,7 @@ use crate::tensor::{Data, KernelError, Tensor};
 const BLOCK: usize = 1024;
 
 /// What a step reads.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Operand {
     /// The chain's input `n`.
     Input(usize),

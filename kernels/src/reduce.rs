@@ -8,7 +8,7 @@ use crate::float::Float;
 use crate::tensor::{Data, KernelError, Tensor};
 
 /// A reduction over one axis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Reduce {
     /// The sum.
     Sum,

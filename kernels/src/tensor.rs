@@ -170,16 +170,40 @@ impl Tensor {
             .map_err(|_| KernelError::Shape(format!("a row of {size} elements is too large")))?;
         let array = FixedSizeListArray::try_new(item.clone(), list_size, values, None)
             .map_err(|e| KernelError::Shape(e.to_string()))?;
-        // The metadata is written here rather than by arrow-rs, which also writes
-        // `"dim_names":null`: the canonical form has only the keys it uses.
-        let shape: Vec<String> = inner.iter().map(usize::to_string).collect();
-        let metadata = std::collections::HashMap::from([
+        let field = Field::new(name, DataType::FixedSizeList(item, list_size), false)
+            .with_metadata(Tensor::column_metadata(inner));
+        Ok((field, Arc::new(array)))
+    }
+
+    /// The field metadata of a `fixed_shape_tensor` column whose rows have `row_shape`.
+    pub fn column_metadata(row_shape: &[usize]) -> std::collections::HashMap<String, String> {
+        // Written here rather than by arrow-rs, which also writes `"dim_names":null`: the
+        // canonical form has only the keys it uses.
+        let shape: Vec<String> = row_shape.iter().map(usize::to_string).collect();
+        std::collections::HashMap::from([
             (EXTENSION_NAME.to_owned(), TENSOR_EXTENSION.to_owned()),
             (EXTENSION_METADATA.to_owned(), format!("{{\"shape\":[{}]}}", shape.join(","))),
-        ]);
-        let field = Field::new(name, DataType::FixedSizeList(item, list_size), false)
-            .with_metadata(metadata);
-        Ok((field, Arc::new(array)))
+        ])
+    }
+
+    /// The shape of one row of the `fixed_shape_tensor` column `field` (the tensor's shape
+    /// without its leading dimension), from its extension metadata.
+    pub fn row_shape(field: &Field) -> Result<Vec<usize>, KernelError> {
+        let not = |reason: &str| KernelError::NotATensor {
+            column: field.name().clone(),
+            reason: reason.to_owned(),
+        };
+        if field.extension_type_name() != Some(TENSOR_EXTENSION) {
+            return Err(not(&format!("it is not of type {TENSOR_EXTENSION}")));
+        }
+        let metadata: ShapeMetadata = field
+            .extension_type_metadata()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .ok_or_else(|| not("its extension metadata has no shape"))?;
+        if metadata.permutation.is_some_and(|p| p.iter().enumerate().any(|(i, &d)| i != d)) {
+            return Err(not("permuted dimensions are not supported"));
+        }
+        Ok(metadata.shape)
     }
 
     /// Reads a `fixed_shape_tensor` column (without nulls) as a tensor, sharing its buffer.
@@ -187,17 +211,8 @@ impl Tensor {
         let not = |reason: String| KernelError::NotATensor { column: field.name().clone(), reason };
         // arrow-rs's own FixedShapeTensor insists on a non-nullable item, which pyarrow (and
         // the canonical storage type) does not have: the extension is checked here.
-        if field.extension_type_name() != Some(TENSOR_EXTENSION) {
-            return Err(not(format!("it is not of type {TENSOR_EXTENSION}")));
-        }
-        let metadata: ShapeMetadata = field
-            .extension_type_metadata()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .ok_or_else(|| not("its extension metadata has no shape".into()))?;
-        if metadata.permutation.is_some_and(|p| p.iter().enumerate().any(|(i, &d)| i != d)) {
-            return Err(not("permuted dimensions are not supported".into()));
-        }
-        let size = metadata.shape.iter().product::<usize>();
+        let row_shape = Tensor::row_shape(field)?;
+        let size = row_shape.iter().product::<usize>();
         match field.data_type() {
             DataType::FixedSizeList(_, n) if usize::try_from(*n).ok() == Some(size) => {}
             other => {
@@ -230,7 +245,7 @@ impl Tensor {
             }
         };
         let mut shape = vec![rows];
-        shape.extend(metadata.shape);
+        shape.extend(row_shape);
         Tensor::new(shape, data).map_err(|e| not(e.to_string()))
     }
 }

@@ -12,7 +12,7 @@ use super::unify::{Subst, substitute};
 use super::{Checker, TypeError};
 use crate::error::did_you_mean;
 use crate::hir::{self, ExprKind as HirKind, Literal, Target};
-use crate::ty::{Scalar, Type};
+use crate::ty::{Dim, Scalar, Tensor, Type};
 
 /// One argument of a call, typed: the piped value (`x |> f`) comes first.
 pub(super) struct ArgValue<'e> {
@@ -217,8 +217,17 @@ impl<'e> Checker<'_, '_> {
                 return Type::Unknown;
             }
         };
-        let list = Type::List(Box::new(column));
-        if nullable { list.nullable() } else { list }
+        // A tensor column is a tensor with one more dimension, the rows (spec/language.md
+        // §Tables); any other column is a list of its values.
+        let read = match column {
+            Type::Tensor(Tensor { elem, dims: Some(dims) }) => {
+                let rows = Dim::Var(self.dims.fresh(None));
+                let dims = std::iter::once(rows).chain(dims).collect();
+                Type::Tensor(Tensor { elem, dims: Some(dims) })
+            }
+            other => Type::List(Box::new(other)),
+        };
+        if nullable { read.nullable() } else { read }
     }
 
     /// The callable a callee names; reports callees that are not callable.

@@ -62,9 +62,16 @@ impl Driver<'_> {
             }
             _ => match self.tensor_op(node, op)? {
                 Some((tensor_op, params)) => {
-                    let values: Vec<Value> =
-                        params.iter().map(|n| self.input(node, n)).collect::<Result<_, _>>()?;
-                    Ok(Slot::Ready(self.run_tensor_op(tensor_op, values, ty).await?))
+                    let args = params
+                        .iter()
+                        .map(|name| {
+                            node.args
+                                .iter()
+                                .find(|a| a.name == *name)
+                                .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    self.tensor_node(tensor_op, &args, ty).await
                 }
                 None => Err(RunError::Unsupported(format!("`{name}` does not run yet"))),
             },

@@ -5,8 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
+use aigrid_kernels::Tensor;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Column;
+use datafusion::common::metadata::FieldMetadata;
 use datafusion::execution::options::ArrowReadOptions;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions};
@@ -20,6 +22,37 @@ use crate::kernel::{Kernel, nullable};
 use crate::value::Value;
 
 impl Driver<'_> {
+    /// The column `name` of the node's table. A column of tensor type is read as a tensor: the
+    /// column, with the `arrow.fixed_shape_tensor` extension of its row shape.
+    pub(super) fn column(
+        &self,
+        node: &PlanNode,
+        name: &str,
+        ty: &ValueType,
+    ) -> Result<LogicalPlan, RunError> {
+        let table = self.plan_input(node, "table")?;
+        if table.schema().fields().iter().all(|f| f.name() != name) {
+            return Err(RunError::Data(format!("the table has no column `{name}`")));
+        }
+        let column = Expr::Column(Column::new_unqualified(name));
+        let column = match ty {
+            ValueType::Tensor { dims, .. } => {
+                let row: Option<Vec<usize>> =
+                    dims.iter().skip(1).map(|d| d.and_then(|n| usize::try_from(n).ok())).collect();
+                match row {
+                    Some(row) => {
+                        let metadata = FieldMetadata::from(Tensor::column_metadata(&row));
+                        column.alias_with_metadata(name, Some(metadata))
+                    }
+                    // A row shape not known here: the column's own metadata says it.
+                    None => column,
+                }
+            }
+            _ => column,
+        };
+        Ok(LogicalPlanBuilder::from(table).project([column])?.build()?)
+    }
+
     pub(super) async fn read(
         &self,
         node: &PlanNode,

@@ -1,12 +1,15 @@
-//! Tensor operations of `std.tensor` and fused chains, run on aigrid's kernels over whole
-//! tensors.
+//! Tensor operations of `std.tensor` and fused chains, run on aigrid's kernels: row-wise ones
+//! stream through a [`TensorKernelExec`], the others run over whole tensors.
+
+use std::sync::Arc;
 
 use aigrid_compiler::{PlanArg, PlanNode, PlanStep, PlanStepArg, Value as Constant, ValueType};
 use aigrid_kernels::{Binary, Operand, Reduce, Unary};
 
-use super::Driver;
+use super::{Driver, Slot};
 use crate::RunError;
 use crate::kernel::TensorOp;
+use crate::tensor_exec::TensorKernelExec;
 use crate::value::Value;
 
 impl Driver<'_> {
@@ -16,7 +19,7 @@ impl Driver<'_> {
         node: &PlanNode,
         steps: &[PlanStep],
         ty: ValueType,
-    ) -> Result<Value, RunError> {
+    ) -> Result<Slot, RunError> {
         let mut chain = Vec::with_capacity(steps.len());
         for step in steps {
             // The step read as a node of its own: its constants are its arguments, so the
@@ -49,8 +52,35 @@ impl Driver<'_> {
                 .collect::<Result<Vec<_>, _>>()?;
             chain.push((tensor_op, operands));
         }
-        let values = node.args.iter().map(|a| self.arg_value(a)).collect::<Result<Vec<_>, _>>()?;
-        self.run_tensor_op(TensorOp::Fused(chain), values, ty).await
+        let args: Vec<&PlanArg> = node.args.iter().collect();
+        self.tensor_node(TensorOp::Fused(chain), &args, ty).await
+    }
+
+    /// Runs tensor operation `op` on the arguments `args`: streaming the rows of its one input
+    /// through a [`TensorKernelExec`] when the operation is row-wise, else on whole tensors.
+    pub(super) async fn tensor_node(
+        &self,
+        op: TensorOp,
+        args: &[&PlanArg],
+        ty: ValueType,
+    ) -> Result<Slot, RunError> {
+        if let [arg] = args {
+            let slot = arg.input.and_then(|id| self.values.get(&id));
+            let input = match slot {
+                Some(Slot::Pending(_, plan)) => self.state.create_physical_plan(plan).await?,
+                _ => Self::source(&self.arg_value(arg)?)?,
+            };
+            if let Some(exec) = TensorKernelExec::row_wise(op.clone(), input.clone())? {
+                return self.pending(ty, Arc::new(exec));
+            }
+            if let Some(Slot::Pending(input_ty, _)) = slot {
+                let (schema, batches) = self.collect(input).await?;
+                let value = Value::new(input_ty.clone(), schema, batches);
+                return Ok(Slot::Ready(self.run_tensor_op(op, vec![value], ty).await?));
+            }
+        }
+        let values = args.iter().map(|a| self.arg_value(a)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Slot::Ready(self.run_tensor_op(op, values, ty).await?))
     }
 
     /// Runs a tensor operation on whole tensors, on a blocking thread.
