@@ -3,6 +3,7 @@
 mod args;
 mod bind;
 mod build;
+mod cache;
 mod check;
 mod completions;
 mod discovery;
@@ -77,6 +78,7 @@ pub fn run() -> ExitStatus {
         Command::Graph(args) => graph::run(&args),
         Command::Discovery(args) => discovery::run(&args),
         Command::Models(args) => models::run(&args),
+        Command::Cache(args) => cache::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

@@ -44,7 +44,7 @@ fn every_stage_of_every_example_round_trips_through_the_codec() {
             let written = dir.join("written");
             let result = dir.join("result.arrow");
             let mut command = aigridc();
-            command.current_dir(root()).args(["run", &source, "-q", "--param"]);
+            command.current_dir(root()).args(["run", "--no-cache", &source, "-q", "--param"]);
             command.arg(format!("out={}", written.display())).arg("-o").arg(&result);
             if way == "through-codec" {
                 command.arg("--through-codec");

@@ -162,8 +162,14 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
     );
 
     // The primary answers.
-    let (code, stdout, stderr) =
-        run(scratch.aigridc().args(["run", "p.ag", "-q", "--discovery", &server.url]));
+    let (code, stdout, stderr) = run(scratch.aigridc().args([
+        "run",
+        "--no-cache",
+        "p.ag",
+        "-q",
+        "--discovery",
+        &server.url,
+    ]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("| GRID    |") && stdout.contains("| NETWORK |"), "{stdout}");
     assert!(stdout.ends_with("3 values\n"), "{stdout}");
@@ -172,8 +178,14 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
     // The primary is gone: the fallback gives the same result.
     let _ = first.child.kill();
     let _ = first.child.wait();
-    let (code, again, stderr) =
-        run(scratch.aigridc().args(["run", "p.ag", "-q", "--discovery", &server.url]));
+    let (code, again, stderr) = run(scratch.aigridc().args([
+        "run",
+        "--no-cache",
+        "p.ag",
+        "-q",
+        "--discovery",
+        &server.url,
+    ]));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(again, stdout);
     assert_eq!(std::fs::read_to_string(&second_calls).unwrap_or_default(), "1");
@@ -181,7 +193,7 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
     // Both gone: the error names each binding and why it failed.
     drop(second);
     let (code, _, stderr) =
-        run(scratch.aigridc().args(["run", "p.ag", "--discovery", &server.url]));
+        run(scratch.aigridc().args(["run", "--no-cache", "p.ag", "--discovery", &server.url]));
     assert_eq!(code, 1);
     assert!(
         stderr.contains("every grid AI bound to `upper` failed: `upper.first`: cannot reach"),
@@ -217,7 +229,7 @@ fn a_flight_ai_killed_mid_run_is_replaced_by_the_fallback_with_the_same_result()
 
     let child = scratch
         .aigridc()
-        .args(["run", "p.ag", "-q", "-o", "killed.csv", "--discovery", &server.url])
+        .args(["run", "--no-cache", "p.ag", "-q", "-o", "killed.csv", "--discovery", &server.url])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -242,6 +254,7 @@ fn a_flight_ai_killed_mid_run_is_replaced_by_the_fallback_with_the_same_result()
     // The same pipeline on the fallback alone gives the same file.
     let (code, _, stderr) = run(scratch.aigridc().args([
         "run",
+        "--no-cache",
         "p.ag",
         "-q",
         "-o",
@@ -269,7 +282,7 @@ fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
     register(&scratch, &server, &[card("upper.slow", 1, slow.port)]);
     let mut child = scratch
         .aigridc()
-        .args(["run", "p.ag", "-q", "-o", "out.csv", "--discovery", &server.url])
+        .args(["run", "--no-cache", "p.ag", "-q", "-o", "out.csv", "--discovery", &server.url])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));

@@ -19,17 +19,19 @@ use datafusion::arrow::array::{Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 const WIDTH: usize = 128;
 const BATCH: usize = 65_536;
+const ROW_GROUP_ROWS: usize = 131_072;
 const RUNS: usize = 3;
 
 /// Writes the input, unless a file of that size is there already.
 fn input(mib: usize) -> PathBuf {
     let dir = std::env::temp_dir().join("aigrid-bench");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join(format!("stream-{mib}MiB.parquet"));
+    let path = dir.join(format!("stream-{mib}MiB-rg{ROW_GROUP_ROWS}.parquet"));
     if path.exists() {
         return path;
     }
@@ -56,8 +58,12 @@ fn input(mib: usize) -> PathBuf {
         let batch = RecordBatch::try_new(schema.clone(), vec![ids, array])
             .unwrap_or_else(|e| panic!("{e}"));
         let writer = writer.get_or_insert_with(|| {
-            ArrowWriter::try_new(file.try_clone().unwrap_or_else(|e| panic!("{e}")), schema, None)
-                .unwrap_or_else(|e| panic!("{e}"))
+            // Row groups of 64 MiB, as Spark and most writers of large files make them.
+            let properties = WriterProperties::builder()
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .build();
+            let file = file.try_clone().unwrap_or_else(|e| panic!("{e}"));
+            ArrowWriter::try_new(file, schema, Some(properties)).unwrap_or_else(|e| panic!("{e}"))
         });
         writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
     }

@@ -2,12 +2,14 @@
 //!
 //! Reads and `sql` steps are DataFusion's own plans; aigrid's operators are DataFusion
 //! extension nodes: [`AiCallExec`] calls the grid AIs bound to an `ai` node, batch by batch,
-//! with retries and fail-over, [`WriteExec`] streams its input into a file, and [`GatherExec`]
+//! with retries and fail-over, [`WriteExec`] streams its input into a file, a
+//! `TensorKernelExec` runs a row-wise tensor kernel batch by batch, and [`GatherExec`]
 //! runs operations that need whole inputs (kernels, `select`'s zip). [`PlanTable`] lets SQL read
 //! an operator's output. The plan is a DAG and DataFusion plans are trees, so the executor cuts
 //! the DAG into stages: a result with one reader streams into that reader's plan, and a result
 //! with several readers (or the pipeline's output, or a `@cache` node) is computed once and
-//! kept until its last reader has run.
+//! kept until its last reader has run; with a [`Cache`], stage outputs of earlier runs with
+//! the same key are taken from it instead of computed (spec/run.md).
 //!
 //! ```
 //! use aigrid_compiler::{BuildOptions, MemoryWorld, build};
@@ -21,6 +23,7 @@
 //! ```
 
 mod ai_call;
+mod cache;
 mod codec;
 mod declared;
 mod gather;
@@ -35,6 +38,7 @@ mod write;
 mod write_exec;
 
 pub use ai_call::{AiCall, AiCallExec, Binding};
+pub use cache::{Cache, EntryInfo};
 pub use codec::AigridCodec;
 pub use gather::{GatherExec, Gathered};
 pub use observe::{Observer, rows_read};

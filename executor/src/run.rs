@@ -9,6 +9,7 @@
 //! is kept, in memory, until its last reader has run.
 
 mod args;
+mod cached;
 mod call;
 mod std_ops;
 mod table;
@@ -35,6 +36,7 @@ use datafusion_proto::bytes::{
 
 use crate::RunError;
 use crate::ai_call::AiCall;
+use crate::cache::{Cache, Key};
 use crate::codec::AigridCodec;
 use crate::declared::declare;
 use crate::observe::Observer;
@@ -56,6 +58,8 @@ pub struct RunOptions {
     pub through_codec: bool,
     /// Hears of nodes and stages as they run (a progress display, a log).
     pub observer: Option<Arc<dyn Observer>>,
+    /// Takes the stage outputs of earlier runs from this cache and puts new ones into it.
+    pub cache: Option<Cache>,
 }
 
 /// What one node did.
@@ -72,6 +76,8 @@ pub struct NodeReport {
     pub time: Duration,
     /// For an AI call: requests answered, and rows that became null.
     pub calls: Option<(u64, u64)>,
+    /// Whether its value came from the cache, computed by an earlier run.
+    pub cached: bool,
 }
 
 /// A finished run.
@@ -128,6 +134,10 @@ struct Driver<'a> {
     queries: QueryPlanner,
     /// The run-time type of each type written in the plan, parsed once.
     types: HashMap<&'a str, ValueType>,
+    /// The cache key of each node's result, with a cache.
+    keys: HashMap<u32, Key>,
+    /// The AI calls so far: a result made while one of them gave nulls is not cached.
+    calls: Vec<Arc<AiCall>>,
 }
 
 /// What a node is, for reports and errors.
@@ -182,6 +192,8 @@ impl<'a> Driver<'a> {
             readers,
             queries: QueryPlanner::default(),
             types,
+            keys: HashMap::new(),
+            calls: Vec::new(),
         }
     }
 
@@ -197,7 +209,7 @@ impl<'a> Driver<'a> {
             if let Some(observer) = &observer {
                 observer.node_started(node.id, &describe(node));
             }
-            let (slot, call) = self.step(node).await.map_err(|error| RunError::Node {
+            let (slot, call, cached) = self.step(node).await.map_err(|error| RunError::Node {
                 file: node.span.file.clone(),
                 line: node.span.line,
                 column: node.span.column,
@@ -216,6 +228,7 @@ impl<'a> Driver<'a> {
                 },
                 time: started.elapsed(),
                 calls: None,
+                cached,
             });
             if let (Some(observer), Some(report)) = (&observer, reports.last()) {
                 observer.node_finished(report);
@@ -244,8 +257,24 @@ impl<'a> Driver<'a> {
     }
 
     /// Runs `node`: makes whole the inputs it does not stream, plans it, and computes its
-    /// result now when it ends a stage.
-    async fn step(&mut self, node: &PlanNode) -> Result<(Slot, Option<Arc<AiCall>>), RunError> {
+    /// result now when it ends a stage (or takes it from the cache: then `true`).
+    async fn step(
+        &mut self,
+        node: &PlanNode,
+    ) -> Result<(Slot, Option<Arc<AiCall>>, bool), RunError> {
+        let readers = self.readers.get(&node.id).copied().unwrap_or(0);
+        let streams_on = readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output;
+        let key = self.key(node);
+        if let Some(key) = key {
+            self.keys.insert(node.id, key);
+        }
+        let cached = key.filter(|_| !streams_on && self.caches(node));
+        if let Some(key) = cached
+            && let Some(ty) = self.types.get(node.ty.as_str())
+            && let Some(slot) = self.cached_slot(key, ty)
+        {
+            return Ok((slot, None, true));
+        }
         let streamed = self.streamed_args(node);
         for arg in node.args.iter().filter(|a| !streamed.contains(&a.name.as_str())) {
             let Some(id) = arg.input else { continue };
@@ -257,59 +286,21 @@ impl<'a> Driver<'a> {
             }
         }
         let (slot, call) = self.node(node).await?;
-        let readers = self.readers.get(&node.id).copied().unwrap_or(0);
-        let streams_on = readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output;
+        if let Some(call) = &call {
+            self.calls.push(call.clone());
+        }
         let slot = match slot {
             Slot::Pending(ty, plan) if !streams_on => {
                 Slot::Ready(self.materialize(ty, &plan).await?)
             }
             slot => slot,
         };
-        Ok((slot, call))
-    }
-
-    /// The arguments `node` takes as a stream of batches rather than whole.
-    fn streamed_args<'n>(&self, node: &'n PlanNode) -> Vec<&'n str> {
-        match &node.op {
-            PlanOp::Std { name } => match name.rsplit('.').next().unwrap_or(name) {
-                "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => vec!["value"],
-                "chunk" => vec!["input"],
-                "select" | "filter" | "sort" | "limit" | "group_by" => vec!["table"],
-                "join" => vec!["left", "right"],
-                // Row-wise tensor operations stream their one tensor (`tensor_node`).
-                "neg" | "exp" | "log" | "relu" | "gelu" | "sigmoid" | "scale" | "softmax"
-                | "l2_normalize" | "topk" | "topk_indices" | "sum" | "mean" | "max" | "min"
-                | "argmax"
-                    if name.starts_with("std.tensor.") =>
-                {
-                    vec!["x"]
-                }
-                _ => Vec::new(),
-            },
-            PlanOp::Fused { .. } => {
-                let inputs: Vec<&str> = node
-                    .args
-                    .iter()
-                    .filter(|a| a.input.is_some())
-                    .map(|a| a.name.as_str())
-                    .collect();
-                if inputs.len() == 1 { inputs } else { Vec::new() }
-            }
-            PlanOp::Sql { .. } => node
-                .args
-                .iter()
-                .filter(|a| a.input.is_some())
-                .filter_map(|a| {
-                    let ty = self.plan.nodes.get(a.input? as usize).map(|n| n.ty.as_str())?;
-                    matches!(self.types.get(ty), Some(ValueType::Table(_)))
-                        .then_some(a.name.as_str())
-                })
-                .collect(),
-            PlanOp::Column { .. } => vec!["table"],
-            PlanOp::Check | PlanOp::Output => vec!["value"],
-            PlanOp::Ai { .. } => vec![self.streamed_param(node)],
-            _ => Vec::new(),
+        if let (Some(key), Slot::Ready(value)) = (cached, &slot)
+            && self.calls.iter().all(|c| c.null_rows.load(Ordering::Relaxed) == 0)
+        {
+            self.store(node, key, value, &describe(node));
         }
+        Ok((slot, call, false))
     }
 
     /// Computes the rows of `plan` now.

@@ -10,8 +10,12 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
 
 use crate::RunError;
+
+/// The most bytes a Parquet row group written by aigrid holds.
+const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// A file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -94,7 +98,13 @@ impl PartialFile {
                 Writer::JsonLines(datafusion::arrow::json::LineDelimitedWriter::new(file))
             }
             Format::Parquet => {
-                Writer::Parquet(Box::new(ArrowWriter::try_new(file, schema.clone(), None)?))
+                // A row group is buffered until it is complete: bounded in bytes as well as
+                // rows (1Mi rows of embeddings would be gigabytes).
+                let properties = WriterProperties::builder()
+                    .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
+                    .build();
+                let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
+                Writer::Parquet(Box::new(writer))
             }
             Format::Arrow => {
                 Writer::Arrow(datafusion::arrow::ipc::writer::FileWriter::try_new(file, schema)?)

@@ -32,6 +32,8 @@ pub enum Command {
     Discovery(DiscoveryArgs),
     /// Fetch and list the weights of the built-in models (`aigridc models fetch minilm`).
     Models(ModelsArgs),
+    /// List or clear the cache of stage outputs (`$AIGRID_HOME/cache`).
+    Cache(CacheArgs),
     /// Explain a diagnostic code, e.g. `aigridc explain AG0101`.
     Explain(ExplainArgs),
     /// Print a shell completion script, e.g. `aigridc completions bash > ~/.aigridc.bash`.
@@ -119,6 +121,10 @@ pub struct RunArgs {
     /// After the run, print what each node did: rows, time, AI requests.
     #[arg(long)]
     pub analyze: bool,
+    /// Compute everything: take nothing from the cache of earlier runs' stage outputs (in
+    /// `$AIGRID_HOME/cache`) and put nothing into it.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Print nothing but the result and errors (no progress, no summary).
     #[arg(long, short)]
     pub quiet: bool,
@@ -247,6 +253,23 @@ pub struct ModelsArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: ModelsCommand,
+}
+
+/// Arguments of `aigridc cache`.
+#[derive(Args, Debug)]
+pub struct CacheArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+/// The verbs of `aigridc cache`.
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// List the cached stage outputs: key, rows, size, age and the node that made each.
+    Ls,
+    /// Remove every cached stage output.
+    Clear,
 }
 
 /// The verbs of `aigridc models`.

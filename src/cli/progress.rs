@@ -131,6 +131,7 @@ impl Observer for JsonLog {
             "what": report.what,
             "rows": report.rows,
             "streamed": report.rows.is_none(),
+            "cached": report.cached,
             "time_ms": millis(report.time),
         }));
     }

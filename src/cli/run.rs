@@ -5,7 +5,7 @@ use std::path::Path;
 
 use aigrid_builtins::{Library, ModelStore};
 use aigrid_compiler::{Plan, ValueType};
-use aigrid_executor::{Format, RunError, RunOptions, Value};
+use aigrid_executor::{Cache, Format, RunError, RunOptions, Value};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::ExitStatus;
@@ -61,7 +61,8 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         },
         None => None,
     };
-    let library = Library::new(&ModelStore::from_env());
+    let store = ModelStore::from_env();
+    let library = Library::new(&store);
     let started = std::time::Instant::now();
     let progress = Progress::new(args.log_format, args.quiet);
     let options = RunOptions {
@@ -69,6 +70,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         cancel_on_ctrl_c: true,
         through_codec: args.through_codec,
         observer: progress.observer(),
+        cache: (!args.no_cache).then(|| Cache::at(store.home().join("cache"))),
     };
     let result = aigrid_executor::run(&plan, &library, &options);
     let run = match result {
@@ -86,6 +88,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     let calls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(c, _)| c).sum();
     let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(_, n)| n).sum();
+    let cached = run.nodes.iter().filter(|n| n.cached).count();
     progress.finished(run.nodes.len(), started.elapsed(), calls, nulls);
     let text_log = matches!(progress, Progress::Hidden | Progress::Bar(..));
     drop(progress);
@@ -98,16 +101,23 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         if nulls > 0 {
             summary.push_str(&format!(", {nulls} rows null after every binding failed"));
         }
+        if cached > 0 {
+            summary.push_str(&format!("; {cached} results from the cache"));
+        }
         output::note(&format!("{summary}\n"));
     }
     if args.analyze {
         // A node that streamed into its reader has no rows of its own: `streamed`.
-        let mut lines = String::from("node  rows      time_ms  requests  what\n");
+        let mut lines = String::from("node  rows           time_ms  requests  what\n");
         for node in &run.nodes {
             let requests = node.calls.map_or(String::from("-"), |(c, _)| c.to_string());
-            let rows = node.rows.map_or(String::from("streamed"), |r| r.to_string());
+            let rows = match (node.rows, node.cached) {
+                (Some(rows), true) => format!("{rows} (cached)"),
+                (Some(rows), false) => rows.to_string(),
+                (None, _) => String::from("streamed"),
+            };
             lines.push_str(&format!(
-                "%{:<4} {:<9} {:>8.2}  {:<8}  {}\n",
+                "%{:<4} {:<14} {:>8.2}  {:<8}  {}\n",
                 node.id,
                 rows,
                 node.time.as_secs_f64() * 1e3,

@@ -1,7 +1,7 @@
 //! The arguments of a node: values of the nodes it reads, constants, and parameters given on
 //! the command line.
 
-use aigrid_compiler::{PlanArg, PlanNode, Value as Constant, ValueType};
+use aigrid_compiler::{PlanArg, PlanNode, PlanOp, Value as Constant, ValueType};
 use datafusion::arrow::datatypes::DataType;
 
 use std::sync::Arc;
@@ -22,6 +22,50 @@ impl Driver<'_> {
             .find(|a| a.name == name)
             .ok_or_else(|| RunError::Internal(format!("no argument `{name}`")))?;
         self.arg_value(arg)
+    }
+
+    /// The arguments `node` takes as a stream of batches rather than whole.
+    pub(super) fn streamed_args<'n>(&self, node: &'n PlanNode) -> Vec<&'n str> {
+        match &node.op {
+            PlanOp::Std { name } => match name.rsplit('.').next().unwrap_or(name) {
+                "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => vec!["value"],
+                "chunk" => vec!["input"],
+                "select" | "filter" | "sort" | "limit" | "group_by" => vec!["table"],
+                "join" => vec!["left", "right"],
+                // Row-wise tensor operations stream their one tensor (`tensor_node`).
+                "neg" | "exp" | "log" | "relu" | "gelu" | "sigmoid" | "scale" | "softmax"
+                | "l2_normalize" | "topk" | "topk_indices" | "sum" | "mean" | "max" | "min"
+                | "argmax"
+                    if name.starts_with("std.tensor.") =>
+                {
+                    vec!["x"]
+                }
+                _ => Vec::new(),
+            },
+            PlanOp::Fused { .. } => {
+                let inputs: Vec<&str> = node
+                    .args
+                    .iter()
+                    .filter(|a| a.input.is_some())
+                    .map(|a| a.name.as_str())
+                    .collect();
+                if inputs.len() == 1 { inputs } else { Vec::new() }
+            }
+            PlanOp::Sql { .. } => node
+                .args
+                .iter()
+                .filter(|a| a.input.is_some())
+                .filter_map(|a| {
+                    let ty = self.plan.nodes.get(a.input? as usize).map(|n| n.ty.as_str())?;
+                    matches!(self.types.get(ty), Some(ValueType::Table(_)))
+                        .then_some(a.name.as_str())
+                })
+                .collect(),
+            PlanOp::Column { .. } => vec!["table"],
+            PlanOp::Check | PlanOp::Output => vec!["value"],
+            PlanOp::Ai { .. } => vec![self.streamed_param(node)],
+            _ => Vec::new(),
+        }
     }
 
     /// The node argument `name` as it stands: computed, or a frame not yet computed.
