@@ -200,6 +200,36 @@ fn aigridc_run_calls_a_flight_ai_and_fails_over_to_the_fallback() {
         "{stderr}"
     );
     assert!(stderr.contains("`upper.second`: cannot reach"), "{stderr}");
+
+    // Both gone, with `@on_error(null)`: the rows are null, `_error` says why, and the summary
+    // counts them.
+    let tolerant = RUN_PIPELINE
+        .replace("ai upper(", "@on_error(null)\nai upper(")
+        .replace("-> list<utf8>\n", "-> list<utf8>?\n")
+        .replace("main() -> list<utf8> {", "main() -> list<utf8>? {");
+    scratch.write("p.ag", &tolerant);
+    let (code, _, stderr) = run(scratch.aigridc().args([
+        "run",
+        "--no-cache",
+        "p.ag",
+        "-o",
+        "nulls.csv",
+        "--discovery",
+        &server.url,
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("3 rows null after every binding failed"), "{stderr}");
+    let written = std::fs::read_to_string(scratch.path().join("nulls.csv")).unwrap_or_default();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.first(), Some(&"list,_error"), "{written}");
+    assert_eq!(lines.len(), 4, "{written}");
+    for line in &lines[1..] {
+        assert!(
+            line.starts_with(",every grid AI bound to `upper` failed: `upper.first`: cannot reach"),
+            "{line}"
+        );
+        assert!(line.contains("`upper.second`: cannot reach"), "{line}");
+    }
 }
 
 #[test]

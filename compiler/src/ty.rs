@@ -334,6 +334,28 @@ impl Type {
         }
     }
 
+    /// The type of an `ai` call's result under `@on_error(null)`, where the rows of a failed
+    /// request are null: a table's columns become nullable, with a last column `_error: utf8?`
+    /// that says why a row is null (spec/language.md §11); any other type becomes nullable.
+    pub(crate) fn on_error_null(self) -> Type {
+        match self {
+            Type::Table(Some(columns)) => {
+                let mut columns: Vec<Column> = columns
+                    .iter()
+                    .filter(|c| c.name != "_error")
+                    .map(|c| Column { name: c.name.clone(), ty: c.ty.clone().nullable() })
+                    .collect();
+                let why = Type::Optional(Box::new(Type::Scalar(Scalar::Utf8)));
+                columns.push(Column { name: "_error".into(), ty: why });
+                Type::Table(Some(columns.into()))
+            }
+            Type::Optional(inner) if matches!(*inner, Type::Table(Some(_))) => {
+                inner.on_error_null()
+            }
+            other => other.nullable(),
+        }
+    }
+
     /// A tensor whose element type and shape are unknown.
     pub(crate) fn any_tensor() -> Type {
         Type::Tensor(Tensor { elem: Elem::Unknown, dims: None })

@@ -206,7 +206,14 @@ impl Checker<'_, '_> {
                 StmtKind::Let { name, ty, value } => {
                     let mut value = self.value(value);
                     if attrs.on_error_null {
-                        value.ty = value.ty.nullable();
+                        // The attribute reaches the `ai` call the step's value is; any other
+                        // value just becomes nullable.
+                        let is_ai = matches!(
+                            &value.kind,
+                            hir::ExprKind::Call(hir::Call { target: hir::Target::Ai(..), .. })
+                        );
+                        value.ty =
+                            if is_ai { value.ty.on_error_null() } else { value.ty.nullable() };
                     }
                     let bound = match ty {
                         Some(ty) => {

@@ -22,6 +22,10 @@ use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
+/// The allocator of `aigridc`, whose runs this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const WIDTH: usize = 128;
 const BATCH: usize = 65_536;
 const ROW_GROUP_ROWS: usize = 131_072;

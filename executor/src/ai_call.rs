@@ -14,7 +14,8 @@
 //! input row, in order.
 //! Streaming: one piece in flight per partition, run on a blocking thread. Errors: when every
 //! binding has failed, the stream ends with an error naming each binding and its error, unless
-//! the node has `@on_error(null)`: then the piece's rows are null. The whole arguments (fitted
+//! the node has `@on_error(null)`: then the piece's rows are null, and the result's last
+//! column, `_error`, says why (it is null in the rows that were answered). The whole arguments (fitted
 //! examples, constants) are prepared once per binding. Cancellation: dropping the stream stops
 //! after the piece in flight. Memory: one input batch and its answer.
 
@@ -23,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use aigrid_builtins::{Args, Builtin, Prepared, Value as AiValue};
-use datafusion::arrow::array::{RecordBatch, new_null_array};
+use datafusion::arrow::array::{RecordBatch, StringArray, new_null_array};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
@@ -116,7 +117,32 @@ pub struct AiCall {
     pub null_rows: AtomicU64,
 }
 
+/// The column that says why a row is null under `@on_error(null)`.
+pub const ERROR_COLUMN: &str = "_error";
+
 impl AiCall {
+    /// The columns the AI answers: the result's, but `_error`, which the call adds.
+    fn answered(&self) -> SchemaRef {
+        match self.schema.fields().split_last() {
+            Some((last, rest)) if self.on_error_null && last.name() == ERROR_COLUMN => {
+                Arc::new(datafusion::arrow::datatypes::Schema::new(rest.to_vec()))
+            }
+            _ => self.schema.clone(),
+        }
+    }
+
+    /// `batch` of the answered columns with the `_error` column after them, if the result has
+    /// one: `error` in every row, or null.
+    fn with_error(&self, batch: RecordBatch, error: Option<&str>) -> Result<RecordBatch, RunError> {
+        if self.schema.fields().len() == batch.num_columns() {
+            return Ok(batch);
+        }
+        let rows = batch.num_rows();
+        let mut columns = batch.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(vec![error; rows])));
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+
     /// Answers one piece of input.
     fn answer(&self, rows: &RecordBatch) -> Result<RecordBatch, RunError> {
         let input = if self.streams_table {
@@ -161,7 +187,7 @@ impl AiCall {
                     Ok(batch) => {
                         self.calls.fetch_add(1, Ordering::Relaxed);
                         binding.failed.store(false, Ordering::Relaxed);
-                        return Ok(batch);
+                        return self.with_error(batch, None);
                     }
                     Err(error) => last = error,
                 }
@@ -171,13 +197,15 @@ impl AiCall {
         }
         if self.on_error_null {
             self.null_rows.fetch_add(rows.num_rows() as u64, Ordering::Relaxed);
-            let columns = self
-                .schema
+            let answered = self.answered();
+            let columns = answered
                 .fields()
                 .iter()
                 .map(|f| new_null_array(f.data_type(), rows.num_rows()))
                 .collect();
-            return Ok(RecordBatch::try_new(self.schema.clone(), columns)?);
+            let nulls = RecordBatch::try_new(answered, columns)?;
+            let why = RunError::Ai { name: self.name.clone(), tried }.to_string();
+            return self.with_error(nulls, Some(&why));
         }
         Err(RunError::Ai { name: self.name.clone(), tried })
     }
@@ -219,7 +247,8 @@ impl AiCall {
                 }
                 None => return Err("the AI answered nothing".to_string()),
             };
-            let batch = conform(&self.schema, columns).map_err(|e| format!("its answer: {e}"))?;
+            let batch =
+                conform(&self.answered(), columns).map_err(|e| format!("its answer: {e}"))?;
             if batch.num_rows() != rows.num_rows() {
                 return Err(format!(
                     "it answered {} rows for {}",
@@ -249,7 +278,7 @@ impl AiCall {
                 return Err(RunError::Data("the AI answered a scalar, not rows".into()));
             }
         };
-        let batch = conform(&self.schema, columns)?;
+        let batch = conform(&self.answered(), columns)?;
         if batch.num_rows() != rows {
             return Err(RunError::Data(format!(
                 "the AI answered {} rows for {rows}",

@@ -173,7 +173,7 @@ impl<'p, 'w> Env<'p, 'w> {
             let params = self.params(file, params, false);
             let mut ret = ret.map(|ty| self.lower(file, ty, false));
             if on_error_null && matches!(kind, CallableKind::Ai) {
-                ret = ret.map(Type::nullable);
+                ret = ret.map(Type::on_error_null);
             }
             Some(Callable { name: decl_name.name.clone(), kind, params, ret, file })
         })

@@ -12,7 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::{Driver, Slot};
 use crate::RunError;
-use crate::ai_call::{AiCall, AiCallExec, Binding};
+use crate::ai_call::{AiCall, AiCallExec, Binding, ERROR_COLUMN};
 use crate::kernel::{nullable, tensor_schema};
 
 impl Driver<'_> {
@@ -74,7 +74,13 @@ impl Driver<'_> {
             whole.insert(arg.name.clone(), value);
         }
         let input_type = self.input_type(node, streamed)?;
-        let schema = result_schema(&ty)?;
+        let mut schema = result_schema(&ty)?;
+        // `@on_error(null)`: a last column says why a row is null (a table's type has it).
+        if node.attrs.on_error_null && schema.fields().iter().all(|f| f.name() != ERROR_COLUMN) {
+            let mut fields = schema.fields().to_vec();
+            fields.push(Arc::new(Field::new(ERROR_COLUMN, DataType::Utf8, true)));
+            schema = Arc::new(Schema::new(fields));
+        }
         let batch_size = batch_size.unwrap_or(1024);
         let call = Arc::new(AiCall {
             name: name.to_string(),
