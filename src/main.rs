@@ -5,11 +5,12 @@ mod cli;
 
 use std::process::ExitCode;
 
-/// mimalloc returns the memory of a streaming run's large Arrow buffers, which glibc's malloc
-/// keeps (see the workspace manifest).
+/// mimalloc, returning the memory of a streaming run's large Arrow buffers (glibc's malloc
+/// keeps it).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: aigrid_executor::Allocator = aigrid_executor::Allocator;
 
 fn main() -> ExitCode {
+    aigrid_executor::configure_allocator();
     cli::run().into()
 }

@@ -12,7 +12,7 @@ use aigrid_compiler::{BuildOptions, MemoryWorld, build};
 
 /// The allocator of `aigridc`, whose runs this measures.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: aigrid_executor::Allocator = aigrid_executor::Allocator;
 
 const SENTENCES: usize = 10_000;
 const BATCH: usize = 64;
@@ -33,6 +33,7 @@ fn sentences(n: usize) -> Vec<String> {
 }
 
 fn main() {
+    aigrid_executor::configure_allocator();
     let store = ModelStore::from_env();
     let model = match store.minilm() {
         Ok(model) => model,
@@ -71,12 +72,16 @@ fn main() {
          pipeline main() {{\n    let docs: table {{ text: utf8 }} = read_csv({csv:?})\n    \
          write_parquet(embed(docs.text), {out:?})\n}}\n"
     );
-    let mut world = MemoryWorld::new();
-    let file = world.add_file("minilm.ag", &source);
-    let Some(plan) = build(&mut world, file, &BuildOptions::default()).plan else {
-        panic!("the pipeline does not build")
-    };
     let library = Library::new(&store);
+    let mut world = MemoryWorld::new();
+    for card in library.cards() {
+        world.add_card(card);
+    }
+    let file = world.add_file("minilm.ag", &source);
+    let built = build(&mut world, file, &BuildOptions::default());
+    let Some(plan) = built.plan else {
+        panic!("the pipeline does not build: {:?}", built.diagnostics)
+    };
     let started = Instant::now();
     aigrid_executor::run(&plan, &library, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let through_run = started.elapsed().as_secs_f64();

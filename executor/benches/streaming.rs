@@ -24,7 +24,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 /// The allocator of `aigridc`, whose runs this measures.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: aigrid_executor::Allocator = aigrid_executor::Allocator;
 
 const WIDTH: usize = 128;
 const BATCH: usize = 65_536;
@@ -97,6 +97,7 @@ fn peak_mib() -> f64 {
 const QUERY: &str = "SELECT emb FROM docs WHERE id % 2 = 0";
 
 fn main() {
+    aigrid_executor::configure_allocator();
     let mib = std::env::var("AIGRID_STREAM_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(2048);
     let started = Instant::now();
     let path = input(mib);

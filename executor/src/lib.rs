@@ -23,6 +23,7 @@
 //! ```
 
 mod ai_call;
+mod allocator;
 mod cache;
 mod codec;
 mod declared;
@@ -38,6 +39,7 @@ mod write;
 mod write_exec;
 
 pub use ai_call::{AiCall, AiCallExec, Binding};
+pub use allocator::{Allocator, configure_allocator};
 pub use cache::{Cache, EntryInfo};
 pub use codec::AigridCodec;
 pub use gather::{GatherExec, Gathered};

@@ -11,6 +11,7 @@
 mod args;
 mod cached;
 mod call;
+mod spill;
 mod std_ops;
 mod table;
 mod tensor;
@@ -43,6 +44,7 @@ use crate::observe::Observer;
 use crate::plan_table::PlanTable;
 use crate::query::QueryPlanner;
 use crate::value::Value;
+use spill::{Spill, WorkDir};
 use table::literal;
 
 /// How to run a plan.
@@ -60,6 +62,12 @@ pub struct RunOptions {
     pub observer: Option<Arc<dyn Observer>>,
     /// Takes the stage outputs of earlier runs from this cache and puts new ones into it.
     pub cache: Option<Cache>,
+    /// The most bytes of stage outputs kept in memory for later readers; past it the largest
+    /// are written to Arrow IPC files in the work directory. `None`: no limit.
+    pub memory_budget: Option<usize>,
+    /// Where spilled stage outputs go (a directory per run inside it, removed at the end);
+    /// `None`: the system's temporary directory.
+    pub work_dir: Option<std::path::PathBuf>,
 }
 
 /// What one node did.
@@ -87,6 +95,8 @@ pub struct Run {
     pub output: Option<Value>,
     /// Each node that ran, in order.
     pub nodes: Vec<NodeReport>,
+    /// Bytes of stage outputs written to the work directory to stay within the memory budget.
+    pub spilled_bytes: u64,
 }
 
 /// Runs `plan`, calling the built-in AIs of `library`.
@@ -117,6 +127,8 @@ enum Slot {
     Ready(Value),
     /// Not computed: a logical plan that yields it, streamed into the plan of its one reader.
     Pending(ValueType, LogicalPlan),
+    /// Computed and written to a file, past the memory budget.
+    Spilled(Spill),
 }
 
 struct Driver<'a> {
@@ -138,6 +150,10 @@ struct Driver<'a> {
     keys: HashMap<u32, Key>,
     /// The AI calls so far: a result made while one of them gave nulls is not cached.
     calls: Vec<Arc<AiCall>>,
+    /// Where spilled values go, made on the first spill.
+    work_dir: Option<WorkDir>,
+    /// Bytes spilled so far.
+    spilled_bytes: u64,
 }
 
 /// What a node is, for reports and errors.
@@ -194,6 +210,8 @@ impl<'a> Driver<'a> {
             types,
             keys: HashMap::new(),
             calls: Vec::new(),
+            work_dir: None,
+            spilled_bytes: 0,
         }
     }
 
@@ -224,6 +242,7 @@ impl<'a> Driver<'a> {
                 what: describe(node),
                 rows: match &slot {
                     Slot::Ready(value) => Some(value.rows()),
+                    Slot::Spilled(spill) => Some(spill.rows),
                     Slot::Pending(..) => None,
                 },
                 time: started.elapsed(),
@@ -242,6 +261,7 @@ impl<'a> Driver<'a> {
                 }
             }
             self.values.insert(node.id, slot);
+            self.spill_past_budget().await?;
         }
         // The calls of streamed AI nodes finished with the stage that read them.
         for (index, call) in calls {
@@ -251,9 +271,10 @@ impl<'a> Driver<'a> {
         let output = match self.plan.output.and_then(|id| self.values.remove(&id)) {
             Some(Slot::Ready(value)) => Some(value),
             Some(Slot::Pending(ty, plan)) => Some(self.materialize(ty, &plan).await?),
+            Some(Slot::Spilled(spill)) => Some(spill.load()?),
             None => None,
         };
-        Ok(Run { output, nodes: reports })
+        Ok(Run { output, nodes: reports, spilled_bytes: self.spilled_bytes })
     }
 
     /// Runs `node`: makes whole the inputs it does not stream, plans it, and computes its
@@ -415,6 +436,7 @@ impl<'a> Driver<'a> {
             (ValueType::Table(Some(schema)), true) => {
                 let plan = match slot {
                     Slot::Pending(_, plan) => plan,
+                    Slot::Spilled(spill) => spill.plan.clone(),
                     Slot::Ready(value) => self.plan_of(&value)?,
                 };
                 Slot::Pending(ty.clone(), declare(plan, schema)?)

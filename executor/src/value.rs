@@ -114,6 +114,11 @@ impl Value {
         Value::column(ty, "value", array)
     }
 
+    /// The memory its batches take, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.batches.iter().map(RecordBatch::get_array_memory_size).sum()
+    }
+
     /// How many rows it has.
     pub fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()

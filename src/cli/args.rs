@@ -125,6 +125,14 @@ pub struct RunArgs {
     /// `$AIGRID_HOME/cache`) and put nothing into it.
     #[arg(long)]
     pub no_cache: bool,
+    /// The most memory that stage outputs kept for later nodes may take (`512MiB`, `4GiB`,
+    /// `100000` bytes); past it the largest are written to Arrow IPC files in the work directory.
+    #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = parse_size)]
+    pub memory_budget: usize,
+    /// Where a run writes what it spills (a directory per run, removed at its end); by default
+    /// the system's temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
     /// Print nothing but the result and errors (no progress, no summary).
     #[arg(long, short)]
     pub quiet: bool,
@@ -432,4 +440,29 @@ pub enum OutputFormat {
     Short,
     /// A JSON array; see spec/diagnostics.md.
     Json,
+}
+
+/// A size in bytes: a number, optionally followed by `B`, `KB`/`KiB`, `MB`/`MiB`, `GB`/`GiB`
+/// (decimal or binary multiples).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 =
+        number.parse().map_err(|_| format!("`{text}` is not a size such as 512MiB"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" | "k" => 1e3,
+        "kib" => 1024.0,
+        "mb" | "m" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "gb" | "g" => 1e9,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown unit `{other}`: B, KB, KiB, MB, MiB, GB or GiB")),
+    };
+    let bytes = number * scale;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > usize::MAX as f64 {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(bytes as usize)
 }

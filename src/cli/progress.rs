@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aigrid_executor::{NodeReport, Observer, rows_read};
+use aigrid_executor::{NodeReport, Observer, Run, rows_read};
 use datafusion::physical_plan::ExecutionPlan;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -61,14 +61,16 @@ impl Progress {
     }
 
     /// Logs the end of the run (JSON only: the text summary is the caller's).
-    pub fn finished(&self, nodes: usize, time: Duration, requests: u64, null_rows: u64) {
+    pub fn finished(&self, run: &Run, time: Duration, requests: u64, null_rows: u64) {
         if let Progress::Json(_) = self {
             line(serde_json::json!({
                 "event": "run_finished",
-                "nodes": nodes,
+                "nodes": run.nodes.len(),
                 "time_ms": millis(time),
                 "requests": requests,
                 "null_rows": null_rows,
+                "cached": run.nodes.iter().filter(|n| n.cached).count(),
+                "spilled_bytes": run.spilled_bytes,
             }));
         }
     }

@@ -71,6 +71,8 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         through_codec: args.through_codec,
         observer: progress.observer(),
         cache: (!args.no_cache).then(|| Cache::at(store.home().join("cache"))),
+        memory_budget: Some(args.memory_budget),
+        work_dir: args.work_dir.clone(),
     };
     let result = aigrid_executor::run(&plan, &library, &options);
     let run = match result {
@@ -89,7 +91,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     let calls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(c, _)| c).sum();
     let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(_, n)| n).sum();
     let cached = run.nodes.iter().filter(|n| n.cached).count();
-    progress.finished(run.nodes.len(), started.elapsed(), calls, nulls);
+    progress.finished(&run, started.elapsed(), calls, nulls);
     let text_log = matches!(progress, Progress::Hidden | Progress::Bar(..));
     drop(progress);
     if !args.quiet && text_log {
@@ -103,6 +105,10 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         }
         if cached > 0 {
             summary.push_str(&format!("; {cached} results from the cache"));
+        }
+        if run.spilled_bytes > 0 {
+            let mib = run.spilled_bytes as f64 / f64::from(1 << 20);
+            summary.push_str(&format!("; {mib:.1} MiB spilled to disk"));
         }
         output::note(&format!("{summary}\n"));
     }

@@ -97,6 +97,7 @@ impl Driver<'_> {
     pub(super) fn plan_arg(&self, arg: &PlanArg) -> Result<LogicalPlan, RunError> {
         match arg.input.and_then(|id| self.values.get(&id)) {
             Some(Slot::Pending(_, plan)) => Ok(plan.clone()),
+            Some(Slot::Spilled(spill)) => Ok(spill.plan.clone()),
             _ => self.plan_of(&self.arg_value(arg)?),
         }
     }
@@ -109,6 +110,7 @@ impl Driver<'_> {
     ) -> Result<Arc<dyn ExecutionPlan>, RunError> {
         match self.slot(node, name) {
             Ok(Slot::Pending(_, plan)) => Ok(self.state.create_physical_plan(plan).await?),
+            Ok(Slot::Spilled(spill)) => Ok(self.state.create_physical_plan(&spill.plan).await?),
             _ => Self::source(&self.input(node, name)?),
         }
     }
@@ -117,6 +119,7 @@ impl Driver<'_> {
     pub(super) fn input_type(&self, node: &PlanNode, name: &str) -> Result<ValueType, RunError> {
         Ok(match self.slot(node, name) {
             Ok(Slot::Pending(ty, _)) => ty.clone(),
+            Ok(Slot::Spilled(spill)) => spill.ty.clone(),
             _ => self.input(node, name)?.ty,
         })
     }
@@ -125,6 +128,7 @@ impl Driver<'_> {
         match (arg.input, &arg.value) {
             (Some(id), _) => match self.values.get(&id) {
                 Some(Slot::Ready(value)) => Ok(value.clone()),
+                Some(Slot::Spilled(spill)) => spill.load(),
                 Some(Slot::Pending(..)) => {
                     Err(RunError::Internal(format!("node {id} was not computed before its use")))
                 }

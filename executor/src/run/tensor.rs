@@ -68,6 +68,7 @@ impl Driver<'_> {
             let slot = arg.input.and_then(|id| self.values.get(&id));
             let input = match slot {
                 Some(Slot::Pending(_, plan)) => self.state.create_physical_plan(plan).await?,
+                Some(Slot::Spilled(spill)) => self.state.create_physical_plan(&spill.plan).await?,
                 _ => Self::source(&self.arg_value(arg)?)?,
             };
             if let Some(exec) = TensorKernelExec::row_wise(op.clone(), input.clone())? {

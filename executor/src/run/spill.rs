@@ -1,0 +1,121 @@
+//! Spilling: when the stage outputs kept in memory for later readers exceed the run's memory
+//! budget, the largest are written to Arrow IPC files under the run's work directory. Readers
+//! that stream a spilled value scan its file; readers that need it whole load it. A file is
+//! removed when its value's last reader has run, and the work directory when the run ends.
+
+use std::path::{Path, PathBuf};
+
+use aigrid_compiler::ValueType;
+use datafusion::arrow::ipc::reader::FileReader;
+use datafusion::arrow::ipc::writer::FileWriter;
+use datafusion::execution::options::ArrowReadOptions;
+use datafusion::logical_expr::LogicalPlan;
+
+use super::{Driver, Slot};
+use crate::RunError;
+use crate::value::Value;
+
+/// Values smaller than this stay in memory: writing them saves nothing.
+const SMALLEST_SPILLED: usize = 64 << 10;
+
+/// A stage output in an Arrow IPC file; the file is removed when this is dropped.
+pub(super) struct Spill {
+    /// What the value is.
+    pub ty: ValueType,
+    /// A scan of the file.
+    pub plan: LogicalPlan,
+    /// Its rows.
+    pub rows: usize,
+    path: PathBuf,
+}
+
+impl Spill {
+    /// The value, read back whole.
+    pub fn load(&self) -> Result<Value, RunError> {
+        let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", self.path.display()));
+        let file = std::fs::File::open(&self.path).map_err(io)?;
+        let reader = FileReader::try_new(std::io::BufReader::new(file), None)?;
+        let schema = reader.schema();
+        let batches = reader.collect::<Result<Vec<_>, _>>()?;
+        Ok(Value::new(self.ty.clone(), schema, batches))
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The run's work directory, removed with everything in it when the run ends.
+pub(super) struct WorkDir(PathBuf);
+
+impl WorkDir {
+    /// A new directory for this run under `parent`.
+    fn create(parent: &Path) -> Result<WorkDir, RunError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = parent.join(format!("aigrid-run-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| RunError::Io(format!("work directory {}: {e}", path.display())))?;
+        Ok(WorkDir(path))
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Driver<'_> {
+    /// Writes kept values to files, largest first, while those in memory exceed the budget.
+    pub(super) async fn spill_past_budget(&mut self) -> Result<(), RunError> {
+        let Some(budget) = self.options.memory_budget else { return Ok(()) };
+        loop {
+            let sizes: Vec<(u32, usize)> = self
+                .values
+                .iter()
+                .filter_map(|(id, slot)| match slot {
+                    Slot::Ready(value) => Some((*id, value.bytes())),
+                    _ => None,
+                })
+                .collect();
+            if sizes.iter().map(|(_, bytes)| bytes).sum::<usize>() <= budget {
+                return Ok(());
+            }
+            let largest = sizes.iter().filter(|(_, bytes)| *bytes >= SMALLEST_SPILLED);
+            let Some(&(id, bytes)) = largest.max_by_key(|(_, bytes)| *bytes) else {
+                return Ok(());
+            };
+            let Some(Slot::Ready(value)) = self.values.remove(&id) else { return Ok(()) };
+            let spill = self.spill(id, value).await?;
+            self.spilled_bytes += bytes as u64;
+            self.values.insert(id, Slot::Spilled(spill));
+        }
+    }
+
+    /// Writes the value of node `id` to a file of the work directory.
+    async fn spill(&mut self, id: u32, value: Value) -> Result<Spill, RunError> {
+        if self.work_dir.is_none() {
+            let parent = self.options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+            self.work_dir = Some(WorkDir::create(&parent)?);
+        }
+        let dir = self.work_dir.as_ref().map(|w| w.0.clone()).unwrap_or_default();
+        let path = dir.join(format!("node-{id}.arrow"));
+        let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", path.display()));
+        let file = std::fs::File::create(&path).map_err(io)?;
+        let mut writer = FileWriter::try_new(std::io::BufWriter::new(file), &value.schema)?;
+        for batch in &value.batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+        drop(writer);
+        let rows = value.rows();
+        let source = path.to_string_lossy().into_owned();
+        let options = ArrowReadOptions { file_extension: ".arrow", ..Default::default() };
+        let plan = self.context.read_arrow(&source, options).await?.into_unoptimized_plan();
+        Ok(Spill { ty: value.ty, plan, rows, path })
+    }
+}
