@@ -325,3 +325,42 @@ fn ctrl_c_cancels_a_run_with_exit_130_and_no_output() {
     assert!(interrupted.elapsed().as_secs() < 5, "took {:?} to stop", interrupted.elapsed());
     assert!(!scratch.path().join("out.csv").exists());
 }
+
+#[test]
+fn independent_stages_call_their_ais_at_the_same_time() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("flight-concurrent");
+    let (calls, in_flight) = (scratch.path().join("calls"), scratch.path().join("in-flight"));
+    // Each request of 2 rows takes 0.3 s; each write below makes 3 requests, one at a time.
+    let ai = PythonAi::start_with(
+        &python,
+        &calls,
+        &["--delay", "0.3", "--in-flight", &in_flight.to_string_lossy()],
+    );
+    let server =
+        DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+    let batched =
+        card("upper.only", 1, ai.port).replace("attributes: {", "attributes: { batch_size: 2,");
+    register(&scratch, &server, &[batched]);
+    scratch.write("first.csv", "text\na\nb\nc\nd\ne\nf\n");
+    scratch.write("second.csv", "text\ng\nh\ni\nj\nk\nl\n");
+    scratch.write(
+        "p.ag",
+        "use std.io.{read_csv, write_csv}\nuse std.table.{select}\n\n\
+         ai upper(text: list<utf8>) -> list<utf8>\n    where task == \"text-upper\"\n\n\
+         pipeline main() {\n    \
+         let first: table { text: utf8 } = read_csv(\"first.csv\")\n    \
+         write_csv(select(first, up = upper(first.text)), \"first-up.csv\")\n    \
+         let second: table { text: utf8 } = read_csv(\"second.csv\")\n    \
+         write_csv(select(second, up = upper(second.text)), \"second-up.csv\")\n}\n",
+    );
+    let (code, _, stderr) =
+        run(scratch.aigridc().args(["run", "--no-cache", "p.ag", "--discovery", &server.url]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap_or_default(), "6");
+    // The two writes are independent stages: their requests overlapped.
+    assert_eq!(std::fs::read_to_string(&in_flight).unwrap_or_default(), "2");
+    let written = |name: &str| std::fs::read_to_string(scratch.path().join(name));
+    assert_eq!(written("first-up.csv").ok().as_deref(), Some("up\nA\nB\nC\nD\nE\nF\n"));
+    assert_eq!(written("second-up.csv").ok().as_deref(), Some("up\nG\nH\nI\nJ\nK\nL\n"));
+}

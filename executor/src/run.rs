@@ -5,13 +5,15 @@
 //! its reader's plan, so a chain of reads, SQL steps, AI calls and writes runs as one pipeline
 //! of record batches. The DAG is cut into stages where a result must be whole: at a fan-out (a
 //! result with several readers, computed once), at the pipeline's output, at `@cache` nodes, and
-//! before the operations that take whole values (tensor kernels, constants). A stage's output
-//! is kept, in memory, until its last reader has run.
+//! before the operations that take whole values (tensor kernels, constants). A stage runs on a
+//! task of its own while the driver goes on (`stages.rs`); its output is kept until its last
+//! reader has run, in memory or, past the memory budget, in a file (`spill.rs`).
 
 mod args;
 mod cached;
 mod call;
 mod spill;
+mod stages;
 mod std_ops;
 mod table;
 mod tensor;
@@ -29,11 +31,8 @@ use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, UNNAMED_TABLE};
-use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use datafusion_proto::bytes::{
-    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
-};
 
 use crate::RunError;
 use crate::ai_call::AiCall;
@@ -45,6 +44,7 @@ use crate::plan_table::PlanTable;
 use crate::query::QueryPlanner;
 use crate::value::Value;
 use spill::{Spill, WorkDir};
+use stages::{Running, collect_plan};
 use table::literal;
 
 /// How to run a plan.
@@ -129,6 +129,8 @@ enum Slot {
     Pending(ValueType, LogicalPlan),
     /// Computed and written to a file, past the memory budget.
     Spilled(Spill),
+    /// Being computed by its stage, on a task of its own.
+    Running(Running),
 }
 
 struct Driver<'a> {
@@ -154,6 +156,8 @@ struct Driver<'a> {
     work_dir: Option<WorkDir>,
     /// Bytes spilled so far.
     spilled_bytes: u64,
+    /// What each node did, in order.
+    reports: Vec<NodeReport>,
 }
 
 /// What a node is, for reports and errors.
@@ -171,6 +175,20 @@ fn describe(node: &PlanNode) -> String {
         PlanOp::Check => "check".into(),
         PlanOp::Output => "output".into(),
         PlanOp::Assert { .. } => "assert".into(),
+    }
+}
+
+/// `error` at `node`, unless it already names the node it happened at.
+fn at(node: &PlanNode, error: RunError) -> RunError {
+    match error {
+        RunError::Node { .. } => error,
+        error => RunError::Node {
+            file: node.span.file.clone(),
+            line: node.span.line,
+            column: node.span.column,
+            what: describe(node),
+            error: Box::new(error),
+        },
     }
 }
 
@@ -212,11 +230,11 @@ impl<'a> Driver<'a> {
             calls: Vec::new(),
             work_dir: None,
             spilled_bytes: 0,
+            reports: Vec::with_capacity(plan.nodes.len()),
         }
     }
 
     async fn run(mut self) -> Result<Run, RunError> {
-        let mut reports = Vec::with_capacity(self.plan.nodes.len());
         let mut calls: Vec<(usize, Arc<AiCall>)> = Vec::new();
         let observer = self.options.observer.clone();
         if let Some(observer) = &observer {
@@ -227,29 +245,26 @@ impl<'a> Driver<'a> {
             if let Some(observer) = &observer {
                 observer.node_started(node.id, &describe(node));
             }
-            let (slot, call, cached) = self.step(node).await.map_err(|error| RunError::Node {
-                file: node.span.file.clone(),
-                line: node.span.line,
-                column: node.span.column,
-                what: describe(node),
-                error: Box::new(error),
-            })?;
+            let (slot, call, cached) = self.step(node).await.map_err(|error| at(node, error))?;
             if let Some(call) = call {
-                calls.push((reports.len(), call));
+                calls.push((self.reports.len(), call));
             }
-            reports.push(NodeReport {
+            self.reports.push(NodeReport {
                 id: node.id,
                 what: describe(node),
                 rows: match &slot {
                     Slot::Ready(value) => Some(value.rows()),
                     Slot::Spilled(spill) => Some(spill.rows),
-                    Slot::Pending(..) => None,
+                    Slot::Pending(..) | Slot::Running(_) => None,
                 },
                 time: started.elapsed(),
                 calls: None,
                 cached,
             });
-            if let (Some(observer), Some(report)) = (&observer, reports.last()) {
+            // A running stage's node finishes with its stage.
+            if let (Some(observer), Some(report), false) =
+                (&observer, self.reports.last(), matches!(slot, Slot::Running(_)))
+            {
                 observer.node_finished(report);
             }
             for input in node.args.iter().filter_map(|a| a.input) {
@@ -263,7 +278,9 @@ impl<'a> Driver<'a> {
             self.values.insert(node.id, slot);
             self.spill_past_budget().await?;
         }
+        self.finish_all().await?;
         // The calls of streamed AI nodes finished with the stage that read them.
+        let mut reports = std::mem::take(&mut self.reports);
         for (index, call) in calls {
             reports[index].calls =
                 Some((call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed)));
@@ -272,6 +289,9 @@ impl<'a> Driver<'a> {
             Some(Slot::Ready(value)) => Some(value),
             Some(Slot::Pending(ty, plan)) => Some(self.materialize(ty, &plan).await?),
             Some(Slot::Spilled(spill)) => Some(spill.load()?),
+            Some(Slot::Running(_)) => {
+                return Err(RunError::Internal("the output's stage did not finish".into()));
+            }
             None => None,
         };
         Ok(Run { output, nodes: reports, spilled_bytes: self.spilled_bytes })
@@ -283,6 +303,9 @@ impl<'a> Driver<'a> {
         &mut self,
         node: &PlanNode,
     ) -> Result<(Slot, Option<Arc<AiCall>>, bool), RunError> {
+        for id in node.args.iter().filter_map(|a| a.input) {
+            self.finish(id).await?;
+        }
         let readers = self.readers.get(&node.id).copied().unwrap_or(0);
         let streams_on = readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output;
         let key = self.key(node);
@@ -310,9 +333,11 @@ impl<'a> Driver<'a> {
         if let Some(call) = &call {
             self.calls.push(call.clone());
         }
+        // A stage ends here: it runs on while the next nodes are planned.
         let slot = match slot {
             Slot::Pending(ty, plan) if !streams_on => {
-                Slot::Ready(self.materialize(ty, &plan).await?)
+                let plan = self.state.create_physical_plan(&plan).await?;
+                return Ok((Slot::Running(self.start_stage(ty, plan, cached)), call, false));
             }
             slot => slot,
         };
@@ -358,19 +383,8 @@ impl<'a> Driver<'a> {
         &self,
         plan: Arc<dyn ExecutionPlan>,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
-        let schema = plan.schema();
-        let plan = if self.options.through_codec {
-            let codec = AigridCodec::new(self.library.clone());
-            let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)?;
-            physical_plan_from_bytes_with_extension_codec(&bytes, &self.state.task_ctx(), &codec)?
-        } else {
-            plan
-        };
-        if let Some(observer) = &self.options.observer {
-            observer.stage_started(&plan);
-        }
-        let partitions = collect_partitioned(plan, self.state.task_ctx()).await?;
-        Ok((schema, partitions.into_iter().flatten().collect()))
+        let codec = self.options.through_codec.then(|| AigridCodec::new(self.library.clone()));
+        collect_plan(plan, self.state.task_ctx(), codec, self.options.observer.clone()).await
     }
 
     async fn node(&self, node: &PlanNode) -> Result<(Slot, Option<Arc<AiCall>>), RunError> {
@@ -438,6 +452,9 @@ impl<'a> Driver<'a> {
                     Slot::Pending(_, plan) => plan,
                     Slot::Spilled(spill) => spill.plan.clone(),
                     Slot::Ready(value) => self.plan_of(&value)?,
+                    Slot::Running(_) => {
+                        return Err(RunError::Internal("a running stage's value was read".into()));
+                    }
                 };
                 Slot::Pending(ty.clone(), declare(plan, schema)?)
             }

@@ -3,14 +3,16 @@
 It serves Arrow Flight DoExchange on 127.0.0.1: each record batch it receives, with one utf8
 column `text`, comes back with the text upper-cased. It prints `PORT <n>` once it listens, and
 counts the batches it answered in the file named by --calls (when given). With --delay S it
-waits S seconds before each answer (a slow AI, for cancellation tests).
+waits S seconds before each answer (a slow AI, for cancellation tests). With --in-flight FILE it
+writes there the most exchanges it has served at the same time.
 
-    python upper_ai.py [--calls FILE] [--delay S]   # serve until killed
+    python upper_ai.py [--calls FILE] [--delay S] [--in-flight FILE]   # serve until killed
     python upper_ai.py --call grpc://HOST:PORT  # send one batch, print the answer
 """
 
 import argparse
 import sys
+import threading
 import time
 
 import pyarrow as pa
@@ -19,13 +21,30 @@ import pyarrow.flight as flight
 
 
 class UpperAI(flight.FlightServerBase):
-    def __init__(self, calls, delay=0.0):
+    def __init__(self, calls, delay=0.0, in_flight=None):
         super().__init__("grpc://127.0.0.1:0")
         self.calls = calls
         self.delay = delay
         self.answered = 0
+        self.in_flight_file = in_flight
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
 
     def do_exchange(self, context, descriptor, reader, writer):
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            if self.in_flight_file:
+                with open(self.in_flight_file, "w") as out:
+                    out.write(str(self.most_in_flight))
+        try:
+            self.exchange(reader, writer)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def exchange(self, reader, writer):
         started = False
         for chunk in reader:
             batch = chunk.data
@@ -63,11 +82,12 @@ def main():
     parser.add_argument("--calls")
     parser.add_argument("--call")
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--in-flight")
     args = parser.parse_args()
     if args.call:
         call(args.call)
         return
-    server = UpperAI(args.calls, args.delay)
+    server = UpperAI(args.calls, args.delay, args.in_flight)
     print(f"PORT {server.port}", flush=True)
     server.serve()
 

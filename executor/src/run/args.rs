@@ -30,7 +30,14 @@ impl Driver<'_> {
             PlanOp::Std { name } => match name.rsplit('.').next().unwrap_or(name) {
                 "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => vec!["value"],
                 "chunk" => vec!["input"],
-                "select" | "filter" | "sort" | "limit" | "group_by" => vec!["table"],
+                // `select`'s columns stream into its zip, which gathers them.
+                "select" => node
+                    .args
+                    .iter()
+                    .filter(|a| a.input.is_some() && a.name != "columns")
+                    .map(|a| a.name.as_str())
+                    .collect(),
+                "filter" | "sort" | "limit" | "group_by" => vec!["table"],
                 "join" => vec!["left", "right"],
                 // Row-wise tensor operations stream their one tensor (`tensor_node`).
                 "neg" | "exp" | "log" | "relu" | "gelu" | "sigmoid" | "scale" | "softmax"
@@ -129,7 +136,7 @@ impl Driver<'_> {
             (Some(id), _) => match self.values.get(&id) {
                 Some(Slot::Ready(value)) => Ok(value.clone()),
                 Some(Slot::Spilled(spill)) => spill.load(),
-                Some(Slot::Pending(..)) => {
+                Some(Slot::Pending(..) | Slot::Running(_)) => {
                     Err(RunError::Internal(format!("node {id} was not computed before its use")))
                 }
                 None => Err(RunError::Internal(format!("node {id} has no value yet"))),

@@ -113,10 +113,10 @@ impl Driver<'_> {
             let table = self.plan_input(node, "table")?;
             return Ok(Slot::Pending(ty.clone(), declare(table, schema)?));
         }
-        let inputs = named
-            .iter()
-            .map(|a| self.arg_value(a).and_then(|v| Self::source(&v)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut inputs = Vec::with_capacity(named.len());
+        for arg in named {
+            inputs.push(self.physical_input(node, &arg.name).await?);
+        }
         let plan = GatherExec::new(Arc::new(Kernel::Zip(schema.clone())), inputs, schema.clone());
         self.pending(ty.clone(), Arc::new(plan))
     }

@@ -1,0 +1,135 @@
+//! Stages run concurrently: a node that ends a stage starts its stage on a task of its own and
+//! the driver goes on planning the nodes after it. A node that reads the stage's value waits for
+//! it first; the run waits for every stage before it ends. So independent stages (two writes,
+//! two fan-out values) overlap, and a slow AI in one does not hold up the others.
+//!
+//! A stage's failure is reported at the node that ended it, when its value is first needed or
+//! at the end of the run; stages still running when the run fails or is cancelled are aborted.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use aigrid_compiler::ValueType;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::{ExecutionPlan, collect_partitioned};
+use datafusion_proto::bytes::{
+    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+};
+
+use super::{Driver, Slot, at, describe};
+use crate::RunError;
+use crate::cache::Key;
+use crate::codec::AigridCodec;
+use crate::observe::Observer;
+use crate::value::Value;
+
+/// A stage computing on its own task; aborted when dropped.
+pub(super) struct Running {
+    ty: ValueType,
+    /// Its index in the driver's reports.
+    report: usize,
+    /// Its cache key, when its value goes into the cache.
+    key: Option<Key>,
+    started: Instant,
+    task: tokio::task::JoinHandle<Result<(SchemaRef, Vec<RecordBatch>), RunError>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Runs `plan` to the end, its batches in partition order; through the codec first when
+/// `codec` is given (what a cluster worker would run).
+pub(super) async fn collect_plan(
+    plan: Arc<dyn ExecutionPlan>,
+    context: Arc<TaskContext>,
+    codec: Option<AigridCodec>,
+    observer: Option<Arc<dyn Observer>>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
+    let schema = plan.schema();
+    let plan = match codec {
+        Some(codec) => {
+            let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)?;
+            physical_plan_from_bytes_with_extension_codec(&bytes, &context, &codec)?
+        }
+        None => plan,
+    };
+    if let Some(observer) = &observer {
+        observer.stage_started(&plan);
+    }
+    let partitions = collect_partitioned(plan, context).await?;
+    Ok((schema, partitions.into_iter().flatten().collect()))
+}
+
+impl Driver<'_> {
+    /// Starts the stage `plan`, whose value is of type `ty`; `key` is its cache key.
+    pub(super) fn start_stage(
+        &self,
+        ty: ValueType,
+        plan: Arc<dyn ExecutionPlan>,
+        key: Option<Key>,
+    ) -> Running {
+        let codec = self.options.through_codec.then(|| AigridCodec::new(self.library.clone()));
+        let run = collect_plan(plan, self.state.task_ctx(), codec, self.options.observer.clone());
+        Running {
+            ty,
+            report: self.reports.len(),
+            key,
+            started: Instant::now(),
+            task: tokio::spawn(run),
+        }
+    }
+
+    /// Waits for the stage of node `id`, if it is running, and keeps its value.
+    pub(super) async fn finish(&mut self, id: u32) -> Result<(), RunError> {
+        if !matches!(self.values.get(&id), Some(Slot::Running(_))) {
+            return Ok(());
+        }
+        let Some(Slot::Running(mut running)) = self.values.remove(&id) else { return Ok(()) };
+        let node = self
+            .plan
+            .nodes
+            .get(id as usize)
+            .ok_or_else(|| RunError::Internal(format!("no node {id}")))?;
+        let result = match (&mut running.task).await {
+            Ok(result) => result,
+            Err(error) => Err(RunError::Internal(format!("the stage's task: {error}"))),
+        };
+        let (schema, batches) = result.map_err(|error| at(node, error))?;
+        let value = Value::new(running.ty.clone(), schema, batches);
+        if let Some(report) = self.reports.get_mut(running.report) {
+            report.rows = Some(value.rows());
+            report.time += running.started.elapsed();
+            if let Some(observer) = &self.options.observer {
+                observer.node_finished(report);
+            }
+        }
+        if let Some(key) = running.key
+            && self.calls.iter().all(|c| c.null_rows.load(Ordering::Relaxed) == 0)
+        {
+            self.store(node, key, &value, &describe(node));
+        }
+        self.values.insert(id, Slot::Ready(value));
+        self.spill_past_budget().await
+    }
+
+    /// Waits for every stage still running, in the order of their nodes.
+    pub(super) async fn finish_all(&mut self) -> Result<(), RunError> {
+        let mut running: Vec<u32> = self
+            .values
+            .iter()
+            .filter(|(_, slot)| matches!(slot, Slot::Running(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        running.sort_unstable();
+        for id in running {
+            self.finish(id).await?;
+        }
+        Ok(())
+    }
+}
