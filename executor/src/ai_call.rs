@@ -55,6 +55,8 @@ pub struct Binding {
     callee: Callee,
     /// Whether it failed a piece after all its attempts: later pieces try it after the others.
     failed: AtomicBool,
+    /// Requests it answered.
+    pub answered: AtomicU64,
 }
 
 /// Who answers a binding's calls.
@@ -70,13 +72,15 @@ impl Binding {
     pub fn builtin(card: String, builtin: Arc<dyn Builtin>) -> Binding {
         let endpoint = builtin.card().endpoint.clone();
         let callee = Callee::Builtin(builtin, OnceLock::new());
-        Binding { card, endpoint, callee, failed: AtomicBool::new(false) }
+        let (failed, answered) = (AtomicBool::new(false), AtomicU64::new(0));
+        Binding { card, endpoint, callee, failed, answered }
     }
 
     /// The binding of card `card` to the Flight service at `endpoint` (`grpc://host:port`).
     pub fn flight(card: String, endpoint: String) -> Binding {
         let callee = Callee::Flight(endpoint.clone(), tokio::sync::OnceCell::new());
-        Binding { card, endpoint, callee, failed: AtomicBool::new(false) }
+        let (failed, answered) = (AtomicBool::new(false), AtomicU64::new(0));
+        Binding { card, endpoint, callee, failed, answered }
     }
 }
 
@@ -115,6 +119,8 @@ pub struct AiCall {
     pub calls: AtomicU64,
     /// Rows that became null after every binding failed.
     pub null_rows: AtomicU64,
+    /// Attempts that failed (each then retried, or passed to the next binding).
+    pub failed_attempts: AtomicU64,
 }
 
 /// The column that says why a row is null under `@on_error(null)`.
@@ -186,10 +192,14 @@ impl AiCall {
                 match answer {
                     Ok(batch) => {
                         self.calls.fetch_add(1, Ordering::Relaxed);
+                        binding.answered.fetch_add(1, Ordering::Relaxed);
                         binding.failed.store(false, Ordering::Relaxed);
                         return self.with_error(batch, None);
                     }
-                    Err(error) => last = error,
+                    Err(error) => {
+                        self.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                        last = error;
+                    }
                 }
             }
             binding.failed.store(true, Ordering::Relaxed);

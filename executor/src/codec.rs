@@ -271,6 +271,7 @@ impl AigridCodec {
                     timeout: timeout_ms.map(Duration::from_millis),
                     calls: AtomicU64::new(0),
                     null_rows: AtomicU64::new(0),
+                    failed_attempts: AtomicU64::new(0),
                 };
                 Arc::new(AiCallExec::new(Arc::new(call), one_input()?))
             }
@@ -401,6 +402,7 @@ mod tests {
             timeout: None,
             calls: Default::default(),
             null_rows: Default::default(),
+            failed_attempts: Default::default(),
         };
         Arc::new(AiCallExec::new(Arc::new(call), input))
     }

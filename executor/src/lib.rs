@@ -45,7 +45,7 @@ pub use codec::AigridCodec;
 pub use gather::{GatherExec, Gathered};
 pub use observe::{Observer, rows_read};
 pub use plan_table::PlanTable;
-pub use run::{NodeReport, Run, RunOptions, run};
+pub use run::{CallReport, NodeReport, Run, RunOptions, run};
 pub use value::Value;
 pub use write::{Format, PartialFile, write_file};
 pub use write_exec::WriteExec;

@@ -82,10 +82,40 @@ pub struct NodeReport {
     pub rows: Option<usize>,
     /// How long it took, with the streamed nodes before it.
     pub time: Duration,
-    /// For an AI call: requests answered, and rows that became null.
-    pub calls: Option<(u64, u64)>,
+    /// The batches and bytes of its value, when it was computed on its own.
+    pub batches: Option<(usize, usize)>,
+    /// For an AI call: what its requests did.
+    pub calls: Option<CallReport>,
     /// Whether its value came from the cache, computed by an earlier run.
     pub cached: bool,
+}
+
+/// What the requests of an AI node did.
+#[derive(Clone, Debug, Default)]
+pub struct CallReport {
+    /// Requests answered.
+    pub requests: u64,
+    /// Rows that became null after every binding failed (`@on_error(null)`).
+    pub null_rows: u64,
+    /// Attempts that failed, each then retried or passed to the next binding.
+    pub failed_attempts: u64,
+    /// The requests each binding answered, by card id, in rank order.
+    pub served: Vec<(String, u64)>,
+}
+
+impl CallReport {
+    fn of(call: &AiCall) -> CallReport {
+        CallReport {
+            requests: call.calls.load(Ordering::Relaxed),
+            null_rows: call.null_rows.load(Ordering::Relaxed),
+            failed_attempts: call.failed_attempts.load(Ordering::Relaxed),
+            served: call
+                .bindings
+                .iter()
+                .map(|b| (b.card.clone(), b.answered.load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
 }
 
 /// A finished run.
@@ -258,6 +288,10 @@ impl<'a> Driver<'a> {
                     Slot::Pending(..) | Slot::Running(_) => None,
                 },
                 time: started.elapsed(),
+                batches: match &slot {
+                    Slot::Ready(value) => Some((value.batches.len(), value.bytes())),
+                    _ => None,
+                },
                 calls: None,
                 cached,
             });
@@ -282,8 +316,7 @@ impl<'a> Driver<'a> {
         // The calls of streamed AI nodes finished with the stage that read them.
         let mut reports = std::mem::take(&mut self.reports);
         for (index, call) in calls {
-            reports[index].calls =
-                Some((call.calls.load(Ordering::Relaxed), call.null_rows.load(Ordering::Relaxed)));
+            reports[index].calls = Some(CallReport::of(&call));
         }
         let output = match self.plan.output.and_then(|id| self.values.remove(&id)) {
             Some(Slot::Ready(value)) => Some(value),

@@ -88,8 +88,8 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
-    let calls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(c, _)| c).sum();
-    let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls).map(|(_, n)| n).sum();
+    let calls: u64 = run.nodes.iter().filter_map(|n| n.calls.as_ref()).map(|c| c.requests).sum();
+    let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls.as_ref()).map(|c| c.null_rows).sum();
     let cached = run.nodes.iter().filter(|n| n.cached).count();
     progress.finished(&run, started.elapsed(), calls, nulls);
     let text_log = matches!(progress, Progress::Hidden | Progress::Bar(..));
@@ -113,25 +113,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         output::note(&format!("{summary}\n"));
     }
     if args.analyze {
-        // A node that streamed into its reader has no rows of its own: `streamed`.
-        let mut lines = String::from("node  rows           time_ms  requests  what\n");
-        for node in &run.nodes {
-            let requests = node.calls.map_or(String::from("-"), |(c, _)| c.to_string());
-            let rows = match (node.rows, node.cached) {
-                (Some(rows), true) => format!("{rows} (cached)"),
-                (Some(rows), false) => rows.to_string(),
-                (None, _) => String::from("streamed"),
-            };
-            lines.push_str(&format!(
-                "%{:<4} {:<14} {:>8.2}  {:<8}  {}\n",
-                node.id,
-                rows,
-                node.time.as_secs_f64() * 1e3,
-                requests,
-                node.what
-            ));
-        }
-        output::note(&lines);
+        output::note(&analysis(&run));
     }
     let Some(value) = run.output else { return ExitStatus::Success };
     match output_format {
@@ -185,4 +167,41 @@ fn print_value(value: &Value) -> ExitStatus {
     let more =
         if rows > SHOWN_ROWS { format!(", the first {SHOWN_ROWS} shown") } else { String::new() };
     output::print(&format!("{table}\n{rows} {what}{more}\n"))
+}
+
+/// `--analyze`: a line per node (rows, batches and bytes of a value computed on its own, time,
+/// AI requests), and for each AI node which bindings served its requests.
+fn analysis(run: &aigrid_executor::Run) -> String {
+    // A node that streamed into its reader has no rows of its own: `streamed`.
+    let mut lines =
+        String::from("node  rows           batches  bytes         time_ms  requests  what\n");
+    for node in &run.nodes {
+        let requests = node.calls.as_ref().map_or(String::from("-"), |c| c.requests.to_string());
+        let rows = match (node.rows, node.cached) {
+            (Some(rows), true) => format!("{rows} (cached)"),
+            (Some(rows), false) => rows.to_string(),
+            (None, _) => String::from("streamed"),
+        };
+        let (batches, bytes) =
+            node.batches.map_or((String::from("-"), String::from("-")), |(b, n)| {
+                (b.to_string(), n.to_string())
+            });
+        lines.push_str(&format!(
+            "%{:<4} {rows:<14} {batches:<8} {bytes:<12} {:>8.2}  {requests:<8}  {}\n",
+            node.id,
+            node.time.as_secs_f64() * 1e3,
+            node.what
+        ));
+        if let Some(calls) = &node.calls {
+            let served: Vec<String> =
+                calls.served.iter().map(|(card, n)| format!("{card}: {n}")).collect();
+            lines.push_str(&format!(
+                "      served by {}; {} failed attempts; {} rows null\n",
+                served.join(", "),
+                calls.failed_attempts,
+                calls.null_rows
+            ));
+        }
+    }
+    lines
 }

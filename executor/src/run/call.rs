@@ -96,6 +96,7 @@ impl Driver<'_> {
             timeout: node.attrs.timeout_ms.map(Duration::from_millis),
             calls: AtomicU64::new(0),
             null_rows: AtomicU64::new(0),
+            failed_attempts: AtomicU64::new(0),
         });
         let input = self.physical_input(node, streamed).await?;
         let plan = AiCallExec::new(call.clone(), input);

@@ -104,6 +104,7 @@ impl Driver<'_> {
         let value = Value::new(running.ty.clone(), schema, batches);
         if let Some(report) = self.reports.get_mut(running.report) {
             report.rows = Some(value.rows());
+            report.batches = Some((value.batches.len(), value.bytes()));
             report.time += running.started.elapsed();
             if let Some(observer) = &self.options.observer {
                 observer.node_finished(report);
