@@ -364,3 +364,49 @@ fn independent_stages_call_their_ais_at_the_same_time() {
     assert_eq!(written("first-up.csv").ok().as_deref(), Some("up\nA\nB\nC\nD\nE\nF\n"));
     assert_eq!(written("second-up.csv").ok().as_deref(), Some("up\nG\nH\nI\nJ\nK\nL\n"));
 }
+
+#[test]
+fn a_peer_with_a_wrong_schema_a_short_answer_or_an_oversize_message_fails_over_cleanly() {
+    let Some(python) = python() else { return };
+    for mode in ["wrong-schema", "short", "huge"] {
+        let scratch = Scratch::new(&format!("flight-bad-{mode}"));
+        let (bad_calls, good_calls) = (scratch.path().join("bad"), scratch.path().join("good"));
+        let bad = PythonAi::start_with(&python, &bad_calls, &["--mode", mode]);
+        let good = PythonAi::start(&python, &good_calls);
+        let server =
+            DiscoveryServer::start(&["--data", &scratch.path().join("data").to_string_lossy()]);
+        register(
+            &scratch,
+            &server,
+            &[card("upper.bad", 1, bad.port), card("upper.good", 2, good.port)],
+        );
+        // The bad peer answers (so it was called), its answer is refused, the fallback answers.
+        let (code, stdout, stderr) = run(scratch.aigridc().args([
+            "run",
+            "--no-cache",
+            "p.ag",
+            "-q",
+            "--discovery",
+            &server.url,
+        ]));
+        assert_eq!(code, 0, "{mode}: {stderr}");
+        assert!(
+            stdout.contains("| GRID    |") && stdout.ends_with("3 values\n"),
+            "{mode}: {stdout}"
+        );
+        assert_eq!(std::fs::read_to_string(&good_calls).unwrap_or_default(), "1", "{mode}");
+
+        // Alone, it fails the run with an error that names it, without a crash.
+        drop(good);
+        let (code, _, stderr) =
+            run(scratch.aigridc().args(["run", "--no-cache", "p.ag", "--discovery", &server.url]));
+        assert_eq!(code, 1, "{mode}: {stderr}");
+        let expected = match mode {
+            "wrong-schema" => "`upper.bad`: its answer: column `list`",
+            "short" => "`upper.bad`: it answered 2 rows for 3",
+            _ => "`upper.bad`: ",
+        };
+        assert!(stderr.contains(expected), "{mode}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{mode}: {stderr}");
+    }
+}

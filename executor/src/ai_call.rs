@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 
 use aigrid_builtins::{Args, Builtin, Prepared, Value as AiValue};
 use datafusion::arrow::array::{RecordBatch, StringArray, new_null_array};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
@@ -257,8 +257,18 @@ impl AiCall {
                 }
                 None => return Err("the AI answered nothing".to_string()),
             };
-            let batch =
-                conform(&self.answered(), columns).map_err(|e| format!("its answer: {e}"))?;
+            let answered = self.answered();
+            for (column, field) in columns.iter().zip(answered.fields()) {
+                if !compatible(column.data_type(), field.data_type()) {
+                    return Err(format!(
+                        "its answer: column `{}` is {}, not {}",
+                        field.name(),
+                        column.data_type(),
+                        field.data_type()
+                    ));
+                }
+            }
+            let batch = conform(&answered, columns).map_err(|e| format!("its answer: {e}"))?;
             if batch.num_rows() != rows.num_rows() {
                 return Err(format!(
                     "it answered {} rows for {}",
@@ -297,6 +307,23 @@ impl AiCall {
         }
         Ok(batch)
     }
+}
+
+/// Whether a peer's column of type `found` can stand for `expected`: the same type, or one of
+/// the same kind that converts without changing what it says (strings of any layout, numbers,
+/// lists of such items). Arrow would also cast a list to its text: a wrong answer, refused.
+fn compatible(found: &DataType, expected: &DataType) -> bool {
+    use DataType::*;
+    let string = |t: &DataType| matches!(t, Utf8 | LargeUtf8 | Utf8View);
+    let item = |t: &DataType| match t {
+        List(f) | LargeList(f) | ListView(f) | FixedSizeList(f, _) => Some(f.data_type().clone()),
+        _ => None,
+    };
+    found == expected
+        || matches!(found, Null)
+        || (string(found) && string(expected))
+        || (found.is_numeric() && expected.is_numeric())
+        || matches!((item(found), item(expected)), (Some(a), Some(b)) if compatible(&a, &b))
 }
 
 /// A channel to a Flight endpoint: `grpc://` is plain HTTP/2, `grpc+tls://` TLS.

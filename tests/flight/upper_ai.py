@@ -4,9 +4,11 @@ It serves Arrow Flight DoExchange on 127.0.0.1: each record batch it receives, w
 column `text`, comes back with the text upper-cased. It prints `PORT <n>` once it listens, and
 counts the batches it answered in the file named by --calls (when given). With --delay S it
 waits S seconds before each answer (a slow AI, for cancellation tests). With --in-flight FILE it
-writes there the most exchanges it has served at the same time.
+writes there the most exchanges it has served at the same time. --mode makes it misbehave, for
+the tests of bad peers: `wrong-schema` answers a list of integers, `short` one row too few,
+`huge` a string of 8 MiB in every row (over gRPC's 4 MiB message limit).
 
-    python upper_ai.py [--calls FILE] [--delay S] [--in-flight FILE]   # serve until killed
+    python upper_ai.py [--calls FILE] [--delay S] [--in-flight FILE] [--mode MODE]
     python upper_ai.py --call grpc://HOST:PORT  # send one batch, print the answer
 """
 
@@ -21,8 +23,9 @@ import pyarrow.flight as flight
 
 
 class UpperAI(flight.FlightServerBase):
-    def __init__(self, calls, delay=0.0, in_flight=None):
+    def __init__(self, calls, delay=0.0, in_flight=None, mode="ok"):
         super().__init__("grpc://127.0.0.1:0")
+        self.mode = mode
         self.calls = calls
         self.delay = delay
         self.answered = 0
@@ -51,9 +54,14 @@ class UpperAI(flight.FlightServerBase):
             if batch is None:
                 continue
             time.sleep(self.delay)
-            upper = pa.RecordBatch.from_arrays(
-                [pc.utf8_upper(batch.column("text"))], names=["text"]
-            )
+            column = pc.utf8_upper(batch.column("text"))
+            if self.mode == "wrong-schema":
+                column = pa.array([[1, 2]] * len(column))
+            elif self.mode == "short":
+                column = column.slice(0, len(column) - 1)
+            elif self.mode == "huge":
+                column = pa.array(["x" * (8 << 20)] * len(column))
+            upper = pa.RecordBatch.from_arrays([column], names=["text"])
             if not started:
                 writer.begin(upper.schema)
                 started = True
@@ -83,11 +91,12 @@ def main():
     parser.add_argument("--call")
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--in-flight")
+    parser.add_argument("--mode", default="ok", choices=["ok", "wrong-schema", "short", "huge"])
     args = parser.parse_args()
     if args.call:
         call(args.call)
         return
-    server = UpperAI(args.calls, args.delay, args.in_flight)
+    server = UpperAI(args.calls, args.delay, args.in_flight, args.mode)
     print(f"PORT {server.port}", flush=True)
     server.serve()
 
