@@ -12,6 +12,8 @@
 mod args;
 mod cached;
 mod call;
+mod node;
+mod report;
 mod spill;
 mod stages;
 mod std_ops;
@@ -21,10 +23,10 @@ mod tensor;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aigrid_builtins::Library;
-use aigrid_compiler::{Plan, PlanNode, PlanOp, Value as Constant, ValueType, value_type};
+use aigrid_compiler::{Plan, PlanNode, PlanOp, ValueType, value_type};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::memory::MemorySourceConfig;
@@ -38,14 +40,14 @@ use crate::RunError;
 use crate::ai_call::AiCall;
 use crate::cache::{Cache, Key};
 use crate::codec::AigridCodec;
-use crate::declared::declare;
 use crate::observe::Observer;
 use crate::plan_table::PlanTable;
 use crate::query::QueryPlanner;
 use crate::value::Value;
 use spill::{Spill, WorkDir};
 use stages::{Running, collect_plan};
-use table::literal;
+
+pub use report::{CallReport, NodeReport, Run};
 
 /// How to run a plan.
 #[derive(Clone, Debug, Default)]
@@ -68,65 +70,6 @@ pub struct RunOptions {
     /// Where spilled stage outputs go (a directory per run inside it, removed at the end);
     /// `None`: the system's temporary directory.
     pub work_dir: Option<std::path::PathBuf>,
-}
-
-/// What one node did.
-#[derive(Clone, Debug)]
-pub struct NodeReport {
-    /// The node.
-    pub id: u32,
-    /// What it is: `std.io.read_csv`, `ai embed`, `sql`.
-    pub what: String,
-    /// Rows of its value, when it was computed on its own; `None` when it streamed into the
-    /// node that reads it.
-    pub rows: Option<usize>,
-    /// How long it took, with the streamed nodes before it.
-    pub time: Duration,
-    /// The batches and bytes of its value, when it was computed on its own.
-    pub batches: Option<(usize, usize)>,
-    /// For an AI call: what its requests did.
-    pub calls: Option<CallReport>,
-    /// Whether its value came from the cache, computed by an earlier run.
-    pub cached: bool,
-}
-
-/// What the requests of an AI node did.
-#[derive(Clone, Debug, Default)]
-pub struct CallReport {
-    /// Requests answered.
-    pub requests: u64,
-    /// Rows that became null after every binding failed (`@on_error(null)`).
-    pub null_rows: u64,
-    /// Attempts that failed, each then retried or passed to the next binding.
-    pub failed_attempts: u64,
-    /// The requests each binding answered, by card id, in rank order.
-    pub served: Vec<(String, u64)>,
-}
-
-impl CallReport {
-    fn of(call: &AiCall) -> CallReport {
-        CallReport {
-            requests: call.calls.load(Ordering::Relaxed),
-            null_rows: call.null_rows.load(Ordering::Relaxed),
-            failed_attempts: call.failed_attempts.load(Ordering::Relaxed),
-            served: call
-                .bindings
-                .iter()
-                .map(|b| (b.card.clone(), b.answered.load(Ordering::Relaxed)))
-                .collect(),
-        }
-    }
-}
-
-/// A finished run.
-#[derive(Debug)]
-pub struct Run {
-    /// The pipeline's result, if it has one.
-    pub output: Option<Value>,
-    /// Each node that ran, in order.
-    pub nodes: Vec<NodeReport>,
-    /// Bytes of stage outputs written to the work directory to stay within the memory budget.
-    pub spilled_bytes: u64,
 }
 
 /// Runs `plan`, calling the built-in AIs of `library`.
@@ -418,81 +361,5 @@ impl<'a> Driver<'a> {
     ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
         let codec = self.options.through_codec.then(|| AigridCodec::new(self.library.clone()));
         collect_plan(plan, self.state.task_ctx(), codec, self.options.observer.clone()).await
-    }
-
-    async fn node(&self, node: &PlanNode) -> Result<(Slot, Option<Arc<AiCall>>), RunError> {
-        let ty =
-            self.types.get(node.ty.as_str()).cloned().ok_or_else(|| {
-                RunError::Internal(format!("the type `{}` does not parse", node.ty))
-            })?;
-        let ready = |value: Value| Ok::<_, RunError>(Slot::Ready(value));
-        let slot = match &node.op {
-            PlanOp::Const { value } => ready(Value::constant(value, ty.clone())?)?,
-            PlanOp::Param { name } => ready(self.param(name, ty.clone())?)?,
-            PlanOp::List => {
-                let items: Option<Vec<Constant>> =
-                    node.args.iter().map(|a| a.value.clone()).collect();
-                match items {
-                    Some(items) => ready(Value::constant(&Constant::List(items), ty.clone())?)?,
-                    None => return Err(RunError::Unsupported("a list of computed values".into())),
-                }
-            }
-            PlanOp::Column { name } => Slot::Pending(ty.clone(), self.column(node, name, &ty)?),
-            PlanOp::Std { name } => self.std(node, name, ty.clone()).await?,
-            PlanOp::Ai { name, .. } => {
-                let (slot, call) = self.ai(node, name, ty.clone()).await?;
-                return Ok((slot, Some(call)));
-            }
-            PlanOp::Sql { query } => self.sql(node, query, ty.clone()).await?,
-            PlanOp::Check | PlanOp::Output => match self.slot(node, "value") {
-                Ok(Slot::Pending(_, plan)) => Slot::Pending(ty.clone(), plan.clone()),
-                _ => Slot::Ready(Value { ty: ty.clone(), ..self.input(node, "value")? }),
-            },
-            PlanOp::Fused { steps } => self.fused(node, steps, ty.clone()).await?,
-            PlanOp::Binary { op } => {
-                let sql_op = match op.as_str() {
-                    "==" => "=",
-                    "!=" => "<>",
-                    "&&" => "AND",
-                    "||" => "OR",
-                    other => other,
-                };
-                let lhs = literal(&self.input(node, "lhs")?)?;
-                let rhs = literal(&self.input(node, "rhs")?)?;
-                let query = format!("SELECT ({lhs}) {sql_op} ({rhs}) AS value");
-                Slot::Pending(ty.clone(), self.queries.plan(&self.state, Vec::new(), &query)?)
-            }
-            PlanOp::Unary { op } => {
-                let sql_op = if op == "!" { "NOT" } else { "-" };
-                let operand = literal(&self.input(node, "operand")?)?;
-                let query = format!("SELECT {sql_op} ({operand}) AS value");
-                Slot::Pending(ty.clone(), self.queries.plan(&self.state, Vec::new(), &query)?)
-            }
-            PlanOp::Assert { message } => {
-                let holds = self.input(node, "cond")?.to_json()?;
-                if holds != serde_json::Value::Bool(true) {
-                    return Err(RunError::Data(format!(
-                        "assertion failed{}",
-                        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-                    )));
-                }
-                ready(Value::constant(&Constant::Bool(true), ty.clone())?)?
-            }
-        };
-        let slot = match (&ty, matches!(node.op, PlanOp::Check) || node.declared) {
-            (ValueType::Table(Some(schema)), true) => {
-                let plan = match slot {
-                    Slot::Pending(_, plan) => plan,
-                    Slot::Spilled(spill) => spill.plan.clone(),
-                    Slot::Ready(value) => self.plan_of(&value)?,
-                    Slot::Running(_) => {
-                        return Err(RunError::Internal("a running stage's value was read".into()));
-                    }
-                };
-                Slot::Pending(ty.clone(), declare(plan, schema)?)
-            }
-            (_, _) => slot,
-        };
-        Ok((slot, None))
     }
 }
