@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aigrid_executor::{NodeReport, Observer, Run, rows_read};
 use datafusion::physical_plan::ExecutionPlan;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::LogFormat;
 use super::output;
@@ -181,8 +181,8 @@ impl Bar {
                     format!(
                         "{}: {} rows read, {}/s",
                         running.what,
-                        grouped(rows as u64),
-                        grouped((rows as f64 / seconds) as u64)
+                        HumanCount(rows as u64),
+                        HumanCount((rows as f64 / seconds) as u64)
                     )
                 }
                 None => running.what.clone(),
@@ -207,29 +207,5 @@ impl Observer for Bar {
 
     fn node_finished(&self, _: &NodeReport) {
         self.bar.inc(1);
-    }
-}
-
-/// `n` with thousands separated: `1,234,567`.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thousands_are_grouped() {
-        let cases = [(0, "0"), (999, "999"), (1000, "1,000"), (1234567, "1,234,567")];
-        for (n, text) in cases {
-            assert_eq!(super::grouped(n), text);
-        }
     }
 }

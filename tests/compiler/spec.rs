@@ -2,7 +2,7 @@
 //! formatted, `spec/errors.md` is what `aigridc explain --markdown` prints, and the example
 //! of each diagnostic code reports that code. `UPDATE_EXPECT=1` regenerates `spec/errors.md`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! `tests/passes/` exercises one pass: `NAME.out` shows it lowered and after every pass.
 //! `UPDATE_EXPECT=1` rewrites the snapshots.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
