@@ -5,6 +5,7 @@ mod bind;
 mod build;
 mod cache;
 mod check;
+mod cluster;
 mod completions;
 mod discovery;
 mod explain;
@@ -77,6 +78,8 @@ pub fn run() -> ExitStatus {
         Command::Run(args) => run::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Discovery(args) => discovery::run(&args),
+        Command::Coordinator(args) => cluster::coordinator(&args),
+        Command::Worker(args) => cluster::worker(&args),
         Command::Models(args) => models::run(&args),
         Command::Cache(args) => cache::run(&args),
         Command::Explain(args) => explain::run(&args),

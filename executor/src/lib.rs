@@ -32,6 +32,7 @@ mod kernel;
 mod observe;
 mod plan_table;
 mod query;
+mod remote;
 mod run;
 mod tensor_exec;
 mod value;
@@ -45,6 +46,7 @@ pub use codec::AigridCodec;
 pub use gather::{GatherExec, Gathered};
 pub use observe::{Observer, rows_read};
 pub use plan_table::PlanTable;
+pub use remote::RemoteStages;
 pub use run::{CallReport, NodeReport, Run, RunOptions, run};
 pub use value::Value;
 pub use write::{Format, PartialFile, write_file};
@@ -99,6 +101,9 @@ pub enum RunError {
     /// DataFusion failed.
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// The cluster that runs the stages failed them, or could not be reached.
+    #[error("cluster at {0}")]
+    Cluster(String),
     /// The run was cancelled (Ctrl-C).
     #[error("cancelled")]
     Cancelled,

@@ -39,13 +39,13 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::RunError;
 use crate::ai_call::AiCall;
 use crate::cache::{Cache, Key};
-use crate::codec::AigridCodec;
 use crate::observe::Observer;
 use crate::plan_table::PlanTable;
 use crate::query::QueryPlanner;
+use crate::remote::RemoteStages;
 use crate::value::Value;
 use spill::{Spill, WorkDir};
-use stages::{Running, collect_plan};
+use stages::Running;
 
 pub use report::{CallReport, NodeReport, Run};
 
@@ -70,6 +70,8 @@ pub struct RunOptions {
     /// Where spilled stage outputs go (a directory per run inside it, removed at the end);
     /// `None`: the system's temporary directory.
     pub work_dir: Option<std::path::PathBuf>,
+    /// Runs the stages somewhere else (a cluster) instead of in this process.
+    pub remote: Option<Arc<dyn RemoteStages>>,
 }
 
 /// Runs `plan`, calling the built-in AIs of `library`.
@@ -167,8 +169,17 @@ fn at(node: &PlanNode, error: RunError) -> RunError {
 
 /// The session every plan of a run is made in. Round-robin repartitioning is off so that rows
 /// keep their order: partitions are read back in order, and an AI call answers row by row.
-pub(crate) fn session() -> SessionContext {
-    SessionContext::new_with_config(SessionConfig::new().with_round_robin_repartition(false))
+/// For a cluster (`remote`), joins get no dynamic filters: Ballista's scheduler may swap a
+/// join's inputs once it knows their sizes, which a join with dynamic filters refuses.
+pub(crate) fn session(remote: bool) -> SessionContext {
+    let mut config = SessionConfig::new().with_round_robin_repartition(false);
+    if remote {
+        let optimizer = &mut config.options_mut().optimizer;
+        optimizer.enable_dynamic_filter_pushdown = false;
+        optimizer.enable_join_dynamic_filter_pushdown = false;
+        optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+    }
+    SessionContext::new_with_config(config)
 }
 
 impl<'a> Driver<'a> {
@@ -187,7 +198,7 @@ impl<'a> Driver<'a> {
                 types.insert(node.ty.as_str(), ty);
             }
         }
-        let context = session();
+        let context = session(options.remote.is_some());
         let state = context.state();
         Driver {
             plan,
@@ -359,7 +370,6 @@ impl<'a> Driver<'a> {
         &self,
         plan: Arc<dyn ExecutionPlan>,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
-        let codec = self.options.through_codec.then(|| AigridCodec::new(self.library.clone()));
-        collect_plan(plan, self.state.task_ctx(), codec, self.options.observer.clone()).await
+        self.collector().collect(plan).await
     }
 }

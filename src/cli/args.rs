@@ -30,6 +30,11 @@ pub enum Command {
     Graph(GraphArgs),
     /// Run a discovery server, or list, query, register and remove the cards of grid AIs.
     Discovery(DiscoveryArgs),
+    /// Run a cluster's coordinator (Ballista's scheduler): `aigridc run --cluster` sends it
+    /// stages, and it hands their tasks to workers.
+    Coordinator(CoordinatorArgs),
+    /// Run a cluster worker (a Ballista executor) that takes tasks from a coordinator.
+    Worker(WorkerArgs),
     /// Fetch and list the weights of the built-in models (`aigridc models fetch minilm`).
     Models(ModelsArgs),
     /// List or clear the cache of stage outputs (`$AIGRID_HOME/cache`).
@@ -140,10 +145,49 @@ pub struct RunArgs {
     /// summary) or `json` (one JSON object per event and line, for machines; even with -q).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
+    /// Run the stages on the cluster whose coordinator is at this address (`HOST:PORT` or
+    /// `http://HOST:PORT`; see `aigridc coordinator`). Its workers must reach the files the
+    /// pipeline reads and writes, and the work directory.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
     /// Send every stage through aigrid's plan codec and run the decoded copy, as a cluster
     /// worker would receive it (a check of the codec).
     #[arg(long, hide = true)]
     pub through_codec: bool,
+}
+
+/// Arguments of `aigridc coordinator`.
+#[derive(Args, Debug)]
+pub struct CoordinatorArgs {
+    /// The address to listen on; port 0 picks a free one (printed on standard error).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
+    pub listen: std::net::SocketAddr,
+    /// How to log on standard error: `text` or `json` (one object per line). `AIGRID_LOG`
+    /// filters what is logged, as `RUST_LOG` does (`info`; warnings by default).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+/// Arguments of `aigridc worker`.
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    /// The coordinator to take tasks from (`HOST:PORT` or `http://HOST:PORT`).
+    #[arg(long, value_name = "URL")]
+    pub coordinator: String,
+    /// The address to serve task outputs on (Arrow Flight); port 0 picks a free one. The
+    /// worker's task port is another free port; both are printed on standard error.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// How many tasks to run at once (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub slots: usize,
+    /// Where task outputs are kept until read (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// How to log on standard error: `text` or `json` (one object per line). `AIGRID_LOG`
+    /// filters what is logged, as `RUST_LOG` does (`info`; warnings by default).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
 }
 
 /// Arguments of `aigridc bind`.

@@ -148,7 +148,7 @@ fn serve(args: &ServeArgs) -> Result<ExitStatus, String> {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn stopped() {
+pub(super) async fn stopped() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

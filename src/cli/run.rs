@@ -65,6 +65,16 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     let library = Library::new(&store);
     let started = std::time::Instant::now();
     let progress = Progress::new(args.log_format, args.quiet);
+    let remote = match &args.cluster {
+        Some(url) => match aigrid_cluster::Cluster::new(url, library.clone()) {
+            Ok(cluster) => Some(std::sync::Arc::new(cluster) as _),
+            Err(error) => {
+                output::error(&error.to_string());
+                return ExitStatus::Error;
+            }
+        },
+        None => None,
+    };
     let options = RunOptions {
         params,
         cancel_on_ctrl_c: true,
@@ -73,6 +83,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         cache: (!args.no_cache).then(|| Cache::at(store.home().join("cache"))),
         memory_budget: Some(args.memory_budget),
         work_dir: args.work_dir.clone(),
+        remote,
     };
     let result = aigrid_executor::run(&plan, &library, &options);
     let run = match result {

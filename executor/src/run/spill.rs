@@ -71,8 +71,15 @@ impl Drop for WorkDir {
 
 impl Driver<'_> {
     /// Writes kept values to files, largest first, while those in memory exceed the budget.
+    /// When the stages run on a cluster every value but the smallest goes to a file, which the
+    /// workers read from the work directory they share with this process: the plans sent to
+    /// the cluster carry no bulk data.
     pub(super) async fn spill_past_budget(&mut self) -> Result<(), RunError> {
-        let Some(budget) = self.options.memory_budget else { return Ok(()) };
+        let budget = match (&self.options.remote, self.options.memory_budget) {
+            (Some(_), _) => 0,
+            (None, Some(budget)) => budget,
+            (None, None) => return Ok(()),
+        };
         loop {
             let sizes: Vec<(u32, usize)> = self
                 .values

@@ -24,6 +24,7 @@ use crate::RunError;
 use crate::cache::Key;
 use crate::codec::AigridCodec;
 use crate::observe::Observer;
+use crate::remote::RemoteStages;
 use crate::value::Value;
 
 /// A stage computing on its own task; aborted when dropped.
@@ -43,30 +44,51 @@ impl Drop for Running {
     }
 }
 
-/// Runs `plan` to the end, its batches in partition order; through the codec first when
-/// `codec` is given (what a cluster worker would run).
-pub(super) async fn collect_plan(
-    plan: Arc<dyn ExecutionPlan>,
+/// Runs stages' plans where the run's options say: in this process, through the codec first
+/// (what a cluster worker would run), or on a cluster.
+pub(super) struct Collector {
     context: Arc<TaskContext>,
     codec: Option<AigridCodec>,
+    remote: Option<Arc<dyn RemoteStages>>,
     observer: Option<Arc<dyn Observer>>,
-) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
-    let schema = plan.schema();
-    let plan = match codec {
-        Some(codec) => {
-            let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)?;
-            physical_plan_from_bytes_with_extension_codec(&bytes, &context, &codec)?
+}
+
+impl Collector {
+    /// Runs `plan` to the end; its batches in partition order.
+    pub(super) async fn collect(
+        self,
+        plan: Arc<dyn ExecutionPlan>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
+        let schema = plan.schema();
+        if let Some(remote) = self.remote {
+            return Ok((schema, remote.collect(plan).await?));
         }
-        None => plan,
-    };
-    if let Some(observer) = &observer {
-        observer.stage_started(&plan);
+        let plan = match self.codec {
+            Some(codec) => {
+                let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)?;
+                physical_plan_from_bytes_with_extension_codec(&bytes, &self.context, &codec)?
+            }
+            None => plan,
+        };
+        if let Some(observer) = &self.observer {
+            observer.stage_started(&plan);
+        }
+        let partitions = collect_partitioned(plan, self.context).await?;
+        Ok((schema, partitions.into_iter().flatten().collect()))
     }
-    let partitions = collect_partitioned(plan, context).await?;
-    Ok((schema, partitions.into_iter().flatten().collect()))
 }
 
 impl Driver<'_> {
+    /// How this run's stages are run.
+    pub(super) fn collector(&self) -> Collector {
+        Collector {
+            context: self.state.task_ctx(),
+            codec: self.options.through_codec.then(|| AigridCodec::new(self.library.clone())),
+            remote: self.options.remote.clone(),
+            observer: self.options.observer.clone(),
+        }
+    }
+
     /// Starts the stage `plan`, whose value is of type `ty`; `key` is its cache key.
     pub(super) fn start_stage(
         &self,
@@ -74,8 +96,7 @@ impl Driver<'_> {
         plan: Arc<dyn ExecutionPlan>,
         key: Option<Key>,
     ) -> Running {
-        let codec = self.options.through_codec.then(|| AigridCodec::new(self.library.clone()));
-        let run = collect_plan(plan, self.state.task_ctx(), codec, self.options.observer.clone());
+        let run = self.collector().collect(plan);
         Running {
             ty,
             report: self.reports.len(),

@@ -1,0 +1,86 @@
+//! aigrid on a Ballista cluster: when a run outgrows one machine, its stages run as jobs of
+//! Apache DataFusion Ballista. The coordinator is Ballista's scheduler and each worker is a
+//! Ballista executor; both decode aigrid's extension nodes with [`AigridCodec`] (in front of
+//! Ballista's own codec, which carries its shuffle nodes), so the plans that run in-process run
+//! unchanged on the cluster. The run's driver stays on the client: [`Cluster`] is the
+//! [`RemoteStages`](aigrid_executor::RemoteStages) that sends each stage to the coordinator and
+//! fetches its output from the workers over Arrow Flight.
+//!
+//! A dead worker is noticed by its missing heartbeats within [`EXECUTOR_TIMEOUT`], and its tasks
+//! run again elsewhere. spec/cluster.md has the whole picture.
+
+mod client;
+mod coordinator;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aigrid_builtins::Library;
+use aigrid_executor::AigridCodec;
+use ballista_core::serde::BallistaPhysicalExtensionCodec;
+use datafusion_proto::physical_plan::PhysicalExtensionCodec;
+
+pub use client::Cluster;
+pub use coordinator::serve_coordinator;
+pub use worker::{WorkerOptions, WorkerPorts, serve_worker, worker_ports};
+
+/// How often a worker tells the coordinator it is alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(3);
+
+/// How long the coordinator waits for a heartbeat before it takes a worker for dead and runs
+/// its tasks elsewhere (Ballista's default is 180 s).
+pub const EXECUTOR_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest gRPC message between client, coordinator and workers: a plan, or one record
+/// batch of a result.
+const MAX_MESSAGE: usize = 256 << 20;
+
+/// Why a cluster process could not start or went on no longer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// A coordinator's URL or a listening address that does not parse.
+    #[error("{0}")]
+    Address(String),
+    /// Ballista's scheduler or executor failed.
+    #[error("{0}")]
+    Ballista(#[from] ballista_core::error::BallistaError),
+    /// A file or socket.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The physical codec of every process of a cluster: aigrid's nodes, then Ballista's.
+fn physical_codec(library: Library) -> Arc<dyn PhysicalExtensionCodec> {
+    Arc::new(AigridCodec::before(library, Arc::new(BallistaPhysicalExtensionCodec::default())))
+}
+
+/// `host` and `port` of a coordinator given as `http://HOST:PORT` or `HOST:PORT`.
+pub fn coordinator_address(url: &str) -> Result<(String, u16), ClusterError> {
+    let bad = || {
+        ClusterError::Address(format!(
+            "`{url}` is not a coordinator address: expected HOST:PORT or http://HOST:PORT"
+        ))
+    };
+    let rest = url.strip_prefix("http://").unwrap_or(url).trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse::<u16>().map_err(|_| bad())?;
+    if host.is_empty() || port == 0 || rest.contains('/') {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coordinator_address;
+
+    #[test]
+    fn coordinator_addresses_parse_with_or_without_scheme() {
+        assert_eq!(coordinator_address("http://127.0.0.1:50050").ok(), Some(("127.0.0.1".into(), 50050)));
+        assert_eq!(coordinator_address("localhost:7").ok(), Some(("localhost".into(), 7)));
+        for bad in ["127.0.0.1", "http://h:0", ":80", "h:port", "https://h:1/x"] {
+            assert!(coordinator_address(bad).is_err(), "{bad}");
+        }
+    }
+}
