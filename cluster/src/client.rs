@@ -47,7 +47,10 @@ impl Cluster {
         Ok(Cluster {
             url: format!("http://{host}:{port}"),
             config,
-            codec: AigridCodec::before(library, Arc::new(BallistaPhysicalExtensionCodec::default())),
+            codec: AigridCodec::before(
+                library,
+                Arc::new(BallistaPhysicalExtensionCodec::default()),
+            ),
             session: format!("aigrid-{}-{nanos}", std::process::id()),
         })
     }

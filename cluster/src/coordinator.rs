@@ -16,7 +16,10 @@ use crate::{ClusterError, EXECUTOR_TIMEOUT, MAX_MESSAGE, physical_codec};
 /// Serves a coordinator on `listener` until the process ends. Built-in AIs in the plans it
 /// receives are found in `library` (the coordinator decodes plans to cut them into stages; it
 /// never runs them).
-pub async fn serve_coordinator(listener: TcpListener, library: Library) -> Result<(), ClusterError> {
+pub async fn serve_coordinator(
+    listener: TcpListener,
+    library: Library,
+) -> Result<(), ClusterError> {
     let address = listener.local_addr()?;
     let config = SchedulerConfig {
         bind_host: address.ip().to_string(),

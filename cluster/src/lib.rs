@@ -77,7 +77,10 @@ mod tests {
 
     #[test]
     fn coordinator_addresses_parse_with_or_without_scheme() {
-        assert_eq!(coordinator_address("http://127.0.0.1:50050").ok(), Some(("127.0.0.1".into(), 50050)));
+        assert_eq!(
+            coordinator_address("http://127.0.0.1:50050").ok(),
+            Some(("127.0.0.1".into(), 50050))
+        );
         assert_eq!(coordinator_address("localhost:7").ok(), Some(("localhost".into(), 7)));
         for bad in ["127.0.0.1", "http://h:0", ":80", "h:port", "https://h:1/x"] {
             assert!(coordinator_address(bad).is_err(), "{bad}");

@@ -79,8 +79,11 @@ pub async fn serve_worker(
             (dir.clone(), None)
         }
         None => {
-            let dir = std::env::temp_dir()
-                .join(format!("aigrid-worker-{}-{}", std::process::id(), ports.flight));
+            let dir = std::env::temp_dir().join(format!(
+                "aigrid-worker-{}-{}",
+                std::process::id(),
+                ports.flight
+            ));
             std::fs::create_dir_all(&dir)?;
             (dir.clone(), Some(RemovedOnDrop(dir)))
         }

@@ -64,7 +64,7 @@ pub fn worker(args: &WorkerArgs) -> ExitStatus {
         runtime.block_on(async {
             let ports = worker_ports(&options).map_err(|error| error.to_string())?;
             output::note(&format!(
-                "worker: serving task outputs on {}:{} and tasks on port {}, for the coordinator at {}\n",
+                "worker: serving task outputs on http://{}:{} (tasks on port {}) for the coordinator at {}\n",
                 args.listen.ip(),
                 ports.flight,
                 ports.grpc,

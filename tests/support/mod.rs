@@ -100,34 +100,47 @@ impl Scratch {
     }
 }
 
-/// A real `aigridc discovery serve` process on 127.0.0.1, killed on drop.
-pub struct DiscoveryServer {
+/// A real `aigridc` server process (discovery, coordinator, worker) on 127.0.0.1, killed on
+/// drop.
+pub struct Server {
     child: std::process::Child,
-    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` with TLS).
+    /// The first address it prints (`http://127.0.0.1:PORT`, or `https://localhost:PORT` with
+    /// TLS), or its whole first line when that has none.
     pub url: String,
 }
 
-impl DiscoveryServer {
-    /// Starts a server on a free port with `args` after `serve`, and waits until it listens.
-    pub fn start(args: &[&str]) -> DiscoveryServer {
+/// A discovery server.
+pub type DiscoveryServer = Server;
+
+impl Server {
+    /// Starts `aigridc discovery serve` on a free port with `args` after `serve`, and waits
+    /// until it listens.
+    pub fn start(args: &[&str]) -> Server {
+        Server::spawn(aigridc().args(["discovery", "serve", "--listen", "127.0.0.1:0"]).args(args))
+    }
+
+    /// Starts `command`, an `aigridc` server, and waits for the first line it prints.
+    pub fn spawn(command: &mut Command) -> Server {
         use std::io::BufRead as _;
-        let mut child = aigridc()
-            .args(["discovery", "serve", "--listen", "127.0.0.1:0"])
-            .args(args)
+        let mut child = command
             .stderr(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start the discovery server: {error}"));
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
         let Some(stderr) = child.stderr.take() else { panic!("no stderr") };
         let mut lines = std::io::BufReader::new(stderr).lines();
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
-        let Some(url) = first.split_whitespace().find(|w| w.contains("://")) else {
-            let _ = child.kill();
-            panic!("the server did not start: {first}");
+        let url = match first.split_whitespace().find(|w| w.contains("://")) {
+            Some(url) => url.to_owned(),
+            None if first.contains(": ") => first.clone(),
+            None => {
+                let _ = child.kill();
+                panic!("{command:?} did not start: {first}");
+            }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        DiscoveryServer { child, url: url.to_owned() }
+        Server { child, url }
     }
 
     /// The server's process id.
@@ -140,14 +153,14 @@ impl DiscoveryServer {
         self.child.try_wait().ok().flatten().map(|status| status.code())
     }
 
-    /// Kills the server (as a crash would) and waits for it.
+    /// Kills the server with SIGKILL (as a crash would) and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl Drop for DiscoveryServer {
+impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
