@@ -2,65 +2,13 @@
 //! registered with a real discovery server, a pipeline is bound to it, and the bound endpoint
 //! answers an Arrow Flight exchange. Skipped, saying so, only without Python.
 
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 mod support;
 
+use support::python_ai::{PythonAi, card, python, script};
 use support::{DiscoveryServer, Scratch, aigridc, run};
-
-/// The Python AI, killed on drop.
-struct PythonAi {
-    child: Child,
-    port: u16,
-}
-
-impl PythonAi {
-    fn start(python: &Path, calls: &Path) -> PythonAi {
-        PythonAi::start_with(python, calls, &[])
-    }
-
-    fn start_with(python: &Path, calls: &Path, args: &[&str]) -> PythonAi {
-        let mut child = Command::new(python)
-            .arg(script())
-            .arg("--calls")
-            .arg(calls)
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the Python AI: {e}"));
-        let Some(stdout) = child.stdout.take() else { panic!("no stdout") };
-        let line = std::io::BufReader::new(stdout).lines().next().and_then(Result::ok);
-        let port =
-            line.as_deref().and_then(|l| l.strip_prefix("PORT ")).and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            panic!("the Python AI did not start: {line:?}");
-        };
-        PythonAi { child, port }
-    }
-}
-
-impl Drop for PythonAi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Python with pyarrow, or `None` (saying so) when there is no Python.
-fn python() -> Option<PathBuf> {
-    let python = support::python_with_pyarrow();
-    if python.is_none() {
-        println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run the pyarrow.flight AI");
-    }
-    python
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flight/upper_ai.py")
-}
 
 const PIPELINE: &str = "\
 ai upper(text: list<utf8>) -> list<utf8>
@@ -124,14 +72,6 @@ pipeline main() -> list<utf8> {
     return upper([\"grid\", \"ai\", \"network\"])
 }
 ";
-
-fn card(id: &str, latency: u32, port: u16) -> String {
-    format!(
-        "id: {id}\nname: Upper-casing (pyarrow.flight)\nversion: 0.1.0\nowner: tests\n\
-         task: text-upper\nsignature: \"(text: list<utf8>) -> list<utf8>\"\n\
-         attributes: {{ latency_ms: {latency} }}\nendpoint: \"grpc://127.0.0.1:{port}\"\n"
-    )
-}
 
 /// Registers `cards` with `server` and writes `RUN_PIPELINE` as `p.ag` in `scratch`.
 fn register(scratch: &Scratch, server: &DiscoveryServer, cards: &[String]) {

@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use insta_cmd::get_cargo_bin;
 
+pub mod python_ai;
+
 /// Two items, each with one syntax error: a `let` without `=`, and a call missing its `)`.
 pub const TWO_ERRORS: &str = "\
 use std.io.{read_csv}

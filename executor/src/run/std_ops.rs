@@ -1,7 +1,6 @@
 //! Nodes of the standard library's `std.io` and `std.table` modules, and the tensor operations
 //! they hand to `tensor.rs`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aigrid_compiler::{PlanNode, ValueType};
@@ -29,7 +28,10 @@ impl Driver<'_> {
                 Ok(Slot::Pending(ty.clone(), self.read(node, op, &ty).await?))
             }
             "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => {
-                let path = PathBuf::from(self.string_arg(node, "dst")?);
+                // Absolute, so that a cluster worker writes where the run was started.
+                let dst = self.string_arg(node, "dst")?;
+                let path = std::path::absolute(&dst)
+                    .map_err(|error| RunError::Io(format!("`{dst}`: {error}")))?;
                 let format = match op {
                     "write_csv" => Format::Csv,
                     "write_jsonl" => Format::JsonLines,
