@@ -1,6 +1,7 @@
 //! `aigridc run --cluster`: the examples on a real coordinator and two real workers on
 //! 127.0.0.1 give byte-identical outputs to the same runs in-process; a worker killed with
-//! SIGKILL in the middle of a run costs a re-run of its tasks, not the run.
+//! SIGKILL in the middle of a run costs a re-run of its tasks, not the run, and not the AI
+//! requests they had made.
 
 mod support;
 
@@ -187,6 +188,8 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
         Some(format!("up\n{}\n", expected.join("\n")))
     );
     println!("the run ended {:?} after the kill, with {:?} requests", killed.elapsed(), answered());
-    // The killed worker's task ran again from its start, on the second worker.
-    assert!(answered().unwrap_or(0) >= 8 + 2, "{:?} requests", answered());
+    // The killed worker's task ran again on the second worker, which found the answers the
+    // first one had kept: of the 8 requests, only the one in flight at the kill is asked twice.
+    let requests = answered().unwrap_or(0);
+    assert!((8..=9).contains(&requests), "{requests} requests");
 }

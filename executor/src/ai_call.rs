@@ -38,7 +38,9 @@ use datafusion::physical_plan::{
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::RunError;
+use crate::cache::Key;
 use crate::kernel::conform;
+use crate::responses::Responses;
 
 /// How long to wait before attempt `attempt` (1, 2, ...) of a request: 100 ms, doubling up to
 /// 3.2 s.
@@ -121,6 +123,10 @@ pub struct AiCall {
     pub null_rows: AtomicU64,
     /// Attempts that failed (each then retried, or passed to the next binding).
     pub failed_attempts: AtomicU64,
+    /// Where answers are kept for a task that runs again (on a cluster), and looked up first.
+    pub responses: Option<Responses>,
+    /// Requests answered from `responses` instead of an AI.
+    pub reused: AtomicU64,
 }
 
 /// The column that says why a row is null under `@on_error(null)`.
@@ -149,8 +155,24 @@ impl AiCall {
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 
-    /// Answers one piece of input.
+    /// Answers one piece of input: with the answer kept for it, if there is one; otherwise
+    /// by calling the bindings, keeping the answer.
     fn answer(&self, rows: &RecordBatch) -> Result<RecordBatch, RunError> {
+        let Some(responses) = &self.responses else { return self.ask(rows, None) };
+        let key = responses.key(rows);
+        if let Some(kept) = key.and_then(|key| responses.get(key, &self.answered())) {
+            self.reused.fetch_add(1, Ordering::Relaxed);
+            return self.with_error(kept, None);
+        }
+        self.ask(rows, key.map(|key| (responses, key)))
+    }
+
+    /// Asks the bindings for the answer of one piece of input, and keeps it under `keep`.
+    fn ask(
+        &self,
+        rows: &RecordBatch,
+        keep: Option<(&Responses, Key)>,
+    ) -> Result<RecordBatch, RunError> {
         let input = if self.streams_table {
             AiValue::Table(rows.clone())
         } else {
@@ -191,6 +213,9 @@ impl AiCall {
                 };
                 match answer {
                     Ok(batch) => {
+                        if let Some((responses, key)) = keep {
+                            responses.put(key, &batch);
+                        }
                         self.calls.fetch_add(1, Ordering::Relaxed);
                         binding.answered.fetch_add(1, Ordering::Relaxed);
                         binding.failed.store(false, Ordering::Relaxed);

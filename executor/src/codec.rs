@@ -33,6 +33,7 @@ use crate::ai_call::{AiCall, AiCallExec, Binding};
 use crate::declared::not_null;
 use crate::gather::GatherExec;
 use crate::kernel::{Kernel, TensorOp};
+use crate::responses::Responses;
 use crate::tensor_exec::TensorKernelExec;
 use crate::write::Format;
 use crate::write_exec::WriteExec;
@@ -80,6 +81,8 @@ enum Node {
         streamed: String,
         constants: serde_json::Map<String, serde_json::Value>,
         timeout_ms: Option<u64>,
+        /// Where answers are kept, and the node they belong to.
+        responses: Option<(PathBuf, u32)>,
     },
     Chunk {
         column: String,
@@ -178,6 +181,7 @@ impl AigridCodec {
                 streamed: call.streamed.clone(),
                 constants: call.constants.clone(),
                 timeout_ms: call.timeout.map(|t| t.as_millis() as u64),
+                responses: call.responses.as_ref().map(|r| (r.dir().to_path_buf(), r.node())),
             }
         } else if let Some(exec) = node.downcast_ref::<GatherExec>() {
             match exec.op().as_any().downcast_ref::<Kernel>() {
@@ -224,6 +228,7 @@ impl AigridCodec {
                 streamed,
                 constants,
                 timeout_ms,
+                responses,
             } => {
                 let bindings = bindings
                     .into_iter()
@@ -272,6 +277,8 @@ impl AigridCodec {
                     calls: AtomicU64::new(0),
                     null_rows: AtomicU64::new(0),
                     failed_attempts: AtomicU64::new(0),
+                    responses: responses.map(|(dir, node)| Responses::new(dir, node)),
+                    reused: AtomicU64::new(0),
                 };
                 Arc::new(AiCallExec::new(Arc::new(call), one_input()?))
             }

@@ -224,6 +224,10 @@ impl<'a> Driver<'a> {
         if let Some(observer) = &observer {
             observer.run_started(self.plan.nodes.len());
         }
+        if self.options.remote.is_some() {
+            // The workers keep AI answers there (responses.rs) from the first stage on.
+            self.work_dir()?;
+        }
         for node in &self.plan.nodes {
             let started = Instant::now();
             if let Some(observer) = &observer {

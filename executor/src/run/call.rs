@@ -97,6 +97,8 @@ impl Driver<'_> {
             calls: AtomicU64::new(0),
             null_rows: AtomicU64::new(0),
             failed_attempts: AtomicU64::new(0),
+            responses: self.responses(node.id),
+            reused: AtomicU64::new(0),
         });
         let input = self.physical_input(node, streamed).await?;
         let plan = AiCallExec::new(call.clone(), input);

@@ -13,6 +13,7 @@ use datafusion::logical_expr::LogicalPlan;
 
 use super::{Driver, Slot};
 use crate::RunError;
+use crate::responses::Responses;
 use crate::value::Value;
 
 /// Values smaller than this stay in memory: writing them saves nothing.
@@ -103,14 +104,26 @@ impl Driver<'_> {
         }
     }
 
-    /// Writes the value of node `id` to a file of the work directory.
-    async fn spill(&mut self, id: u32, value: Value) -> Result<Spill, RunError> {
+    /// The run's work directory, made on first use.
+    pub(super) fn work_dir(&mut self) -> Result<PathBuf, RunError> {
         if self.work_dir.is_none() {
             let parent = self.options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
             self.work_dir = Some(WorkDir::create(&parent)?);
         }
-        let dir = self.work_dir.as_ref().map(|w| w.0.clone()).unwrap_or_default();
-        let path = dir.join(format!("node-{id}.arrow"));
+        Ok(self.work_dir.as_ref().map(|w| w.0.clone()).unwrap_or_default())
+    }
+
+    /// Where the answers of `ai` node `id` are kept: on a cluster, in the work directory (a
+    /// task run again finds them); in-process, nowhere (no task runs twice).
+    pub(super) fn responses(&self, id: u32) -> Option<Responses> {
+        self.options.remote.as_ref()?;
+        let dir = self.work_dir.as_ref()?.0.join("responses");
+        Some(Responses::new(dir, id))
+    }
+
+    /// Writes the value of node `id` to a file of the work directory.
+    async fn spill(&mut self, id: u32, value: Value) -> Result<Spill, RunError> {
+        let path = self.work_dir()?.join(format!("node-{id}.arrow"));
         let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", path.display()));
         let file = std::fs::File::create(&path).map_err(io)?;
         let mut writer = FileWriter::try_new(std::io::BufWriter::new(file), &value.schema)?;
