@@ -387,6 +387,7 @@ mod tests {
 
     use super::AigridCodec;
     use crate::ai_call::{AiCall, AiCallExec, Binding};
+    use crate::responses::Responses;
 
     fn call(bindings: Vec<Binding>) -> Arc<dyn ExecutionPlan> {
         let schema = Arc::new(Schema::new(vec![Field::new("text", DataType::Utf8, false)]));
@@ -410,6 +411,8 @@ mod tests {
             calls: Default::default(),
             null_rows: Default::default(),
             failed_attempts: Default::default(),
+            responses: Some(Responses::new("responses".into(), 7)),
+            reused: Default::default(),
         };
         Arc::new(AiCallExec::new(Arc::new(call), input))
     }
@@ -427,6 +430,8 @@ mod tests {
         let exec = decoded.downcast_ref::<AiCallExec>().unwrap_or_else(|| panic!("{decoded:?}"));
         assert_eq!(exec.call().bindings[0].endpoint, "grpc://127.0.0.1:1");
         assert_eq!((exec.call().retry, exec.call().on_error_null), (2, true));
+        let responses = exec.call().responses.as_ref().map(|r| (r.dir().to_path_buf(), r.node()));
+        assert_eq!(responses, Some(("responses".into(), 7)));
 
         // A plan naming a built-in AI this process does not offer is refused, by name.
         let mut bytes = bytes.to_vec();
