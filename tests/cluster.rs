@@ -23,9 +23,12 @@ fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A coordinator on a free port.
+/// A coordinator on a free port, without models (it plans, and never calls an AI).
 fn coordinator() -> Server {
-    let server = Server::spawn(aigridc().args(["coordinator", "--listen", "127.0.0.1:0"]));
+    let no_models = std::env::temp_dir().join("aigrid-cluster-test-no-models");
+    let server = Server::spawn(
+        aigridc().args(["coordinator", "--listen", "127.0.0.1:0"]).env("AIGRID_HOME", no_models),
+    );
     assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
     server
 }

@@ -67,6 +67,8 @@ enum Callee {
     Builtin(Arc<dyn Builtin>, OnceLock<Result<Arc<dyn Prepared>, String>>),
     /// An Arrow Flight service, connected once.
     Flight(String, tokio::sync::OnceCell<tonic::transport::Channel>),
+    /// A built-in AI this process does not offer: every call fails, saying why.
+    Unavailable(String),
 }
 
 impl Binding {
@@ -76,6 +78,14 @@ impl Binding {
         let callee = Callee::Builtin(builtin, OnceLock::new());
         let (failed, answered) = (AtomicBool::new(false), AtomicU64::new(0));
         Binding { card, endpoint, callee, failed, answered }
+    }
+
+    /// The binding of card `card` to a built-in AI at `endpoint` that this process does not
+    /// offer (a worker without the model): its calls fail with `why`, and the call fails over
+    /// to the next binding. A process that only plans (a cluster's coordinator) needs no model.
+    pub fn unavailable(card: String, endpoint: String, why: String) -> Binding {
+        let (failed, answered) = (AtomicBool::new(false), AtomicU64::new(0));
+        Binding { card, endpoint, callee: Callee::Unavailable(why), failed, answered }
     }
 
     /// The binding of card `card` to the Flight service at `endpoint` (`grpc://host:port`).
@@ -209,6 +219,11 @@ impl AiCall {
                     }
                     Callee::Flight(endpoint, channel) => {
                         self.exchange(&binding.card, endpoint, channel, rows)
+                    }
+                    // Fails the same way every time: no retry.
+                    Callee::Unavailable(why) => {
+                        last = why.clone();
+                        break;
                     }
                 };
                 match answer {

@@ -6,8 +6,9 @@
 //! Arrow data it carries (schemas, whole arguments) as Arrow IPC streams, each after a `u64`
 //! length. A node or function it does not know goes to the next codec, which for a Ballista
 //! cluster is Ballista's own (its shuffle nodes), and otherwise is DataFusion's default.
-//! Built-in AIs are found by name in the decoding process's [`Library`]: a worker that does not
-//! offer one refuses the node with an error that names it.
+//! Built-in AIs are found by name in the decoding process's [`Library`]: one it does not offer
+//! (a worker without the model) decodes to a binding whose calls fail with an error that names
+//! it, so that the call fails over, and a process that only plans (a coordinator) needs none.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -234,15 +235,19 @@ impl AigridCodec {
                     .into_iter()
                     .map(|(card, endpoint)| match endpoint.strip_prefix("builtin:") {
                         Some(builtin) => match self.library.get(builtin) {
-                            Some(b) => Ok(Binding::builtin(card, b.clone())),
-                            None => Err(error(format!(
-                                "the built-in AI `{builtin}` (card `{card}`) is not offered by \
-                                 this process: run `aigridc models ls` on it"
-                            ))),
+                            Some(b) => Binding::builtin(card, b.clone()),
+                            None => {
+                                let why = format!(
+                                    "the built-in AI `{builtin}` is not offered by the process \
+                                     that ran this call (pid {}): run `aigridc models ls` there",
+                                    std::process::id()
+                                );
+                                Binding::unavailable(card, endpoint, why)
+                            }
                         },
-                        None => Ok(Binding::flight(card, endpoint)),
+                        None => Binding::flight(card, endpoint),
                     })
-                    .collect::<Result<Vec<_>>>()?;
+                    .collect::<Vec<_>>();
                 let mut args = Args::new();
                 for (arg, value) in whole {
                     let value = match value {
@@ -402,7 +407,7 @@ mod tests {
             whole: Default::default(),
             streams_table: true,
             retry: 2,
-            on_error_null: true,
+            on_error_null: false,
             batch_size: 64,
             schema,
             streamed: "text".into(),
@@ -418,7 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn a_node_round_trips_and_a_missing_builtin_is_named() {
+    fn a_node_round_trips_and_a_missing_builtin_fails_its_calls_by_name() {
         let library = Library::new(&ModelStore::at("no-models"));
         let codec = AigridCodec::new(library);
         let task = SessionContext::new().task_ctx();
@@ -429,21 +434,29 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let exec = decoded.downcast_ref::<AiCallExec>().unwrap_or_else(|| panic!("{decoded:?}"));
         assert_eq!(exec.call().bindings[0].endpoint, "grpc://127.0.0.1:1");
-        assert_eq!((exec.call().retry, exec.call().on_error_null), (2, true));
+        assert_eq!((exec.call().retry, exec.call().on_error_null), (2, false));
         let responses = exec.call().responses.as_ref().map(|r| (r.dir().to_path_buf(), r.node()));
         assert_eq!(responses, Some(("responses".into(), 7)));
 
-        // A plan naming a built-in AI this process does not offer is refused, by name.
+        // A plan naming a built-in AI this process does not offer decodes (a coordinator
+        // plans without models); calling it fails, naming it.
         let mut bytes = bytes.to_vec();
         let at = bytes.windows(19).position(|w| w == b"grpc://127.0.0.1:1\"").unwrap_or(0);
         assert!(at > 0);
         bytes.splice(at..at + 18, b"builtin:minilm.xyz".iter().copied());
-        let error = physical_plan_from_bytes_with_extension_codec(&bytes, &task, &codec)
+        let decoded = physical_plan_from_bytes_with_extension_codec(&bytes, &task, &codec)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let error = runtime
+            .block_on(datafusion::physical_plan::collect(decoded, task.clone()))
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(
-            error.contains("the built-in AI `minilm.xyz` (card `echo.1`) is not offered"),
+            error.contains(
+                "every grid AI bound to `label` failed: `echo.1`: the built-in AI `minilm.xyz` \
+                 is not offered by the process"
+            ),
             "{error}"
         );
 
