@@ -168,6 +168,51 @@ impl Drop for Server {
     }
 }
 
+/// The examples that run end to end with nothing to start.
+pub const EXAMPLES: [&str; 6] =
+    ["churn_features", "ensemble_vote", "rag_index", "summarize", "ticket_triage", "uses_textkit"];
+
+/// Runs every example with `aigridc run --no-cache` in-process and again with `other` added to
+/// its arguments, each writing into its own part of `scratch`, and asserts that both ways
+/// wrote the same bytes (the file the example writes, and its result as Arrow IPC). Examples
+/// that need MiniLM are skipped, saying so, when it is not fetched, unless
+/// `AIGRID_REQUIRE_MODELS=1`.
+pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let minilm = aigrid_builtins::ModelStore::from_env().minilm().is_ok();
+    if !minilm {
+        assert_ne!(
+            std::env::var("AIGRID_REQUIRE_MODELS").as_deref(),
+            Ok("1"),
+            "MiniLM is not fetched"
+        );
+    }
+    let bytes = |path: &std::path::Path| {
+        fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    for example in EXAMPLES {
+        let source = format!("examples/{example}.ag");
+        if !minilm && fs::read_to_string(root.join(&source)).is_ok_and(|s| s.contains("384")) {
+            println!("skipped {example}: MiniLM is not fetched (aigridc models fetch minilm)");
+            continue;
+        }
+        let mut files = Vec::new();
+        for (way, args) in [("in-process", &[][..]), ("other", other)] {
+            let dir = scratch.path().join(example).join(way);
+            let written = dir.join("written");
+            let result = dir.join("result.arrow");
+            let mut command = aigridc();
+            command.current_dir(root).args(["run", "--no-cache", &source, "-q", "--param"]);
+            command.arg(format!("out={}", written.display())).arg("-o").arg(&result).args(args);
+            let (status, _, stderr) = run(&mut command);
+            assert_eq!((status, stderr.as_str()), (0, ""), "{example} {way} {args:?}");
+            files.push((bytes(&written), bytes(&result)));
+        }
+        assert!(!files[0].0.is_empty() && !files[0].1.is_empty(), "{example}");
+        assert!(files[0] == files[1], "{example}: {other:?} gave other bytes");
+    }
+}
+
 /// What the tests install: pyarrow, and NumPy for its tensors.
 const PACKAGES: [&str; 2] = ["pyarrow==26.0.1", "numpy==2.4.6"];
 
