@@ -106,11 +106,13 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     let text_log = matches!(progress, Progress::Hidden | Progress::Bar(..));
     drop(progress);
     if !args.quiet && text_log {
-        let mut summary = format!(
-            "ran {} nodes in {:.2} s; {calls} AI requests",
-            run.nodes.len(),
-            started.elapsed().as_secs_f64()
-        );
+        let mut summary =
+            format!("ran {} nodes in {:.2} s", run.nodes.len(), started.elapsed().as_secs_f64());
+        match &args.cluster {
+            // The workers make the calls; their counts do not come back (spec/cluster.md).
+            Some(url) => summary.push_str(&format!(" on the cluster at {url}")),
+            None => summary.push_str(&format!("; {calls} AI requests")),
+        }
         if nulls > 0 {
             summary.push_str(&format!(", {nulls} rows null after every binding failed"));
         }
