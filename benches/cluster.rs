@@ -69,7 +69,9 @@ fn one_row() -> Arc<dyn ExecutionPlan> {
 }
 
 fn main() {
-    let coordinator = server(&["coordinator", "--listen", "127.0.0.1:0"]);
+    let journal = std::env::temp_dir().join(format!("aigrid-bench-journal-{}", std::process::id()));
+    let journal = journal.to_string_lossy().into_owned();
+    let coordinator = server(&["coordinator", "--listen", "127.0.0.1:0", "--data", &journal]);
     let url = coordinator.1.clone();
     let _workers = [
         server(&["worker", "--coordinator", &url, "--slots", "1"]),
@@ -148,6 +150,7 @@ fn main() {
     let local = time(None);
     let remote = time(Some(&url));
     let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_dir_all(&journal);
     println!(
         "examples/churn_features.ag, median of {RUNS}: in-process {:.0} ms, on 2 workers {:.0} ms (+{:.0} ms)",
         local.as_secs_f64() * 1e3,

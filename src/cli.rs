@@ -16,6 +16,7 @@ mod models;
 mod output;
 mod progress;
 mod run;
+mod runs;
 mod world;
 
 use std::process::ExitCode;
@@ -80,6 +81,8 @@ pub fn run() -> ExitStatus {
         Command::Discovery(args) => discovery::run(&args),
         Command::Coordinator(args) => cluster::coordinator(&args),
         Command::Worker(args) => cluster::worker(&args),
+        Command::Runs(args) => runs::runs(&args),
+        Command::Status(args) => runs::status(&args),
         Command::Models(args) => models::run(&args),
         Command::Cache(args) => cache::run(&args),
         Command::Explain(args) => explain::run(&args),

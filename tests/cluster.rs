@@ -15,11 +15,20 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A coordinator on a free port, without models (it plans, and never calls an AI).
-fn coordinator() -> Server {
+/// A coordinator on a free port with its journal in `scratch`, without models (it plans, and
+/// never calls an AI).
+fn coordinator(scratch: &Scratch) -> Server {
+    coordinator_at(scratch, "127.0.0.1:0")
+}
+
+/// A coordinator listening on `address`, with its journal in `scratch`.
+fn coordinator_at(scratch: &Scratch, address: &str) -> Server {
     let no_models = std::env::temp_dir().join("aigrid-cluster-test-no-models");
     let server = Server::spawn(
-        aigridc().args(["coordinator", "--listen", "127.0.0.1:0"]).env("AIGRID_HOME", no_models),
+        aigridc()
+            .args(["coordinator", "--listen", address, "--data"])
+            .arg(scratch.path().join("journal"))
+            .env("AIGRID_HOME", no_models),
     );
     assert!(server.url.starts_with("http://127.0.0.1:"), "{}", server.url);
     server
@@ -34,9 +43,9 @@ fn worker(url: &str, slots: &str) -> Server {
 
 #[test]
 fn every_example_gives_the_same_bytes_on_two_workers_as_in_process() {
-    let coordinator = coordinator();
-    let _workers = [worker(&coordinator.url, "2"), worker(&coordinator.url, "2")];
     let scratch = Scratch::new("cluster-examples");
+    let coordinator = coordinator(&scratch);
+    let _workers = [worker(&coordinator.url, "2"), worker(&coordinator.url, "2")];
     examples_give_the_same_bytes(&scratch, &["--cluster", &coordinator.url]);
 }
 
@@ -58,10 +67,7 @@ fn run_on(url: &str) -> (i32, String, String) {
 fn a_run_against_an_address_where_no_coordinator_listens_fails_with_a_clear_error() {
     let (status, _, stderr) = run_on("127.0.0.1:1");
     assert_eq!(status, 1, "{stderr}");
-    assert!(
-        stderr.contains("cluster at http://127.0.0.1:1: cannot reach the coordinator"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot reach the coordinator at http://127.0.0.1:1"), "{stderr}");
 }
 
 #[test]
@@ -78,10 +84,11 @@ fn a_bad_coordinator_address_is_a_usage_error() {
 
 #[test]
 fn a_cluster_without_workers_fails_the_run_instead_of_waiting_forever() {
-    let coordinator = coordinator();
+    let scratch = Scratch::new("cluster-no-workers");
+    let coordinator = coordinator(&scratch);
     let (status, _, stderr) = run_on(&coordinator.url);
     assert_eq!(status, 1, "{stderr}");
-    assert!(stderr.contains("the coordinator has no worker (not ready: 0/1"), "{stderr}");
+    assert!(stderr.contains("the coordinator has no worker (not ready: no worker"), "{stderr}");
     assert!(stderr.contains("start one with `aigridc worker --coordinator"), "{stderr}");
 }
 
@@ -113,7 +120,7 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
     );
 
     // Only the first worker is there when the run starts: it takes the AI's task.
-    let coordinator = coordinator();
+    let coordinator = coordinator(&scratch);
     let mut first = worker(&coordinator.url, "1");
     let running = scratch
         .aigridc()
@@ -151,4 +158,119 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
     // first one had kept: of the 8 requests, only the one in flight at the kill is asked twice.
     let requests = answered().unwrap_or(0);
     assert!((8..=9).contains(&requests), "{requests} requests");
+}
+
+/// The `aigridc status --format json` of run `id` at the coordinator at `url`.
+fn status_of(url: &str, id: &str) -> serde_json::Value {
+    match try_status_of(url, id) {
+        Ok(status) => status,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// The status of run `id`, or why there is none (yet).
+fn try_status_of(url: &str, id: &str) -> Result<serde_json::Value, String> {
+    let (code, stdout, stderr) =
+        run(aigridc().args(["status", id, "--format", "json", "--cluster", url]));
+    if code != 0 {
+        return Err(stderr);
+    }
+    serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
+}
+
+#[test]
+fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finished_stages() {
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("cluster-resume");
+    let (fast_calls, slow_calls) = (scratch.path().join("fast"), scratch.path().join("slow"));
+    let fast = PythonAi::start(&python, &fast_calls);
+    // 16 rows, 2 per request, 0.5 s per request: the slow AI's stage takes about 4 s.
+    let slow = PythonAi::start_with(&python, &slow_calls, &["--delay", "0.5"]);
+    let discovery = Server::start(&["--data", &scratch.path().join("discovery").to_string_lossy()]);
+    let with = |card: String, speed: u32| {
+        card.replace("attributes: {", &format!("attributes: {{ batch_size: 2, slow: {speed},"))
+    };
+    scratch.write("cards/fast.yaml", with(card("upper.fast", 1, fast.port), 0));
+    scratch.write("cards/slow.yaml", with(card("upper.slow", 1, slow.port), 1));
+    let (code, _, stderr) = run(aigridc()
+        .args(["discovery", "register"])
+        .arg(scratch.path().join("cards"))
+        .args(["--discovery", &discovery.url]));
+    assert_eq!(code, 0, "{stderr}");
+    let words: Vec<String> = (0..16).map(|i| format!("word{i:02}")).collect();
+    scratch.write("words.csv", format!("text\n{}\n", words.join("\n")));
+    // `up` has two readers: its own stage, then a fast write and a slow AI's write.
+    scratch.write(
+        "p.ag",
+        "use std.io.{read_csv, write_csv}\nuse std.table.{select}\n\n\
+         ai upper(text: list<utf8>) -> list<utf8>\n    where task == \"text-upper\" && slow == 0\n\n\
+         ai slow_upper(text: list<utf8>) -> list<utf8>\n    where task == \"text-upper\" && slow == 1\n\n\
+         pipeline main() {\n    \
+         let words: table { text: utf8 } = read_csv(\"words.csv\")\n    \
+         let up = select(words, up = upper(words.text))\n    \
+         write_csv(up, \"up.csv\")\n    \
+         write_csv(select(up, again = slow_upper(up.up)), \"again.csv\")\n}\n",
+    );
+
+    let mut coordinator = coordinator(&scratch);
+    let url = coordinator.url.clone();
+    let _workers = [worker(&url, "2"), worker(&url, "2")];
+    let running = scratch
+        .aigridc()
+        .args(["run", "--no-cache", "p.ag", "-q", "--discovery", &discovery.url])
+        .args(["--cluster", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the run: {e}"));
+    // Kill the coordinator once the run's first stages are in the journal and the slow AI
+    // is answering.
+    let started = Instant::now();
+    let answered = |file: &Path| {
+        std::fs::read_to_string(file).ok().and_then(|n| n.parse::<u32>().ok()).unwrap_or(0)
+    };
+    loop {
+        let status = try_status_of(&url, "1").unwrap_or_default();
+        let stages = status["stages"].as_array().map_or(0, Vec::len);
+        if stages >= 2 && answered(&slow_calls) >= 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never got there");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    coordinator.kill();
+    let output = running.wait_with_output().unwrap_or_else(|e| panic!("the run: {e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("go on with `aigridc run --resume 1 --cluster"), "{stderr}");
+    let up_written = std::fs::metadata(scratch.path().join("up.csv"))
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("up.csv was not written before the kill: {e}"));
+    let fast_answers = answered(&fast_calls);
+    assert_eq!(fast_answers, 8);
+
+    // The same coordinator again, on the same port with the same journal: the workers find it.
+    let address = url.trim_start_matches("http://").to_string();
+    let _coordinator = coordinator_at(&scratch, &address);
+    assert_eq!(status_of(&url, "1")["state"], "interrupted");
+    let (code, _, stderr) =
+        run(scratch.aigridc().args(["run", "--resume", "1", "--cluster", &url]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("attempt 2"), "{stderr}");
+    assert!(stderr.contains("nodes done by earlier attempts"), "{stderr}");
+    let expected: Vec<String> = words.iter().map(|w| w.to_uppercase()).collect();
+    let read = |file: &str| String::from_utf8_lossy(&scratch.read(file)).into_owned();
+    assert_eq!(read("again.csv"), format!("again\n{}\n", expected.join("\n")));
+    assert_eq!(read("up.csv"), format!("up\n{}\n", expected.join("\n")));
+    // The finished stages were not run again: `up.csv` was not rewritten, and the fast AI was
+    // not asked again.
+    let up_now = std::fs::metadata(scratch.path().join("up.csv")).and_then(|m| m.modified());
+    assert_eq!(up_now.ok(), Some(up_written));
+    assert_eq!(answered(&fast_calls), fast_answers);
+    let status = status_of(&url, "1");
+    assert_eq!(status["state"], "succeeded", "{status}");
+    assert_eq!(status["attempts"], 2, "{status}");
+    // The work directory goes when the run succeeds.
+    let work_dir = status["work_dir"].as_str().unwrap_or_default().to_string();
+    assert!(!Path::new(&work_dir).exists(), "{work_dir} is still there");
 }

@@ -1,25 +1,38 @@
-//! The coordinator: Ballista's scheduler in push mode, with aigrid's codec and a quick
-//! verdict on dead workers.
+//! The coordinator: Ballista's scheduler in push mode, with aigrid's codec and a quick verdict
+//! on dead workers, and aigrid's run journal. Both are gRPC services on one port, with the
+//! health probes (`/healthz`, `/readyz`) that Ballista serves there.
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use aigrid_builtins::Library;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
 use ballista_core::config::TaskSchedulingPolicy;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
+use ballista_scheduler::scheduler_process::create_scheduler;
+use ballista_scheduler::scheduler_server::SchedulerServer;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 use tokio::net::TcpListener;
 
+use crate::journal::{JournalService, Store};
 use crate::{ClusterError, EXECUTOR_TIMEOUT, MAX_MESSAGE, physical_codec};
 
-/// Serves a coordinator on `listener` until the process ends. Built-in AIs in the plans it
-/// receives are found in `library` (the coordinator decodes plans to cut them into stages; it
-/// never runs them).
+type Scheduler = SchedulerServer<LogicalPlanNode, PhysicalPlanNode>;
+
+/// Serves a coordinator on `listener` until the process ends, with its run journal in `data`.
+/// Built-in AIs in the plans it receives are found in `library` (the coordinator decodes plans
+/// to cut them into stages; it never runs them).
 pub async fn serve_coordinator(
     listener: TcpListener,
     library: Library,
+    data: &Path,
 ) -> Result<(), ClusterError> {
+    let store = Store::open(data).map_err(|error| ClusterError::Journal(error.to_string()))?;
     let address = listener.local_addr()?;
     let config = SchedulerConfig {
         bind_host: address.ip().to_string(),
@@ -38,6 +51,27 @@ pub async fn serve_coordinator(
     let config = Arc::new(config);
     let cluster = BallistaCluster::new_from_config(&config).await?;
     let scheduler = create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, config).await?;
-    start_grpc_service_with_listener(listener, scheduler).await?;
+    let mut services = tonic::service::RoutesBuilder::default();
+    services.add_service(
+        SchedulerGrpcServer::new(scheduler.clone())
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE),
+    );
+    services.add_service(JournalService::server(Arc::new(store)));
+    let health = axum::Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .with_state(Arc::new(scheduler));
+    let routes = services.routes().into_axum_router().merge(health);
+    // The scheduler asks for the peer's address of a worker that registers without a host.
+    axum::serve(listener, routes.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
+}
+
+/// `/readyz`: 200 once a worker is registered, else 503 (a run waits for it).
+async fn ready(State(scheduler): State<Arc<Scheduler>>) -> (StatusCode, &'static str) {
+    match scheduler.is_ready() {
+        true => (StatusCode::OK, "ready: a worker is registered\n"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "not ready: no worker is registered\n"),
+    }
 }

@@ -11,6 +11,7 @@
 
 mod client;
 mod coordinator;
+pub mod journal;
 mod worker;
 
 use std::sync::Arc;
@@ -48,6 +49,15 @@ pub enum ClusterError {
     /// A file or socket.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The coordinator's run journal failed, refused a request, or could not be reached.
+    #[error("{0}")]
+    Journal(String),
+}
+
+/// Runs `future` to the end on a runtime of its own, for callers that are not async.
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, ClusterError> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(runtime.block_on(future))
 }
 
 /// The physical codec of every process of a cluster: aigrid's nodes, then Ballista's.

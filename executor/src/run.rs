@@ -12,6 +12,7 @@
 mod args;
 mod cached;
 mod call;
+mod journaled;
 mod node;
 mod report;
 mod spill;
@@ -20,7 +21,7 @@ mod std_ops;
 mod table;
 mod tensor;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -39,6 +40,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::RunError;
 use crate::ai_call::AiCall;
 use crate::cache::{Cache, Key};
+use crate::journal::{Journal, KeptStage};
 use crate::observe::Observer;
 use crate::plan_table::PlanTable;
 use crate::query::QueryPlanner;
@@ -72,6 +74,9 @@ pub struct RunOptions {
     pub work_dir: Option<std::path::PathBuf>,
     /// Runs the stages somewhere else (a cluster) instead of in this process.
     pub remote: Option<Arc<dyn RemoteStages>>,
+    /// Records each finished stage, and gives the stages an earlier attempt of the run kept;
+    /// the run's work directory is then the journal's, kept until the run succeeds.
+    pub journal: Option<Arc<dyn Journal>>,
 }
 
 /// Runs `plan`, calling the built-in AIs of `library`.
@@ -133,6 +138,10 @@ struct Driver<'a> {
     spilled_bytes: u64,
     /// What each node did, in order.
     reports: Vec<NodeReport>,
+    /// With a journal: the stages whose values are kept in the work directory, by node.
+    kept: HashMap<u32, KeptStage>,
+    /// Nodes an earlier attempt of the run made unneeded: kept, or only feeding kept ones.
+    skipped: HashSet<u32>,
 }
 
 /// What a node is, for reports and errors.
@@ -215,6 +224,8 @@ impl<'a> Driver<'a> {
             work_dir: None,
             spilled_bytes: 0,
             reports: Vec::with_capacity(plan.nodes.len()),
+            kept: HashMap::new(),
+            skipped: HashSet::new(),
         }
     }
 
@@ -224,16 +235,28 @@ impl<'a> Driver<'a> {
         if let Some(observer) = &observer {
             observer.run_started(self.plan.nodes.len());
         }
-        if self.options.remote.is_some() {
-            // The workers keep AI answers there (responses.rs) from the first stage on.
+        if self.options.remote.is_some() || self.options.journal.is_some() {
+            // The workers keep AI answers there (responses.rs) from the first stage on, and
+            // the journal the stages' values.
             self.work_dir()?;
         }
+        self.plan_resume();
         for node in &self.plan.nodes {
+            if self.skipped.contains(&node.id) {
+                self.skip(node).await.map_err(|error| at(node, error))?;
+                self.release_inputs(node);
+                continue;
+            }
             let started = Instant::now();
             if let Some(observer) = &observer {
                 observer.node_started(node.id, &describe(node));
             }
             let (slot, call, cached) = self.step(node).await.map_err(|error| at(node, error))?;
+            if let (Slot::Ready(value), false) = (&slot, cached) {
+                self.keep_ready(node, &value.schema, &value.batches)
+                    .await
+                    .map_err(|error| at(node, error))?;
+            }
             if let Some(call) = call {
                 calls.push((self.reports.len(), call));
             }
@@ -252,6 +275,7 @@ impl<'a> Driver<'a> {
                 },
                 calls: None,
                 cached,
+                kept: false,
             });
             // A running stage's node finishes with its stage.
             if let (Some(observer), Some(report), false) =
@@ -259,14 +283,7 @@ impl<'a> Driver<'a> {
             {
                 observer.node_finished(report);
             }
-            for input in node.args.iter().filter_map(|a| a.input) {
-                if let Some(left) = self.readers.get_mut(&input) {
-                    *left -= 1;
-                    if *left == 0 && Some(input) != self.plan.output {
-                        self.values.remove(&input);
-                    }
-                }
-            }
+            self.release_inputs(node);
             self.values.insert(node.id, slot);
             self.spill_past_budget().await?;
         }
@@ -285,7 +302,23 @@ impl<'a> Driver<'a> {
             }
             None => None,
         };
+        if let (Some(work_dir), Some(_)) = (&mut self.work_dir, &self.options.journal) {
+            // The run succeeded: its kept stages are no longer needed.
+            work_dir.keep = false;
+        }
         Ok(Run { output, nodes: reports, spilled_bytes: self.spilled_bytes })
+    }
+
+    /// One reader of each input of `node` has run: an input without readers left is dropped.
+    fn release_inputs(&mut self, node: &PlanNode) {
+        for input in node.args.iter().filter_map(|a| a.input) {
+            if let Some(left) = self.readers.get_mut(&input) {
+                *left -= 1;
+                if *left == 0 && Some(input) != self.plan.output {
+                    self.values.remove(&input);
+                }
+            }
+        }
     }
 
     /// Runs `node`: makes whole the inputs it does not stream, plans it, and computes its
@@ -328,7 +361,8 @@ impl<'a> Driver<'a> {
         let slot = match slot {
             Slot::Pending(ty, plan) if !streams_on => {
                 let plan = self.state.create_physical_plan(&plan).await?;
-                return Ok((Slot::Running(self.start_stage(ty, plan, cached)), call, false));
+                let running = self.start_stage(node, ty, plan, cached);
+                return Ok((Slot::Running(running), call, false));
             }
             slot => slot,
         };

@@ -86,7 +86,12 @@ impl PartialFile {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let partial = path.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        // Unique to this writer: two writers of one destination (a task run again while its
+        // first attempt still runs) never share a partial file; the last to finish wins.
+        static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let partial =
+            path.with_file_name(format!(".{name}.partial-{}-{writer}", std::process::id()));
         let file = BufWriter::new(File::create(&partial).map_err(io)?);
         // From here on, dropping `this` removes the partial file.
         let mut this = PartialFile { path: path.to_path_buf(), partial, writer: None, rows: 0 };

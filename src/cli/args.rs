@@ -35,6 +35,10 @@ pub enum Command {
     Coordinator(CoordinatorArgs),
     /// Run a cluster worker (a Ballista executor) that takes tasks from a coordinator.
     Worker(WorkerArgs),
+    /// List the latest runs in a coordinator's journal.
+    Runs(RunsArgs),
+    /// Show a run of a coordinator's journal (the latest by default): its state and stages.
+    Status(StatusArgs),
     /// Fetch and list the weights of the built-in models (`aigridc models fetch minilm`).
     Models(ModelsArgs),
     /// List or clear the cache of stage outputs (`$AIGRID_HOME/cache`).
@@ -75,8 +79,8 @@ pub struct FmtArgs {
 #[derive(Args, Debug)]
 pub struct PipelineArgs {
     /// The `.ag` file.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(value_name = "FILE", required = true)]
+    pub file: Option<PathBuf>,
     /// The pipeline to compile; by default the file's only pipeline that no other one calls.
     #[arg(long, value_name = "NAME")]
     pub pipeline: Option<String>,
@@ -85,6 +89,14 @@ pub struct PipelineArgs {
     pub params: Vec<(String, String)>,
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+impl PipelineArgs {
+    /// The `.ag` file: clap requires it wherever these arguments are taken, but for
+    /// `run --resume` (which compiles nothing).
+    pub fn file(&self) -> &std::path::Path {
+        self.file.as_deref().unwrap_or(std::path::Path::new(""))
+    }
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -115,6 +127,7 @@ pub struct BuildArgs {
 
 /// Arguments of `aigridc run`.
 #[derive(Args, Debug)]
+#[command(mut_arg("file", |file| file.required(false).required_unless_present("resume")))]
 pub struct RunArgs {
     /// The `.ag` file, or a plan (`.json`, `.yaml`) written by `aigridc build`.
     #[command(flatten)]
@@ -148,8 +161,13 @@ pub struct RunArgs {
     /// Run the stages on the cluster whose coordinator is at this address (`HOST:PORT` or
     /// `http://HOST:PORT`; see `aigridc coordinator`). Its workers must reach the files the
     /// pipeline reads and writes, and the work directory.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "AIGRID_CLUSTER")]
     pub cluster: Option<String>,
+    /// Go on with a run on the cluster that did not succeed (see `aigridc runs`): its plan and
+    /// parameters come from the coordinator's journal, and the stages it finished whose files
+    /// are intact are not computed again.
+    #[arg(long, value_name = "RUN_ID", requires = "cluster", conflicts_with_all = ["file", "params", "pipeline"])]
+    pub resume: Option<u64>,
     /// Send every stage through aigrid's plan codec and run the decoded copy, as a cluster
     /// worker would receive it (a check of the codec).
     #[arg(long, hide = true)]
@@ -162,6 +180,10 @@ pub struct CoordinatorArgs {
     /// The address to listen on; port 0 picks a free one (printed on standard error).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
     pub listen: std::net::SocketAddr,
+    /// The directory of the run journal's database (created if missing): what `aigridc runs`,
+    /// `status` and `run --resume` read, kept across restarts.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
     /// How to log on standard error: `text` or `json` (one object per line). `AIGRID_LOG`
     /// filters what is logged, as `RUST_LOG` does (`info`; warnings by default).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
@@ -188,6 +210,34 @@ pub struct WorkerArgs {
     /// filters what is logged, as `RUST_LOG` does (`info`; warnings by default).
     #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
     pub log_format: LogFormat,
+}
+
+/// Arguments of `aigridc runs`.
+#[derive(Args, Debug)]
+pub struct RunsArgs {
+    /// The coordinator (`HOST:PORT` or `http://HOST:PORT`).
+    #[arg(long, value_name = "URL", env = "AIGRID_CLUSTER")]
+    pub cluster: String,
+    /// List at most this many runs, newest first.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: u32,
+    /// How to print the runs.
+    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
+    pub format: CardsFormat,
+}
+
+/// Arguments of `aigridc status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The run (`aigridc runs` lists them); by default the latest.
+    #[arg(value_name = "RUN_ID")]
+    pub run: Option<u64>,
+    /// The coordinator (`HOST:PORT` or `http://HOST:PORT`).
+    #[arg(long, value_name = "URL", env = "AIGRID_CLUSTER")]
+    pub cluster: String,
+    /// How to print the run.
+    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
+    pub format: CardsFormat,
 }
 
 /// Arguments of `aigridc bind`.
@@ -458,7 +508,7 @@ pub struct WatchArgs {
     pub format: CardsFormat,
 }
 
-/// How cards are printed.
+/// How cards and runs are printed.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CardsFormat {
     /// A table, then the count (and the funnel with `--explain`).

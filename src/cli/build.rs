@@ -60,8 +60,8 @@ pub fn compile_with(
     if let Some(server) = super::discovery::Server::from_args(&args.connect, None) {
         world.use_server(server);
     }
-    let lock_path = world.lock_path(&args.file);
-    let (files, mut status) = inputs::load(std::slice::from_ref(&args.file), &mut world);
+    let lock_path = world.lock_path(args.file());
+    let (files, mut status) = inputs::load(&[args.file().to_path_buf()], &mut world);
     let Some(input) = files.first() else {
         return ((Build::default(), status.max(ExitStatus::Error)), (lock_path, Lock::default()));
     };
@@ -78,7 +78,7 @@ pub fn compile_with(
         stages,
         lock: lock.clone(),
         rebind,
-        defaults: match args.file.canonicalize() {
+        defaults: match args.file().canonicalize() {
             Ok(path) => world.node_defaults(path.parent().unwrap_or(&path)),
             Err(_) => Default::default(),
         },

@@ -44,7 +44,7 @@ pub fn coordinator(args: &CoordinatorArgs) -> ExitStatus {
             output::note(&format!("coordinator: listening on http://{address}\n"));
             let library = Library::new(&ModelStore::from_env());
             tokio::select! {
-                served = serve_coordinator(listener, library) => served.map_err(|e| e.to_string()),
+                served = serve_coordinator(listener, library, &args.data) => served.map_err(|e| e.to_string()),
                 () = stopped() => Ok(()),
             }
         })

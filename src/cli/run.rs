@@ -1,6 +1,7 @@
 //! `aigridc run`: compiles and binds a pipeline (or loads a plan), runs it in-process, and
 //! prints its result or writes it to `--output`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use aigrid_builtins::{Library, ModelStore};
@@ -13,40 +14,28 @@ use super::args::{OutputFormat, RunArgs};
 use super::build::compile_with;
 use super::output;
 use super::progress::Progress;
+use super::runs::Journaled;
 
 /// Rows of a table result printed before the count.
 const SHOWN_ROWS: usize = 20;
 
 pub fn run(args: &RunArgs) -> ExitStatus {
-    let file = &args.pipeline.file;
-    let is_plan =
-        matches!(file.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml"));
-    let (plan, params) = if is_plan {
-        let text = match std::fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(error) => {
-                output::error(&format!("cannot read `{}`: {error}", file.display()));
-                return ExitStatus::Error;
+    let mut journaled = None;
+    let (plan, params) = match (args.resume, &args.cluster) {
+        (Some(id), Some(url)) => match Journaled::resume(url, id) {
+            Ok((run, plan, params)) => {
+                journaled = Some(run);
+                (plan, params)
             }
-        };
-        let plan = if file.extension().is_some_and(|e| e == "json") {
-            Plan::from_json(&text)
-        } else {
-            Plan::from_yaml(&text)
-        };
-        match plan {
-            Ok(plan) => (plan, args.pipeline.params.iter().cloned().collect()),
             Err(error) => {
-                output::error(&format!("`{}`: {error}", file.display()));
-                return ExitStatus::Error;
+                output::error(&error.to_string());
+                return ExitStatus::Failure;
             }
-        }
-    } else {
-        let ((build, status), _) = compile_with(&args.pipeline, OutputFormat::Human, false, false);
-        match build.plan {
-            Some(plan) if status == ExitStatus::Success => (plan, Default::default()),
-            _ => return status.max(ExitStatus::Failure),
-        }
+        },
+        _ => match load(args) {
+            Ok(loaded) => loaded,
+            Err(status) => return status,
+        },
     };
     let output_format = match &args.output {
         Some(path) => match Format::of(path) {
@@ -75,6 +64,24 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         },
         None => None,
     };
+    if let (None, Some(url)) = (&journaled, &args.cluster) {
+        let source = args.pipeline.file().display().to_string();
+        match Journaled::start(url, &plan, &params, args.work_dir.as_ref(), &source) {
+            Ok(run) => journaled = Some(run),
+            Err(error) => {
+                output::error(&error.to_string());
+                return ExitStatus::Failure;
+            }
+        }
+    }
+    if let (Some(run), false) = (&journaled, args.quiet) {
+        let record = &run.record;
+        let attempt = match record.attempts {
+            1 => String::new(),
+            n => format!(", attempt {n}, {} stages finished before", record.stages.len()),
+        };
+        output::note(&format!("run {} on the cluster at {}{attempt}\n", record.id, run.url));
+    }
     let options = RunOptions {
         params,
         cancel_on_ctrl_c: true,
@@ -84,13 +91,25 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         memory_budget: Some(args.memory_budget),
         work_dir: args.work_dir.clone(),
         remote,
+        journal: journaled.as_ref().map(|run| run.journal.clone() as _),
     };
     let result = aigrid_executor::run(&plan, &library, &options);
+    if let Some(run) = &journaled {
+        run.end(result.as_ref().map(drop).map_err(ToString::to_string));
+    }
     let run = match result {
         Ok(run) => run,
         Err(error) => {
             progress.failed(&error.to_string());
             drop(progress);
+            if let Some(run) = &journaled {
+                let id = run.record.id;
+                output::note(&format!(
+                    "run {id} stopped; its finished stages are kept: go on with `aigridc run \
+                     --resume {id} --cluster {}`\n",
+                    run.url
+                ));
+            }
             if let RunError::Cancelled = error {
                 output::error("cancelled");
                 return ExitStatus::Cancelled;
@@ -102,16 +121,23 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     let calls: u64 = run.nodes.iter().filter_map(|n| n.calls.as_ref()).map(|c| c.requests).sum();
     let nulls: u64 = run.nodes.iter().filter_map(|n| n.calls.as_ref()).map(|c| c.null_rows).sum();
     let cached = run.nodes.iter().filter(|n| n.cached).count();
+    let kept = run.nodes.iter().filter(|n| n.kept).count();
     progress.finished(&run, started.elapsed(), calls, nulls);
     let text_log = matches!(progress, Progress::Hidden | Progress::Bar(..));
     drop(progress);
     if !args.quiet && text_log {
         let mut summary =
             format!("ran {} nodes in {:.2} s", run.nodes.len(), started.elapsed().as_secs_f64());
-        match &args.cluster {
+        match (&args.cluster, &journaled) {
             // The workers make the calls; their counts do not come back (spec/cluster.md).
-            Some(url) => summary.push_str(&format!(" on the cluster at {url}")),
-            None => summary.push_str(&format!("; {calls} AI requests")),
+            (Some(url), Some(run)) => {
+                summary.push_str(&format!(" on the cluster at {url} (run {})", run.record.id));
+            }
+            (Some(url), None) => summary.push_str(&format!(" on the cluster at {url}")),
+            (None, _) => summary.push_str(&format!("; {calls} AI requests")),
+        }
+        if kept > 0 {
+            summary.push_str(&format!("; {kept} nodes done by earlier attempts"));
         }
         if nulls > 0 {
             summary.push_str(&format!(", {nulls} rows null after every binding failed"));
@@ -132,6 +158,41 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     match output_format {
         Some((path, format)) => write_output(path, format, &value, args.quiet),
         None => print_value(&value),
+    }
+}
+
+/// The plan to run (compiled from the `.ag` file, or read from a plan file) and the parameter
+/// values the executor takes.
+fn load(args: &RunArgs) -> Result<(Plan, BTreeMap<String, String>), ExitStatus> {
+    let file = args.pipeline.file();
+    let is_plan =
+        matches!(file.extension().and_then(|e| e.to_str()), Some("json" | "yaml" | "yml"));
+    if is_plan {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) => {
+                output::error(&format!("cannot read `{}`: {error}", file.display()));
+                return Err(ExitStatus::Error);
+            }
+        };
+        let plan = if file.extension().is_some_and(|e| e == "json") {
+            Plan::from_json(&text)
+        } else {
+            Plan::from_yaml(&text)
+        };
+        match plan {
+            Ok(plan) => Ok((plan, args.pipeline.params.iter().cloned().collect())),
+            Err(error) => {
+                output::error(&format!("`{}`: {error}", file.display()));
+                Err(ExitStatus::Error)
+            }
+        }
+    } else {
+        let ((build, status), _) = compile_with(&args.pipeline, OutputFormat::Human, false, false);
+        match build.plan {
+            Some(plan) if status == ExitStatus::Success => Ok((plan, Default::default())),
+            _ => Err(status.max(ExitStatus::Failure)),
+        }
     }
 }
 
@@ -190,10 +251,12 @@ fn analysis(run: &aigrid_executor::Run) -> String {
         String::from("node  rows           batches  bytes         time_ms  requests  what\n");
     for node in &run.nodes {
         let requests = node.calls.as_ref().map_or(String::from("-"), |c| c.requests.to_string());
-        let rows = match (node.rows, node.cached) {
-            (Some(rows), true) => format!("{rows} (cached)"),
-            (Some(rows), false) => rows.to_string(),
-            (None, _) => String::from("streamed"),
+        let rows = match (node.rows, node.cached, node.kept) {
+            (Some(rows), true, _) => format!("{rows} (cached)"),
+            (Some(rows), _, true) => format!("{rows} (kept)"),
+            (Some(rows), false, false) => rows.to_string(),
+            (None, _, true) => String::from("not needed"),
+            (None, _, false) => String::from("streamed"),
         };
         let (batches, bytes) =
             node.batches.map_or((String::from("-"), String::from("-")), |(b, n)| {

@@ -17,16 +17,16 @@ fn std_op(node: &PlanNode) -> Option<&str> {
     }
 }
 
-fn is_read(node: &PlanNode) -> bool {
+pub(super) fn is_read(node: &PlanNode) -> bool {
     matches!(std_op(node), Some("read_csv" | "read_jsonl" | "read_parquet" | "read_arrow"))
 }
 
-fn is_write(node: &PlanNode) -> bool {
+pub(super) fn is_write(node: &PlanNode) -> bool {
     matches!(std_op(node), Some("write_csv" | "write_jsonl" | "write_parquet" | "write_arrow"))
 }
 
 /// `path` made absolute against the current directory, so that a key names one file.
-fn absolute(path: &str) -> PathBuf {
+pub(super) fn absolute(path: &str) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
 }
 

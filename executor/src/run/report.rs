@@ -24,6 +24,9 @@ pub struct NodeReport {
     pub calls: Option<CallReport>,
     /// Whether its value came from the cache, computed by an earlier run.
     pub cached: bool,
+    /// Whether an earlier attempt of this run made it (`aigridc run --resume`): its value was
+    /// kept in the journal, or it only fed kept values.
+    pub kept: bool,
 }
 
 /// What the requests of an AI node did.

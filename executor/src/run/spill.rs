@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use aigrid_compiler::ValueType;
 use datafusion::arrow::ipc::reader::FileReader;
-use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::execution::options::ArrowReadOptions;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
 
+use super::journaled::write_ipc;
 use super::{Driver, Slot};
 use crate::RunError;
 use crate::responses::Responses;
@@ -19,7 +20,8 @@ use crate::value::Value;
 /// Values smaller than this stay in memory: writing them saves nothing.
 const SMALLEST_SPILLED: usize = 64 << 10;
 
-/// A stage output in an Arrow IPC file; the file is removed when this is dropped.
+/// A stage output in an Arrow IPC file; the file is removed when this is dropped, unless the
+/// run's journal keeps it.
 pub(super) struct Spill {
     /// What the value is.
     pub ty: ValueType,
@@ -28,9 +30,24 @@ pub(super) struct Spill {
     /// Its rows.
     pub rows: usize,
     path: PathBuf,
+    /// Whether the file goes with this (else it is the journal's).
+    owned: bool,
 }
 
 impl Spill {
+    /// The value of type `ty` and `rows` rows in the kept file `path`, which stays.
+    pub async fn open(
+        context: &SessionContext,
+        ty: ValueType,
+        path: PathBuf,
+        rows: usize,
+    ) -> Result<Spill, RunError> {
+        let source = path.to_string_lossy().into_owned();
+        let options = ArrowReadOptions { file_extension: ".arrow", ..Default::default() };
+        let plan = context.read_arrow(&source, options).await?.into_unoptimized_plan();
+        Ok(Spill { ty, plan, rows, path, owned: false })
+    }
+
     /// The value, read back whole.
     pub fn load(&self) -> Result<Value, RunError> {
         let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", self.path.display()));
@@ -44,12 +61,19 @@ impl Spill {
 
 impl Drop for Spill {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if self.owned {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
-/// The run's work directory, removed with everything in it when the run ends.
-pub(super) struct WorkDir(PathBuf);
+/// The run's work directory, removed with everything in it when the run ends; with a journal
+/// only when the run succeeds (the kept stages are in it).
+pub(super) struct WorkDir {
+    path: PathBuf,
+    /// Whether it stays when dropped.
+    pub keep: bool,
+}
 
 impl WorkDir {
     /// A new directory for this run under `parent`.
@@ -57,16 +81,27 @@ impl WorkDir {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let path = parent.join(format!("aigrid-run-{}-{nanos}", std::process::id()));
+        WorkDir::at(parent.join(format!("aigrid-run-{}-{nanos}", std::process::id())), false)
+    }
+
+    /// The directory `path`, made if it is not there.
+    fn at(path: PathBuf, keep: bool) -> Result<WorkDir, RunError> {
         std::fs::create_dir_all(&path)
             .map_err(|e| RunError::Io(format!("work directory {}: {e}", path.display())))?;
-        Ok(WorkDir(path))
+        Ok(WorkDir { path, keep })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }
 
@@ -107,35 +142,38 @@ impl Driver<'_> {
     /// The run's work directory, made on first use.
     pub(super) fn work_dir(&mut self) -> Result<PathBuf, RunError> {
         if self.work_dir.is_none() {
-            let parent = self.options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-            self.work_dir = Some(WorkDir::create(&parent)?);
+            self.work_dir = Some(match &self.options.journal {
+                Some(journal) => WorkDir::at(journal.work_dir().to_path_buf(), true)?,
+                None => {
+                    let parent = self.options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+                    WorkDir::create(&parent)?
+                }
+            });
         }
-        Ok(self.work_dir.as_ref().map(|w| w.0.clone()).unwrap_or_default())
+        Ok(self.work_dir.as_ref().map(|w| w.path.clone()).unwrap_or_default())
     }
 
     /// Where the answers of `ai` node `id` are kept: on a cluster, in the work directory (a
     /// task run again finds them); in-process, nowhere (no task runs twice).
     pub(super) fn responses(&self, id: u32) -> Option<Responses> {
         self.options.remote.as_ref()?;
-        let dir = self.work_dir.as_ref()?.0.join("responses");
+        let dir = self.work_dir.as_ref()?.path.join("responses");
         Some(Responses::new(dir, id))
     }
 
-    /// Writes the value of node `id` to a file of the work directory.
+    /// Writes the value of node `id` to a file of the work directory (or takes the file the
+    /// journal keeps it in).
     async fn spill(&mut self, id: u32, value: Value) -> Result<Spill, RunError> {
-        let path = self.work_dir()?.join(format!("node-{id}.arrow"));
-        let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", path.display()));
-        let file = std::fs::File::create(&path).map_err(io)?;
-        let mut writer = FileWriter::try_new(std::io::BufWriter::new(file), &value.schema)?;
-        for batch in &value.batches {
-            writer.write(batch)?;
+        if let Some(stage) = self.kept.get(&id) {
+            let path = stage.file.clone();
+            let rows = value.rows();
+            return Spill::open(&self.context, value.ty, path, rows).await;
         }
-        writer.finish()?;
-        drop(writer);
+        let path = self.work_dir()?.join(format!("node-{id}.arrow"));
+        write_ipc(&path, &value.schema, &value.batches)?;
         let rows = value.rows();
-        let source = path.to_string_lossy().into_owned();
-        let options = ArrowReadOptions { file_extension: ".arrow", ..Default::default() };
-        let plan = self.context.read_arrow(&source, options).await?.into_unoptimized_plan();
-        Ok(Spill { ty: value.ty, plan, rows, path })
+        let mut spill = Spill::open(&self.context, value.ty, path, rows).await?;
+        spill.owned = true;
+        Ok(spill)
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use aigrid_compiler::ValueType;
+use aigrid_compiler::{PlanNode, ValueType};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::TaskContext;
@@ -19,10 +19,12 @@ use datafusion_proto::bytes::{
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
 };
 
+use super::journaled::keep;
 use super::{Driver, Slot, at, describe};
 use crate::RunError;
 use crate::cache::Key;
 use crate::codec::AigridCodec;
+use crate::journal::KeptStage;
 use crate::observe::Observer;
 use crate::remote::RemoteStages;
 use crate::value::Value;
@@ -35,8 +37,12 @@ pub(super) struct Running {
     /// Its cache key, when its value goes into the cache.
     key: Option<Key>,
     started: Instant,
-    task: tokio::task::JoinHandle<Result<(SchemaRef, Vec<RecordBatch>), RunError>>,
+    task: tokio::task::JoinHandle<Result<Finished, RunError>>,
 }
+
+/// What a stage's task gives: its value's schema and batches, and with a journal the record
+/// of where the value is kept.
+type Finished = (SchemaRef, Vec<RecordBatch>, Option<KeptStage>);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -89,14 +95,30 @@ impl Driver<'_> {
         }
     }
 
-    /// Starts the stage `plan`, whose value is of type `ty`; `key` is its cache key.
+    /// Starts the stage `plan` that `node` ends, whose value is of type `ty`; `key` is its
+    /// cache key. With a journal, the task writes the value to the work directory and records
+    /// it as soon as it has it.
     pub(super) fn start_stage(
         &self,
+        node: &PlanNode,
         ty: ValueType,
         plan: Arc<dyn ExecutionPlan>,
         key: Option<Key>,
     ) -> Running {
-        let run = self.collector().collect(plan);
+        let collect = self.collector().collect(plan);
+        let journal = self.options.journal.clone().zip(self.keeps(node));
+        let (id, what) = (node.id, describe(node));
+        let run = async move {
+            let (schema, batches) = collect.await?;
+            let Some((journal, (file, wrote))) = journal else {
+                return Ok((schema, batches, None));
+            };
+            let kept = keep(id, file, &schema, &batches, wrote)?;
+            if let Some(stage) = &kept {
+                journal.finished(stage, &what).await?;
+            }
+            Ok((schema, batches, kept))
+        };
         Running {
             ty,
             report: self.reports.len(),
@@ -121,7 +143,10 @@ impl Driver<'_> {
             Ok(result) => result,
             Err(error) => Err(RunError::Internal(format!("the stage's task: {error}"))),
         };
-        let (schema, batches) = result.map_err(|error| at(node, error))?;
+        let (schema, batches, kept) = result.map_err(|error| at(node, error))?;
+        if let Some(stage) = kept {
+            self.kept.insert(id, stage);
+        }
         let value = Value::new(running.ty.clone(), schema, batches);
         if let Some(report) = self.reports.get_mut(running.report) {
             report.rows = Some(value.rows());

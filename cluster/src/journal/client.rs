@@ -1,0 +1,233 @@
+//! The driver's side of the journal: [`JournalClient`] speaks to the coordinator's journal,
+//! [`RunJournal`] is the executor's [`Journal`] for one run, and [`Heartbeat`] tells the
+//! coordinator that the run's driver is alive.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aigrid_executor::{Journal, KeptStage, RunError};
+use tonic::transport::{Channel, Endpoint};
+
+use super::proto::journal_client::JournalClient as Grpc;
+use super::proto::{
+    EndRunRequest, ListRunsRequest, RunRecord, RunRef, Stage, StageFinishedRequest, StartRunRequest,
+};
+use crate::{ClusterError, MAX_MESSAGE, coordinator_address};
+
+/// How often a run's driver says it is alive.
+const DRIVER_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// A connection to a coordinator's run journal.
+#[derive(Clone, Debug)]
+pub struct JournalClient {
+    grpc: Grpc<Channel>,
+    url: String,
+}
+
+impl JournalClient {
+    /// Connects to the journal of the coordinator at `url` (`HOST:PORT` or `http://HOST:PORT`).
+    pub async fn connect(url: &str) -> Result<JournalClient, ClusterError> {
+        let (host, port) = coordinator_address(url)?;
+        let url = format!("http://{host}:{port}");
+        let endpoint = Endpoint::from_shared(url.clone())
+            .map_err(|error| ClusterError::Address(format!("`{url}`: {error}")))?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .tcp_nodelay(true);
+        let channel = endpoint.connect().await.map_err(|error| {
+            ClusterError::Journal(format!("cannot reach the coordinator at {url}: {error}"))
+        })?;
+        let grpc = Grpc::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        Ok(JournalClient { grpc, url })
+    }
+
+    /// The coordinator's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Records a new run.
+    pub async fn start(&self, request: StartRunRequest) -> Result<RunRecord, ClusterError> {
+        self.answer(self.grpc.clone().start_run(request).await)
+    }
+
+    /// Starts another attempt of run `id`: its record and plan.
+    pub async fn resume(&self, id: u64) -> Result<(RunRecord, String), ClusterError> {
+        let resumed = self.answer(self.grpc.clone().resume_run(RunRef { id }).await)?;
+        let run = resumed.run.ok_or_else(|| {
+            ClusterError::Journal(format!("the coordinator at {} sent no run", self.url))
+        })?;
+        Ok((run, resumed.plan))
+    }
+
+    /// Records that a stage of run `run` finished.
+    pub async fn stage_finished(&self, run: u64, stage: Stage) -> Result<(), ClusterError> {
+        let request = StageFinishedRequest { run, stage: Some(stage) };
+        self.answer(self.grpc.clone().stage_finished(request).await).map(drop)
+    }
+
+    /// Says that the driver of run `id` is alive.
+    pub async fn heartbeat(&self, id: u64) -> Result<(), ClusterError> {
+        self.answer(self.grpc.clone().heartbeat(RunRef { id }).await).map(drop)
+    }
+
+    /// Records how run `id` ended: `Err` with why it failed.
+    pub async fn end(
+        &self,
+        id: u64,
+        result: Result<(), String>,
+    ) -> Result<RunRecord, ClusterError> {
+        let request = EndRunRequest {
+            run: id,
+            succeeded: result.is_ok(),
+            error: result.err().unwrap_or_default(),
+        };
+        self.answer(self.grpc.clone().end_run(request).await)
+    }
+
+    /// Run `id`.
+    pub async fn get(&self, id: u64) -> Result<RunRecord, ClusterError> {
+        self.answer(self.grpc.clone().get_run(RunRef { id }).await)
+    }
+
+    /// The latest `limit` runs, newest first.
+    pub async fn list(&self, limit: u32) -> Result<Vec<RunRecord>, ClusterError> {
+        let request = ListRunsRequest { limit };
+        Ok(self.answer(self.grpc.clone().list_runs(request).await)?.runs)
+    }
+
+    fn answer<T>(
+        &self,
+        answer: Result<tonic::Response<T>, tonic::Status>,
+    ) -> Result<T, ClusterError> {
+        answer.map(tonic::Response::into_inner).map_err(|status| match status.code() {
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => ClusterError::Journal(
+                format!("cannot reach the coordinator at {}: {}", self.url, status.message()),
+            ),
+            tonic::Code::Unimplemented => ClusterError::Journal(format!(
+                "the server at {} has no run journal: is it an aigrid coordinator?",
+                self.url
+            )),
+            _ => ClusterError::Journal(status.message().to_string()),
+        })
+    }
+}
+
+/// The journal of one run, as the executor uses it: the stages earlier attempts kept, and a
+/// record of each stage this attempt finishes.
+#[derive(Debug)]
+pub struct RunJournal {
+    url: String,
+    run: u64,
+    work_dir: PathBuf,
+    kept: Vec<KeptStage>,
+    /// Connected on first use, inside the run's runtime.
+    client: tokio::sync::OnceCell<JournalClient>,
+}
+
+impl RunJournal {
+    /// The journal of `run` at the coordinator at `url`.
+    pub fn new(url: &str, run: &RunRecord) -> RunJournal {
+        let kept = run.stages.iter().filter_map(kept_stage).collect();
+        RunJournal {
+            url: url.to_string(),
+            run: run.id,
+            work_dir: PathBuf::from(&run.work_dir),
+            kept,
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// A recorded stage as the executor takes it; `None` if the record does not parse.
+fn kept_stage(stage: &Stage) -> Option<KeptStage> {
+    let wrote = match stage.wrote.is_empty() {
+        true => None,
+        false => {
+            Some((PathBuf::from(&stage.wrote), u128::from_str_radix(&stage.wrote_hash, 16).ok()?))
+        }
+    };
+    Some(KeptStage {
+        node: stage.node,
+        file: PathBuf::from(&stage.file),
+        hash: u128::from_str_radix(&stage.hash, 16).ok()?,
+        rows: stage.rows,
+        wrote,
+    })
+}
+
+#[async_trait::async_trait]
+impl Journal for RunJournal {
+    fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    fn kept(&self) -> Vec<KeptStage> {
+        self.kept.clone()
+    }
+
+    async fn finished(&self, stage: &KeptStage, what: &str) -> Result<(), RunError> {
+        let journal = |error: ClusterError| RunError::Cluster(format!("{}: {error}", self.url));
+        let client = self
+            .client
+            .get_or_try_init(|| JournalClient::connect(&self.url))
+            .await
+            .map_err(journal)?;
+        let (wrote, wrote_hash) = match &stage.wrote {
+            Some((path, hash)) => (path.to_string_lossy().into_owned(), format!("{hash:032x}")),
+            None => (String::new(), String::new()),
+        };
+        let record = Stage {
+            node: stage.node,
+            what: what.to_string(),
+            file: stage.file.to_string_lossy().into_owned(),
+            hash: format!("{:032x}", stage.hash),
+            rows: stage.rows,
+            wrote,
+            wrote_hash,
+            ..Stage::default()
+        };
+        client.stage_finished(self.run, record).await.map_err(journal)
+    }
+}
+
+/// Tells the coordinator every few seconds that a run's driver is alive, on a thread of its
+/// own, until dropped.
+pub struct Heartbeat {
+    /// Dropped to stop the thread (which is not waited for: a beat may be in flight).
+    _stop: mpsc::Sender<()>,
+}
+
+impl Heartbeat {
+    /// Starts the heartbeat of run `id` to the coordinator at `url`. A heartbeat that fails is
+    /// tried again at the next beat: the run itself finds out if the coordinator is gone.
+    pub fn start(url: &str, id: u64) -> Heartbeat {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let url = url.to_string();
+        let _thread =
+            std::thread::Builder::new().name("aigrid-heartbeat".into()).spawn(move || {
+                let Ok(runtime) =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build()
+                else {
+                    return;
+                };
+                let mut client = None;
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(DRIVER_HEARTBEAT)
+                {
+                    runtime.block_on(async {
+                        if client.is_none() {
+                            client = JournalClient::connect(&url).await.ok();
+                        }
+                        if let Some(journal) = &client {
+                            let _ = journal.heartbeat(id).await;
+                        }
+                    });
+                }
+            });
+        Heartbeat { _stop: stop }
+    }
+}
