@@ -5,7 +5,13 @@
 //!   `Cluster` (its codec before Ballista's), next to plain Ballista (its own codec and client
 //!   call, `execute_physical_plan`) on the same cluster;
 //! - an example pipeline (`examples/churn_features.ag`), wall time of `aigridc run`, in-process
-//!   and with `--cluster`, median of 5.
+//!   and with `--cluster`, median of 5;
+//! - the 10,000-node no-op DAG of the executor's overhead benchmark (100 chains of 100
+//!   `SELECT * FROM t` nodes, then their union), run on the cluster and in-process from the
+//!   bound plan, median of 5: µs per node;
+//! - a 256 MiB tensor (262,144 rows of 256 `f32`) read by a worker from an Arrow IPC file and
+//!   moved to this process over Arrow Flight, next to 256 MiB sent through a loopback TCP
+//!   socket in this process (median of 5 each): GB/s.
 //!
 //! Run with `cargo bench --bench cluster`.
 
@@ -16,20 +22,29 @@ use std::time::{Duration, Instant};
 
 use aigrid_builtins::{Library, ModelStore};
 use aigrid_cluster::Cluster;
-use aigrid_executor::RemoteStages as _;
+use aigrid_compiler::{BuildOptions, MemoryWorld, build};
+use aigrid_executor::{RemoteStages, RunOptions};
 use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt as _;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
-use datafusion::arrow::array::{Int64Array, RecordBatch};
+use datafusion::arrow::array::{FixedSizeListArray, Float32Array, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::execution::options::ArrowReadOptions;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::SessionConfig;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::protobuf::PhysicalPlanNode;
 use futures::TryStreamExt as _;
 
 const JOBS: usize = 20;
 const RUNS: usize = 5;
+/// The DAG's chains and their depth.
+const CHAINS: usize = 100;
+const DEPTH: usize = 100;
+/// The tensor's rows and width: 256 MiB of `f32`.
+const TENSOR_ROWS: usize = 262_144;
+const TENSOR_WIDTH: i32 = 256;
 
 /// A server process, killed on drop.
 struct Server(Child, String);
@@ -150,11 +165,164 @@ fn main() {
     let local = time(None);
     let remote = time(Some(&url));
     let _ = std::fs::remove_file(&out);
-    let _ = std::fs::remove_dir_all(&journal);
     println!(
         "examples/churn_features.ag, median of {RUNS}: in-process {:.0} ms, on 2 workers {:.0} ms (+{:.0} ms)",
         local.as_secs_f64() * 1e3,
         remote.as_secs_f64() * 1e3,
         (remote.as_secs_f64() - local.as_secs_f64()) * 1e3
+    );
+
+    dag(&url);
+    transfer(&runtime, &cluster);
+    let _ = std::fs::remove_dir_all(&journal);
+}
+
+/// The source of the 10,000-node no-op DAG (as `executor/benches/overhead.rs`).
+fn dag_source() -> String {
+    let mut text = String::from("type Row = table { v: i64 }\n\npipeline main() -> Row {\n");
+    for c in 0..CHAINS {
+        text.push_str(&format!("    let c{c}_0 = sql(\"SELECT CAST({c} AS BIGINT) AS v\")\n"));
+        for d in 1..DEPTH {
+            text.push_str(&format!(
+                "    let c{c}_{d} = sql(\"SELECT * FROM t\", t = c{c}_{})\n",
+                d - 1
+            ));
+        }
+    }
+    let union: Vec<String> = (0..CHAINS).map(|c| format!("SELECT * FROM c{c}")).collect();
+    let inputs: Vec<String> = (0..CHAINS).map(|c| format!("c{c} = c{c}_{}", DEPTH - 1)).collect();
+    text.push_str(&format!(
+        "    return sql(\"{} ORDER BY v\", {})\n}}\n",
+        union.join(" UNION ALL "),
+        inputs.join(", ")
+    ));
+    text
+}
+
+/// Runs the 10,000-node DAG from its bound plan in-process and on the cluster at `url`.
+fn dag(url: &str) {
+    let mut world = MemoryWorld::new();
+    let file = world.add_file("dag.ag", &dag_source());
+    let Some(plan) = build(&mut world, file, &BuildOptions::default()).plan else {
+        panic!("the generated pipeline does not build")
+    };
+    let library = Library::new(&ModelStore::at("no-models"));
+    let time = |remote: Option<Arc<dyn RemoteStages>>| {
+        let options = RunOptions { remote, ..RunOptions::default() };
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let run =
+                aigrid_executor::run(&plan, &library, &options).unwrap_or_else(|e| panic!("{e}"));
+            times.push(started.elapsed());
+            let rows = run.output.map_or(0, |value| value.rows());
+            assert_eq!(rows, CHAINS);
+        }
+        median(times)
+    };
+    let local = time(None);
+    let cluster = Cluster::new(url, library.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let remote = time(Some(Arc::new(cluster)));
+    let nodes = (CHAINS * DEPTH) as f64;
+    println!(
+        "{} nodes, no-op DAG, median of {RUNS}: on 2 workers {:.0} ms = {:.1} µs per node; in-process {:.0} ms = {:.1} µs per node",
+        CHAINS * DEPTH,
+        remote.as_secs_f64() * 1e3,
+        remote.as_secs_f64() * 1e6 / nodes,
+        local.as_secs_f64() * 1e3,
+        local.as_secs_f64() * 1e6 / nodes,
+    );
+}
+
+/// Moves a 256 MiB tensor from a worker to this process, next to loopback TCP.
+fn transfer(runtime: &tokio::runtime::Runtime, cluster: &Cluster) {
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "x",
+        DataType::FixedSizeList(item.clone(), TENSOR_WIDTH),
+        false,
+    )]));
+    let path =
+        std::env::temp_dir().join(format!("aigrid-bench-tensor-{}.arrow", std::process::id()));
+    {
+        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = FileWriter::try_new(file, &schema).unwrap_or_else(|e| panic!("{e}"));
+        let rows_per_batch = 8192;
+        for start in (0..TENSOR_ROWS).step_by(rows_per_batch) {
+            let values: Vec<f32> =
+                (0..rows_per_batch * TENSOR_WIDTH as usize).map(|i| (start + i) as f32).collect();
+            let list = FixedSizeListArray::try_new(
+                item.clone(),
+                TENSOR_WIDTH,
+                Arc::new(Float32Array::from(values)),
+                None,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(list)])
+                .unwrap_or_else(|e| panic!("{e}"));
+            writer.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        }
+        writer.finish().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let bytes = (TENSOR_ROWS * TENSOR_WIDTH as usize * 4) as f64;
+    let context = SessionContext::new();
+    let flight = runtime.block_on(async {
+        let options = ArrowReadOptions { file_extension: ".arrow", ..Default::default() };
+        let frame = context
+            .read_arrow(path.to_string_lossy().as_ref(), options)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let plan = frame.create_physical_plan().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            let batches = cluster.collect(plan.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+            times.push(started.elapsed());
+            assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), TENSOR_ROWS);
+        }
+        median(times)
+    });
+    let _ = std::fs::remove_file(&path);
+    let tcp = runtime.block_on(async {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+            let started = Instant::now();
+            let sender = tokio::spawn(async move {
+                let mut stream =
+                    tokio::net::TcpStream::connect(address).await.unwrap_or_else(|e| panic!("{e}"));
+                let chunk = vec![7u8; 1 << 20];
+                for _ in 0..(bytes as usize >> 20) {
+                    stream.write_all(&chunk).await.unwrap_or_else(|e| panic!("{e}"));
+                }
+            });
+            let (mut stream, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut buffer = vec![0u8; 1 << 20];
+            let mut received = 0usize;
+            loop {
+                let n = stream.read(&mut buffer).await.unwrap_or_else(|e| panic!("{e}"));
+                if n == 0 {
+                    break;
+                }
+                received += n;
+            }
+            times.push(started.elapsed());
+            sender.await.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(received, bytes as usize);
+        }
+        median(times)
+    });
+    let rate = |time: Duration| bytes / time.as_secs_f64() / 1e9;
+    println!(
+        "256 MiB tensor, median of {RUNS}: worker to client over Arrow Flight {:.2} GB/s ({:.0} ms); loopback TCP {:.2} GB/s ({:.0} ms); Flight = {:.0}% of TCP",
+        rate(flight),
+        flight.as_secs_f64() * 1e3,
+        rate(tcp),
+        tcp.as_secs_f64() * 1e3,
+        rate(flight) / rate(tcp) * 100.0
     );
 }

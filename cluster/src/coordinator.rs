@@ -10,6 +10,7 @@ use aigrid_builtins::Library;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpcServer;
 use ballista_scheduler::cluster::BallistaCluster;
@@ -63,6 +64,11 @@ pub async fn serve_coordinator(
         .route("/readyz", get(ready))
         .with_state(Arc::new(scheduler));
     let routes = services.routes().into_axum_router().merge(health);
+    // Without TCP_NODELAY an answer written in two pieces (a gRPC answer's frames) waits for
+    // the peer's delayed ACK, 40 ms on Linux.
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     // The scheduler asks for the peer's address of a worker that registers without a host.
     axum::serve(listener, routes.into_make_service_with_connect_info::<SocketAddr>()).await?;
     Ok(())
