@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::python_ai::{PythonAi, card, python};
-use support::{Scratch, Server, aigridc, examples_give_the_same_bytes, run};
+use support::{Scratch, Server, aigridc, examples_give_the_same_bytes, http_get, run};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,7 +46,23 @@ fn every_example_gives_the_same_bytes_on_two_workers_as_in_process() {
     let scratch = Scratch::new("cluster-examples");
     let coordinator = coordinator(&scratch);
     let _workers = [worker(&coordinator.url, "2"), worker(&coordinator.url, "2")];
-    examples_give_the_same_bytes(&scratch, &["--cluster", &coordinator.url]);
+    let runs = examples_give_the_same_bytes(&scratch, &["--cluster", &coordinator.url]);
+    // The coordinator's metrics count what happened: every run succeeded, no job failed.
+    let (status, metrics) = http_get(&coordinator.url, "/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    let value = |name: &str| -> u64 {
+        let line = metrics.lines().find(|line| line.split(' ').next() == Some(name));
+        line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX)
+    };
+    assert_eq!(value("aigrid_workers"), 2, "{metrics}");
+    assert_eq!(value("aigrid_task_slots"), 4, "{metrics}");
+    assert_eq!(value("aigrid_runs{state=\"succeeded\"}"), runs as u64, "{metrics}");
+    assert_eq!(value("aigrid_runs{state=\"failed\"}"), 0, "{metrics}");
+    assert_eq!(value("aigrid_jobs_total{event=\"failed\"}"), 0, "{metrics}");
+    let completed = value("aigrid_jobs_total{event=\"completed\"}");
+    assert!(completed >= runs as u64, "{metrics}");
+    assert_eq!(value("aigrid_jobs_total{event=\"submitted\"}"), completed, "{metrics}");
+    assert_eq!(value("aigrid_job_seconds_count"), completed, "{metrics}");
 }
 
 /// `aigridc run --cluster URL` of an example whose output goes nowhere.

@@ -12,6 +12,7 @@
 mod client;
 mod coordinator;
 pub mod journal;
+mod metrics;
 mod worker;
 
 use std::sync::Arc;

@@ -176,8 +176,8 @@ pub const EXAMPLES: [&str; 6] =
 /// its arguments, each writing into its own part of `scratch`, and asserts that both ways
 /// wrote the same bytes (the file the example writes, and its result as Arrow IPC). Examples
 /// that need MiniLM are skipped, saying so, when it is not fetched, unless
-/// `AIGRID_REQUIRE_MODELS=1`.
-pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) {
+/// `AIGRID_REQUIRE_MODELS=1`. Returns how many examples it compared.
+pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) -> usize {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let minilm = aigrid_builtins::ModelStore::from_env().minilm().is_ok();
     if !minilm {
@@ -190,6 +190,7 @@ pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) {
     let bytes = |path: &std::path::Path| {
         fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
+    let mut compared = 0;
     for example in EXAMPLES {
         let source = format!("examples/{example}.ag");
         if !minilm && fs::read_to_string(root.join(&source)).is_ok_and(|s| s.contains("384")) {
@@ -210,7 +211,24 @@ pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) {
         }
         assert!(!files[0].0.is_empty() && !files[0].1.is_empty(), "{example}");
         assert!(files[0] == files[1], "{example}: {other:?} gave other bytes");
+        compared += 1;
     }
+    compared
+}
+
+/// `GET path` at the HTTP server at `url` (`http://HOST:PORT`): its status and body.
+pub fn http_get(url: &str, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let address = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address)
+        .unwrap_or_else(|e| panic!("cannot connect to {address}: {e}"));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap_or_else(|e| panic!("{e}"));
+    let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    (status, body.to_string())
 }
 
 /// What the tests install: pyarrow, and NumPy for its tensors.

@@ -224,6 +224,25 @@ impl Store {
         Ok(list)
     }
 
+    /// How many runs are running, succeeded, failed and interrupted, in that order.
+    pub fn count_by_state(&self) -> Result<[usize; 4], JournalError> {
+        let txn = self.db.begin_read()?;
+        let runs = txn.open_table(RUNS)?;
+        let mut counts = [0; 4];
+        for row in runs.iter()? {
+            let (_, bytes) = row?;
+            let index = match self.as_now(RunRecord::decode(bytes.value())?).state() {
+                RunState::Running => 0,
+                RunState::Succeeded => 1,
+                RunState::Failed => 2,
+                RunState::Interrupted => 3,
+                RunState::Unspecified => continue,
+            };
+            counts[index] += 1;
+        }
+        Ok(counts)
+    }
+
     /// Changes run `id`'s record with `change` in one transaction; the record after.
     fn update(
         &self,
