@@ -108,6 +108,31 @@ fn a_cluster_without_workers_fails_the_run_instead_of_waiting_forever() {
     assert!(stderr.contains("start one with `aigridc worker --coordinator"), "{stderr}");
 }
 
+/// Registers the cards under `scratch/cards` with `discovery`, and writes `words.csv`: 16
+/// words, which it returns.
+fn register_and_write_words(scratch: &Scratch, discovery: &Server) -> Vec<String> {
+    let (code, _, stderr) = run(aigridc()
+        .args(["discovery", "register"])
+        .arg(scratch.path().join("cards"))
+        .args(["--discovery", &discovery.url]));
+    assert_eq!(code, 0, "{stderr}");
+    let words: Vec<String> = (0..16).map(|i| format!("word{i:02}")).collect();
+    scratch.write("words.csv", format!("text\n{}\n", words.join("\n")));
+    words
+}
+
+/// Starts `aigridc run` of `scratch/p.ag` on the cluster at `url`, in the background.
+fn start_run(scratch: &Scratch, discovery: &Server, url: &str) -> std::process::Child {
+    scratch
+        .aigridc()
+        .args(["run", "--no-cache", "p.ag", "-q", "--discovery", &discovery.url])
+        .args(["--cluster", url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the run: {e}"))
+}
+
 #[test]
 fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run() {
     let Some(python) = python() else { return };
@@ -119,13 +144,7 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
     let card =
         card("upper.only", 1, ai.port).replace("attributes: {", "attributes: { batch_size: 2,");
     scratch.write("cards/upper.yaml", card);
-    let (code, _, stderr) = run(aigridc()
-        .args(["discovery", "register"])
-        .arg(scratch.path().join("cards"))
-        .args(["--discovery", &discovery.url]));
-    assert_eq!(code, 0, "{stderr}");
-    let words: Vec<String> = (0..16).map(|i| format!("word{i:02}")).collect();
-    scratch.write("words.csv", format!("text\n{}\n", words.join("\n")));
+    let words = register_and_write_words(&scratch, &discovery);
     scratch.write(
         "p.ag",
         "use std.io.{read_csv, write_csv}\nuse std.table.{select}\n\n\
@@ -138,14 +157,7 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
     // Only the first worker is there when the run starts: it takes the AI's task.
     let coordinator = coordinator(&scratch);
     let mut first = worker(&coordinator.url, "1");
-    let running = scratch
-        .aigridc()
-        .args(["run", "--no-cache", "p.ag", "-q", "--discovery", &discovery.url])
-        .args(["--cluster", &coordinator.url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the run: {e}"));
+    let running = start_run(&scratch, &discovery, &coordinator.url);
     let answered = || std::fs::read_to_string(&calls).ok().and_then(|n| n.parse::<u32>().ok());
     let started = Instant::now();
     while answered().unwrap_or(0) < 2 {
@@ -208,13 +220,7 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     };
     scratch.write("cards/fast.yaml", with(card("upper.fast", 1, fast.port), 0));
     scratch.write("cards/slow.yaml", with(card("upper.slow", 1, slow.port), 1));
-    let (code, _, stderr) = run(aigridc()
-        .args(["discovery", "register"])
-        .arg(scratch.path().join("cards"))
-        .args(["--discovery", &discovery.url]));
-    assert_eq!(code, 0, "{stderr}");
-    let words: Vec<String> = (0..16).map(|i| format!("word{i:02}")).collect();
-    scratch.write("words.csv", format!("text\n{}\n", words.join("\n")));
+    let words = register_and_write_words(&scratch, &discovery);
     // `up` has two readers: its own stage, then a fast write and a slow AI's write.
     scratch.write(
         "p.ag",
@@ -231,14 +237,7 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     let mut coordinator = coordinator(&scratch);
     let url = coordinator.url.clone();
     let _workers = [worker(&url, "2"), worker(&url, "2")];
-    let running = scratch
-        .aigridc()
-        .args(["run", "--no-cache", "p.ag", "-q", "--discovery", &discovery.url])
-        .args(["--cluster", &url])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the run: {e}"));
+    let running = start_run(&scratch, &discovery, &url);
     // Kill the coordinator once the run's first stages are in the journal and the slow AI
     // is answering.
     let started = Instant::now();
