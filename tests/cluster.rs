@@ -267,7 +267,17 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     // The same coordinator again, on the same port with the same journal: the workers find it.
     let address = url.trim_start_matches("http://").to_string();
     let _coordinator = coordinator_at(&scratch, &address);
-    assert_eq!(status_of(&url, "1")["state"], "interrupted");
+    let interrupted = status_of(&url, "1");
+    assert_eq!(interrupted["state"], "interrupted");
+    // A kept value whose file no longer has its hash is computed again: corrupt `up`'s.
+    let stages = interrupted["stages"].as_array().cloned().unwrap_or_default();
+    let field =
+        |stage: &serde_json::Value, name: &str| stage[name].as_str().unwrap_or("").to_string();
+    let Some(up) = stages.iter().find(|s| !field(s, "what").starts_with("std.io.write")) else {
+        panic!("no stage but writes: {interrupted}")
+    };
+    std::fs::write(field(up, "file"), b"not an Arrow file")
+        .unwrap_or_else(|e| panic!("cannot corrupt {up}: {e}"));
     let (code, _, stderr) =
         run(scratch.aigridc().args(["run", "--resume", "1", "--cluster", &url]));
     assert_eq!(code, 0, "{stderr}");
@@ -277,14 +287,22 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     let read = |file: &str| String::from_utf8_lossy(&scratch.read(file)).into_owned();
     assert_eq!(read("again.csv"), format!("again\n{}\n", expected.join("\n")));
     assert_eq!(read("up.csv"), format!("up\n{}\n", expected.join("\n")));
-    // The finished stages were not run again: `up.csv` was not rewritten, and the fast AI was
-    // not asked again.
+    // The finished write did not run again: `up.csv` was not rewritten. `up` was computed
+    // again, from the fast AI's kept answers: the AI was not asked again.
     let up_now = std::fs::metadata(scratch.path().join("up.csv")).and_then(|m| m.modified());
     assert_eq!(up_now.ok(), Some(up_written));
     assert_eq!(answered(&fast_calls), fast_answers);
     let status = status_of(&url, "1");
     assert_eq!(status["state"], "succeeded", "{status}");
     assert_eq!(status["attempts"], 2, "{status}");
+    let attempt_of = |node: &serde_json::Value| {
+        let stages = status["stages"].as_array().cloned().unwrap_or_default();
+        stages.iter().find(|s| &s["node"] == node).map(|s| s["attempt"].clone())
+    };
+    assert_eq!(attempt_of(&up["node"]), Some(serde_json::json!(2)), "{status}");
+    for kept in stages.iter().filter(|s| s["node"] != up["node"]) {
+        assert_eq!(attempt_of(&kept["node"]), Some(serde_json::json!(1)), "{status}");
+    }
     // The work directory goes when the run succeeds.
     let work_dir = status["work_dir"].as_str().unwrap_or_default().to_string();
     assert!(!Path::new(&work_dir).exists(), "{work_dir} is still there");
