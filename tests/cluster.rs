@@ -45,15 +45,11 @@ fn worker(url: &str, slots: &str) -> Server {
 fn every_example_gives_the_same_bytes_on_two_workers_as_in_process() {
     let scratch = Scratch::new("cluster-examples");
     let coordinator = coordinator(&scratch);
-    let _workers = [worker(&coordinator.url, "2"), worker(&coordinator.url, "2")];
+    let workers = [worker(&coordinator.url, "2"), worker(&coordinator.url, "2")];
     let runs = examples_give_the_same_bytes(&scratch, &["--cluster", &coordinator.url]);
     // The coordinator's metrics count what happened: every run succeeded, no job failed.
-    let (status, metrics) = http_get(&coordinator.url, "/metrics");
-    assert_eq!(status, 200, "{metrics}");
-    let value = |name: &str| -> u64 {
-        let line = metrics.lines().find(|line| line.split(' ').next() == Some(name));
-        line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX)
-    };
+    let metrics = scrape(&coordinator.url);
+    let value = |name: &str| metric(&metrics, name);
     assert_eq!(value("aigrid_workers"), 2, "{metrics}");
     assert_eq!(value("aigrid_task_slots"), 4, "{metrics}");
     assert_eq!(value("aigrid_runs{state=\"succeeded\"}"), runs as u64, "{metrics}");
@@ -63,6 +59,32 @@ fn every_example_gives_the_same_bytes_on_two_workers_as_in_process() {
     assert!(completed >= runs as u64, "{metrics}");
     assert_eq!(value("aigrid_jobs_total{event=\"submitted\"}"), completed, "{metrics}");
     assert_eq!(value("aigrid_job_seconds_count"), completed, "{metrics}");
+    // The workers sent every task output the driver fetched, and no fetch failed.
+    let (mut fetches, mut bytes) = (0, 0);
+    for worker in &workers {
+        let metrics = scrape(&worker.url);
+        assert_eq!(metric(&metrics, "aigrid_fetch_failures_total"), 0, "{metrics}");
+        let count = metric(&metrics, "aigrid_fetch_seconds_count");
+        let by_call = metric(&metrics, "aigrid_fetches_total{kind=\"do_get\"}")
+            + metric(&metrics, "aigrid_fetches_total{kind=\"do_action\"}");
+        assert_eq!(count, by_call, "{metrics}");
+        fetches += count;
+        bytes += metric(&metrics, "aigrid_sent_bytes_total");
+    }
+    assert!(fetches >= completed && bytes > 0, "{fetches} fetches, {bytes} bytes");
+}
+
+/// The Prometheus metrics at `url`.
+fn scrape(url: &str) -> String {
+    let (status, metrics) = http_get(url, "/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    metrics
+}
+
+/// The value of the sample `name` (with its labels) in `metrics`; `u64::MAX` when absent.
+fn metric(metrics: &str, name: &str) -> u64 {
+    let line = metrics.lines().find(|line| line.split(' ').next() == Some(name));
+    line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX)
 }
 
 /// `aigridc run --cluster URL` of an example whose output goes nowhere.

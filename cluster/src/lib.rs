@@ -14,6 +14,7 @@ mod coordinator;
 pub mod journal;
 mod metrics;
 mod worker;
+mod worker_flight;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,8 @@ use aigrid_builtins::Library;
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 
+use crate::worker_flight::{WorkerMetrics, flight_server};
+
 use crate::{ClusterError, HEARTBEAT, MAX_MESSAGE, coordinator_address, physical_codec};
 
 /// How to start a worker.
@@ -111,6 +113,7 @@ pub async fn serve_worker(
         grpc_max_decoding_message_size: MAX_MESSAGE as u32,
         grpc_max_encoding_message_size: MAX_MESSAGE as u32,
         override_physical_codec: Some(codec),
+        override_arrow_flight_service: Some(flight_server(Arc::new(WorkerMetrics::default()))),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config)).await?;

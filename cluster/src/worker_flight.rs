@@ -1,0 +1,250 @@
+//! The worker's Arrow Flight server: Ballista's Flight service, which serves task outputs to
+//! other workers and to the run's driver, with each fetch counted, and the worker's Prometheus
+//! metrics at `/metrics` on the same port. It replaces Ballista's own Flight server through
+//! `ExecutorProcessConfig::override_arrow_flight_service`, with the same gRPC settings.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow_flight::flight_service_server::{FlightService, FlightServiceServer};
+use arrow_flight::{
+    Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightInfo,
+    HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaResult, Ticket,
+};
+use axum::http::header;
+use axum::routing::get;
+use ballista_core::error::BallistaError;
+use ballista_core::utils::create_grpc_server;
+use ballista_executor::ArrowFlightServerProvider;
+use ballista_executor::flight_service::BallistaFlightService;
+use futures::{Stream, StreamExt as _};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::MAX_MESSAGE;
+use crate::metrics::CONTENT_TYPE;
+
+/// How a task output was fetched: decoded record batches (`do_get`) or file blocks
+/// (`do_action`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Fetch {
+    kind: &'static str,
+}
+
+/// The worker's metrics.
+pub struct WorkerMetrics {
+    registry: Registry,
+    fetches: Family<Fetch, Counter>,
+    failed: Counter,
+    bytes: Counter,
+    fetch_seconds: Histogram,
+}
+
+impl Default for WorkerMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("aigrid");
+        let fetches = Family::<Fetch, Counter>::default();
+        for kind in ["do_get", "do_action"] {
+            let _ = fetches.get_or_create(&Fetch { kind });
+        }
+        registry.register(
+            "fetches",
+            "Task outputs fetched from this worker over Arrow Flight, by call",
+            fetches.clone(),
+        );
+        let failed = Counter::default();
+        registry.register("fetch_failures", "Fetches that failed", failed.clone());
+        let bytes = Counter::default();
+        registry.register(
+            "sent_bytes",
+            "Bytes of task outputs sent over Arrow Flight (message bodies and headers)",
+            bytes.clone(),
+        );
+        // 100 µs to about 30 minutes.
+        let fetch_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 25));
+        registry.register(
+            "fetch_seconds",
+            "Time from a fetch's request to the end of its answer",
+            fetch_seconds.clone(),
+        );
+        WorkerMetrics { registry, fetches, failed, bytes, fetch_seconds }
+    }
+}
+
+impl WorkerMetrics {
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a `String` cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The Flight server of a worker that counts into `metrics`.
+pub fn flight_server(metrics: Arc<WorkerMetrics>) -> Arc<ArrowFlightServerProvider> {
+    Arc::new(move |work_dir, address, mut shutdown, config| {
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let flight = Counted { inner: BallistaFlightService::new(work_dir), metrics };
+            let scrape = flight.metrics.clone();
+            let mut services = tonic::service::RoutesBuilder::default();
+            services.add_service(
+                FlightServiceServer::new(flight)
+                    .max_decoding_message_size(MAX_MESSAGE)
+                    .max_encoding_message_size(MAX_MESSAGE),
+            );
+            let routes =
+                services.routes().into_axum_router().route(
+                    "/metrics",
+                    get(move || async move {
+                        ([(header::CONTENT_TYPE, CONTENT_TYPE)], scrape.encode())
+                    }),
+                );
+            // HTTP/1 too, for the Prometheus scraper.
+            create_grpc_server(&config)
+                .accept_http1(true)
+                .add_routes(routes.into())
+                .serve_with_shutdown(address, shutdown.recv())
+                .await
+                .map_err(BallistaError::TonicError)
+        })
+    })
+}
+
+/// Ballista's Flight service, each fetch counted.
+#[derive(Clone)]
+struct Counted {
+    inner: BallistaFlightService,
+    metrics: Arc<WorkerMetrics>,
+}
+
+type Boxed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// Observes a fetch's time when its answer ends (or its client goes away).
+struct FetchTimer {
+    started: Instant,
+    metrics: Arc<WorkerMetrics>,
+}
+
+impl Drop for FetchTimer {
+    fn drop(&mut self) {
+        self.metrics.fetch_seconds.observe(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Counted {
+    /// Counts a fetch of `kind` and the bytes of its answer, `size` each.
+    fn count<T: Send + 'static>(
+        &self,
+        kind: &'static str,
+        answer: Result<Response<Boxed<T>>, Status>,
+        size: fn(&T) -> usize,
+    ) -> Result<Response<Boxed<T>>, Status> {
+        self.metrics.fetches.get_or_create(&Fetch { kind }).inc();
+        let stream = match answer {
+            Ok(stream) => stream.into_inner(),
+            Err(status) => {
+                self.metrics.failed.inc();
+                return Err(status);
+            }
+        };
+        let timer = FetchTimer { started: Instant::now(), metrics: self.metrics.clone() };
+        let counted = stream.map(move |item| {
+            let _ = match &item {
+                Ok(message) => timer.metrics.bytes.inc_by(size(message) as u64),
+                Err(_) => timer.metrics.failed.inc(),
+            };
+            item
+        });
+        Ok(Response::new(Box::pin(counted)))
+    }
+}
+
+#[tonic::async_trait]
+impl FlightService for Counted {
+    type HandshakeStream = Boxed<HandshakeResponse>;
+    type ListFlightsStream = Boxed<FlightInfo>;
+    type DoGetStream = Boxed<FlightData>;
+    type DoPutStream = Boxed<PutResult>;
+    type DoActionStream = Boxed<arrow_flight::Result>;
+    type ListActionsStream = Boxed<ActionType>;
+    type DoExchangeStream = Boxed<FlightData>;
+
+    async fn handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Self::HandshakeStream>, Status> {
+        self.inner.handshake(request).await
+    }
+
+    async fn list_flights(
+        &self,
+        request: Request<Criteria>,
+    ) -> Result<Response<Self::ListFlightsStream>, Status> {
+        self.inner.list_flights(request).await
+    }
+
+    async fn get_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.inner.get_flight_info(request).await
+    }
+
+    async fn poll_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<PollInfo>, Status> {
+        self.inner.poll_flight_info(request).await
+    }
+
+    async fn get_schema(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<SchemaResult>, Status> {
+        self.inner.get_schema(request).await
+    }
+
+    async fn do_get(
+        &self,
+        request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
+        let answer = self.inner.do_get(request).await;
+        self.count("do_get", answer, |data| data.data_header.len() + data.data_body.len())
+    }
+
+    async fn do_put(
+        &self,
+        request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoPutStream>, Status> {
+        self.inner.do_put(request).await
+    }
+
+    async fn do_exchange(
+        &self,
+        request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoExchangeStream>, Status> {
+        self.inner.do_exchange(request).await
+    }
+
+    async fn do_action(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<Self::DoActionStream>, Status> {
+        let answer = self.inner.do_action(request).await;
+        self.count("do_action", answer, |result| result.body.len())
+    }
+
+    async fn list_actions(
+        &self,
+        request: Request<Empty>,
+    ) -> Result<Response<Self::ListActionsStream>, Status> {
+        self.inner.list_actions(request).await
+    }
+}
