@@ -47,7 +47,8 @@ impl Cluster {
             .with_round_robin_repartition(false)
             .with_ballista_coalesce_enabled(false)
             .with_ballista_grpc_client_max_message_size(MAX_MESSAGE)
-            .with_ballista_job_name("aigrid");
+            .with_ballista_job_name("aigrid")
+            .set_bool("datafusion.execution.enable_file_stream_work_stealing", false);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -132,9 +133,12 @@ impl RemoteStages for Cluster {
         )
         .await
         .map_err(|error| RunError::Cluster(format!("{}: {error}", self.url)))?;
-        stream
-            .try_collect()
-            .await
-            .map_err(|error| RunError::Cluster(format!("{}: {error}", self.url)))
+        stream.try_collect().await.map_err(|error| {
+            RunError::Cluster(format!(
+                "{}: the stage ran, but fetching its output from a worker failed (did the \
+                 worker stop?): {error}",
+                self.url
+            ))
+        })
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use aigrid_builtins::Library;
 use ballista_core::config::TaskSchedulingPolicy;
+use ballista_core::extension::SessionConfigExt as _;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use datafusion::prelude::SessionConfig;
 
 use crate::worker_flight::{WorkerMetrics, flight_server};
 
@@ -113,6 +115,13 @@ pub async fn serve_worker(
         grpc_max_decoding_message_size: MAX_MESSAGE as u32,
         grpc_max_encoding_message_size: MAX_MESSAGE as u32,
         override_physical_codec: Some(codec),
+        // A task reads only its own partitions' files: DataFusion's file scans otherwise
+        // steal each other's byte ranges, and rows would not keep their order.
+        override_config_producer: Some(Arc::new(|| {
+            let mut config = SessionConfig::new_with_ballista();
+            config.options_mut().execution.enable_file_stream_work_stealing = false;
+            config
+        })),
         override_arrow_flight_service: Some(flight_server(Arc::new(WorkerMetrics::default()))),
         ..ExecutorProcessConfig::default()
     };

@@ -177,11 +177,14 @@ fn at(node: &PlanNode, error: RunError) -> RunError {
 }
 
 /// The session every plan of a run is made in. Round-robin repartitioning is off so that rows
-/// keep their order: partitions are read back in order, and an AI call answers row by row.
+/// keep their order: partitions are read back in order, and an AI call answers row by row. So
+/// is the file scans' work stealing (a partition that goes idle reading a sibling's byte
+/// ranges): with it, the first partition of a large CSV sometimes held its second half.
 /// For a cluster (`remote`), joins get no dynamic filters: Ballista's scheduler may swap a
 /// join's inputs once it knows their sizes, which a join with dynamic filters refuses.
 pub(crate) fn session(remote: bool) -> SessionContext {
     let mut config = SessionConfig::new().with_round_robin_repartition(false);
+    config.options_mut().execution.enable_file_stream_work_stealing = false;
     if remote {
         let optimizer = &mut config.options_mut().optimizer;
         optimizer.enable_dynamic_filter_pushdown = false;

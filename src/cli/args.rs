@@ -133,7 +133,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
     /// Write the pipeline's result to this file (`.parquet`, `.arrow`, `.csv`, `.json`)
-    /// instead of printing it.
+    /// instead of printing it (with `--resume`: by default where the first attempt was to).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// After the run, print what each node did: rows, time, AI requests.

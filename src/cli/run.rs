@@ -37,7 +37,11 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             Err(status) => return status,
         },
     };
-    let output_format = match &args.output {
+    // A resumed run writes its result where its first attempt was to (unless told otherwise).
+    let recorded = journaled.as_ref().map(|run| run.record.output.clone());
+    let output_path =
+        args.output.clone().or(recorded.filter(|o| !o.is_empty()).map(std::path::PathBuf::from));
+    let output_format = match &output_path {
         Some(path) => match Format::of(path) {
             Some(format) => Some((path, format)),
             None => {
@@ -66,7 +70,8 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     if let (None, Some(url)) = (&journaled, &args.cluster) {
         let source = args.pipeline.file().display().to_string();
-        match Journaled::start(url, &plan, &params, args.work_dir.as_ref(), &source) {
+        let output = args.output.as_ref();
+        match Journaled::start(url, &plan, &params, args.work_dir.as_ref(), &source, output) {
             Ok(run) => journaled = Some(run),
             Err(error) => {
                 output::error(&error.to_string());

@@ -43,6 +43,7 @@ impl Journaled {
         params: &BTreeMap<String, String>,
         work_parent: Option<&PathBuf>,
         source: &str,
+        output: Option<&PathBuf>,
     ) -> Result<Journaled, ClusterError> {
         let parent = work_parent.cloned().unwrap_or_else(std::env::temp_dir);
         let parent = std::path::absolute(&parent)?;
@@ -57,6 +58,10 @@ impl Journaled {
             source: source.to_string(),
             driver: driver(),
             nodes: u32::try_from(plan.nodes.len()).unwrap_or(u32::MAX),
+            output: match output {
+                Some(path) => std::path::absolute(path)?.to_string_lossy().into_owned(),
+                None => String::new(),
+            },
         };
         let record = block_on(async { JournalClient::connect(url).await?.start(request).await })??;
         Ok(Journaled::of(url, record))
@@ -217,6 +222,7 @@ fn json(run: &RunRecord) -> serde_json::Value {
         "source": run.source,
         "driver": run.driver,
         "work_dir": run.work_dir,
+        "output": (!run.output.is_empty()).then_some(&run.output),
         "params": run.params,
         "nodes": run.nodes,
         "attempts": run.attempts,

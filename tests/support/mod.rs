@@ -218,17 +218,21 @@ pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) -> usize 
 
 /// `GET path` at the HTTP server at `url` (`http://HOST:PORT`): its status and body.
 pub fn http_get(url: &str, path: &str) -> (u16, String) {
+    try_http_get(url, path).unwrap_or_else(|e| panic!("GET {url}{path}: {e}"))
+}
+
+/// `GET path` at the HTTP server at `url`, or why it could not be asked.
+pub fn try_http_get(url: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read as _, Write as _};
     let address = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = std::net::TcpStream::connect(address)
-        .unwrap_or_else(|e| panic!("cannot connect to {address}: {e}"));
+    let mut stream = std::net::TcpStream::connect(address)?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    stream.write_all(request.as_bytes())?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap_or_else(|e| panic!("{e}"));
+    stream.read_to_string(&mut answer)?;
     let status = answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    (status, body.to_string())
+    Ok((status, body.to_string()))
 }
 
 /// What the tests install: pyarrow, and NumPy for its tensors.

@@ -116,6 +116,7 @@ impl Store {
                 work_dir: request.work_dir,
                 params: request.params,
                 nodes: request.nodes,
+                output: request.output,
                 attempts: 1,
                 started_ms: now,
                 heard_ms: now,
