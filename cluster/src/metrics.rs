@@ -14,6 +14,14 @@ use prometheus_client::registry::Registry;
 /// The content type of [`CoordinatorMetrics::encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The metrics of `registry` in the OpenMetrics text format ([`CONTENT_TYPE`]).
+pub fn openmetrics(registry: &Registry) -> String {
+    let mut text = String::new();
+    // Writing to a `String` cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, registry);
+    text
+}
+
 /// What happened to a job.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct JobEvent {
@@ -97,10 +105,7 @@ impl CoordinatorMetrics {
 
     /// The metrics in the OpenMetrics text format.
     pub fn encode(&self) -> String {
-        let mut text = String::new();
-        // Writing to a `String` cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+        openmetrics(&self.registry)
     }
 
     fn count(&self, event: &'static str) {

@@ -27,7 +27,7 @@ use prometheus_client::registry::Registry;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::MAX_MESSAGE;
-use crate::metrics::CONTENT_TYPE;
+use crate::metrics::{CONTENT_TYPE, openmetrics};
 
 /// How a task output was fetched: decoded record batches (`do_get`) or file blocks
 /// (`do_action`).
@@ -79,10 +79,7 @@ impl Default for WorkerMetrics {
 impl WorkerMetrics {
     /// The metrics in the OpenMetrics text format.
     pub fn encode(&self) -> String {
-        let mut text = String::new();
-        // Writing to a `String` cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+        openmetrics(&self.registry)
     }
 }
 

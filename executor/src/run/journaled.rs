@@ -9,6 +9,7 @@ use aigrid_compiler::{PlanNode, PlanOp};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::writer::FileWriter;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::cached::{absolute, is_read, is_write};
 use super::spill::Spill;
@@ -26,7 +27,7 @@ pub(super) fn keep(
     batches: &[RecordBatch],
     wrote: Option<PathBuf>,
 ) -> Result<Option<KeptStage>, RunError> {
-    write_ipc(&file, schema, batches)?;
+    let hash = write_ipc(&file, schema, batches)?;
     let wrote = match wrote {
         Some(path) => match file_hash(&path) {
             Ok(hash) => Some((path, hash)),
@@ -35,23 +36,45 @@ pub(super) fn keep(
         None => None,
     };
     let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
-    Ok(Some(KeptStage { node, hash: file_hash(&file)?, file, rows, wrote }))
+    Ok(Some(KeptStage { node, hash, file, rows, wrote }))
 }
 
-/// Writes `batches` to the Arrow IPC file `path`.
+/// Writes `batches` to the Arrow IPC file `path`; the XXH3-128 of what it wrote (as
+/// [`file_hash`] would give it, without reading the file again).
 pub(super) fn write_ipc(
     path: &Path,
     schema: &SchemaRef,
     batches: &[RecordBatch],
-) -> Result<(), RunError> {
+) -> Result<u128, RunError> {
     let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", path.display()));
     let file = std::fs::File::create(path).map_err(io)?;
-    let mut writer = FileWriter::try_new(std::io::BufWriter::new(file), schema)?;
+    let hashed = Hashed { inner: std::io::BufWriter::new(file), hasher: Xxh3::new() };
+    let mut writer = FileWriter::try_new(hashed, schema)?;
     for batch in batches {
         writer.write(batch)?;
     }
     writer.finish()?;
-    std::io::Write::flush(&mut writer.into_inner()?).map_err(io)
+    let mut hashed = writer.into_inner()?;
+    std::io::Write::flush(&mut hashed.inner).map_err(io)?;
+    Ok(hashed.hasher.digest128())
+}
+
+/// A writer that hashes what goes through it.
+struct Hashed<W> {
+    inner: W,
+    hasher: Xxh3,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Whether the journal keeps the value of `node` when it ends a stage: computed values, not
