@@ -289,6 +289,21 @@ fn fmt_rewrites_the_file_in_place() {
 }
 
 #[test]
+fn fmt_rewrites_the_file_a_link_names_and_keeps_the_link() {
+    let scratch = Scratch::new("fmt_link");
+    scratch.write("src/messy.ag", MESSY);
+    let link = scratch.path().join("messy.ag");
+    std::os::unix::fs::symlink("src/messy.ag", &link)
+        .unwrap_or_else(|e| panic!("symlink {}: {e}", link.display()));
+    let (code, stdout, stderr) = run(scratch.aigridc().args(["fmt", "messy.ag"]));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(scratch.read("src/messy.ag"), MESSY_FORMATTED.as_bytes());
+    let kind = std::fs::symlink_metadata(&link).map(|m| m.file_type().is_symlink());
+    assert!(kind.is_ok_and(|link| link), "messy.ag is no longer a link");
+    assert_eq!(scratch.files(), ["messy.ag", "src"]);
+}
+
+#[test]
 fn fmt_leaves_a_file_with_syntax_errors_unchanged() {
     let scratch = Scratch::new("fmt_syntax_errors");
     // Badly laid out as well as broken: a formatter that ignored the errors would change it.

@@ -425,3 +425,43 @@ fn log_format_json_reports_every_node_as_a_json_line_and_no_bar_without_a_termin
     assert_eq!(status, 0, "{stderr}");
     assert!(stderr.starts_with("ran ") && stderr.lines().count() == 1, "{stderr}");
 }
+
+#[test]
+fn an_output_that_is_a_pipe_or_a_link_is_written_through_not_replaced() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let scratch = Scratch::new("run-special-outputs");
+    // A named pipe (as /dev/null or /dev/stdout are devices): the rows go into it, and it stays
+    // a pipe. Renaming a finished file over it, as root over /dev/null, would replace it.
+    let (pipe, param) = out(&scratch, "pipe.csv");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", pipe.display());
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read_to_string(pipe))
+    };
+    let (status, stdout, stderr) =
+        aigridc_run(&["examples/churn_features.ag", "-q", "--param", &param]);
+    // Opening the pipe for reading and writing never blocks, and ends a reader still waiting
+    // for a writer (if the run failed before it opened the pipe): the test cannot hang.
+    drop(std::fs::OpenOptions::new().read(true).write(true).open(&pipe));
+    let piped = reader.join().unwrap_or_else(|_| panic!("the reader panicked"));
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    let piped = piped.unwrap_or_else(|e| panic!("{}: {e}", pipe.display()));
+    assert!(piped.starts_with("customer_id,score\n1018,"), "{piped}");
+    assert_eq!(piped.lines().count(), 9, "{piped}");
+    let kind = std::fs::symlink_metadata(&pipe).map(|m| m.file_type().is_fifo());
+    assert!(kind.is_ok_and(|fifo| fifo), "{} is no longer a pipe", pipe.display());
+    assert_eq!(scratch.files(), ["pipe.csv"], "a partial file was left");
+
+    // A symbolic link: the file it names gets the rows, and the link stays a link.
+    scratch.write("data/scores.csv", "stale\n");
+    let (link, param) = out(&scratch, "scores.csv");
+    std::os::unix::fs::symlink("data/scores.csv", &link)
+        .unwrap_or_else(|e| panic!("symlink {}: {e}", link.display()));
+    let (status, _, stderr) = aigridc_run(&["examples/churn_features.ag", "-q", "--param", &param]);
+    assert_eq!(status, 0, "{stderr}");
+    let kind = std::fs::symlink_metadata(&link).map(|m| m.file_type().is_symlink());
+    assert!(kind.is_ok_and(|link| link), "{} is no longer a link", link.display());
+    let written = read(&scratch.path().join("data/scores.csv"));
+    assert_eq!(written.lines().count(), 9, "{written}");
+}

@@ -1,6 +1,9 @@
 //! Writes of tables and tensors to files (`std.io.write_*`, `aigridc run --output`): the file is
 //! written under a temporary name beside its destination and renamed when complete, so a
-//! failed or cancelled run never leaves a file that looks complete.
+//! failed or cancelled run never leaves a file that looks complete. A destination that exists
+//! and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written in place:
+//! renaming over it would replace the device with a file. A symbolic link is followed, so the
+//! file it names is replaced and the link stays.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -59,10 +62,12 @@ pub fn write_file(path: &Path, format: Format, batches: &[RecordBatch]) -> Resul
 }
 
 /// A file being written under a temporary name beside its destination: [`PartialFile::commit`]
-/// finishes it and renames it into place; dropped before that, it is removed.
+/// finishes it and renames it into place; dropped before that, it is removed. A destination
+/// that is a device or a pipe is written in place.
 pub struct PartialFile {
     path: PathBuf,
-    partial: PathBuf,
+    /// The temporary file; `None` once renamed, or when the destination is written in place.
+    partial: Option<PathBuf>,
     writer: Option<Writer>,
     rows: usize,
 }
@@ -82,19 +87,36 @@ impl PartialFile {
         schema: &SchemaRef,
     ) -> Result<PartialFile, RunError> {
         let io = |error: std::io::Error| RunError::Io(format!("{}: {error}", path.display()));
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        // Unique to this writer: two writers of one destination (a task run again while its
-        // first attempt still runs) never share a partial file; the last to finish wins.
-        static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let partial =
-            path.with_file_name(format!(".{name}.partial-{}-{writer}", std::process::id()));
-        let file = BufWriter::new(File::create(&partial).map_err(io)?);
+        let (file, path, partial) = match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+                let file = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+                (file, path.to_path_buf(), None)
+            }
+            found => {
+                // An existing file is replaced where it really lives: through a symbolic link.
+                let path = match found {
+                    Ok(_) => std::fs::canonicalize(path).map_err(io)?,
+                    Err(_) => path.to_path_buf(),
+                };
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                let name =
+                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                // Unique to this writer: two writers of one destination (a task run again while
+                // its first attempt still runs) never share a partial file; the last to finish
+                // wins.
+                static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let partial = path
+                    .with_file_name(format!(".{name}.partial-{}-{writer}", std::process::id()));
+                let file = File::create(&partial).map_err(io)?;
+                (file, path, Some(partial))
+            }
+        };
+        let file = BufWriter::new(file);
         // From here on, dropping `this` removes the partial file.
-        let mut this = PartialFile { path: path.to_path_buf(), partial, writer: None, rows: 0 };
+        let mut this = PartialFile { path, partial, writer: None, rows: 0 };
         this.writer = Some(match format {
             Format::Csv => Writer::Csv(
                 datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(file),
@@ -149,17 +171,18 @@ impl PartialFile {
         };
         std::io::Write::flush(&mut file).map_err(io)?;
         drop(file);
-        std::fs::rename(&self.partial, &self.path).map_err(io)?;
-        self.partial = PathBuf::new();
+        if let Some(partial) = self.partial.take() {
+            std::fs::rename(&partial, &self.path).map_err(io)?;
+        }
         Ok(self.rows)
     }
 }
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        if !self.partial.as_os_str().is_empty() {
+        if let Some(partial) = self.partial.take() {
             self.writer = None;
-            let _ = std::fs::remove_file(&self.partial);
+            let _ = std::fs::remove_file(partial);
         }
     }
 }

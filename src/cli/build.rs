@@ -124,18 +124,12 @@ fn read_lock(path: &Path) -> Result<Lock, String> {
 pub fn write(path: Option<&std::path::Path>, text: &str) -> ExitStatus {
     match path {
         None => output::print(text),
-        Some(path) => {
-            let temporary = path.with_extension("tmp~");
-            let written =
-                std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
-            match written {
-                Ok(()) => ExitStatus::Success,
-                Err(error) => {
-                    let _ = std::fs::remove_file(&temporary);
-                    output::error(&format!("cannot write {}: {error}", path.display()));
-                    ExitStatus::Error
-                }
+        Some(path) => match output::write_file(path, text) {
+            Ok(()) => ExitStatus::Success,
+            Err(error) => {
+                output::error(&format!("cannot write {}: {error}", path.display()));
+                ExitStatus::Error
             }
-        }
+        },
     }
 }

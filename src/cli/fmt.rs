@@ -1,7 +1,7 @@
 //! `aigridc fmt`: rewrite files in the canonical layout, or with `--check` list those that
 //! would change.
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::Path;
 
 use aigrid_lang::DiagnosticFormat;
@@ -45,7 +45,7 @@ pub fn run(args: &FmtArgs) -> ExitStatus {
         if args.check {
             status = status.max(output::print(&format!("would reformat: {}\n", path.display())));
             status = status.max(ExitStatus::Failure);
-        } else if let Err(error) = write_atomically(path, &formatted) {
+        } else if let Err(error) = output::write_file(path, &formatted) {
             output::error(&format!("cannot write `{}`: {error}", path.display()));
             status = ExitStatus::Error;
         }
@@ -92,25 +92,4 @@ fn stdin(check: bool) -> ExitStatus {
         return output::print("would reformat: <stdin>\n").max(ExitStatus::Failure);
     }
     output::print(&formatted)
-}
-
-/// Writes `text` to a temporary file beside `path`, then renames it over `path`, so that an
-/// interrupted write never leaves a half-written source file.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".aigridc-fmt.tmp");
-    let temp = path.with_file_name(name);
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        if let Ok(metadata) = std::fs::metadata(path) {
-            std::fs::set_permissions(&temp, metadata.permissions())?;
-        }
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }

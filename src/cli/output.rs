@@ -1,7 +1,9 @@
 //! Writing to standard output and standard error without panicking when a reader goes away
-//! (`aigridc explain --list | head -1`): `print!` panics on a closed pipe.
+//! (`aigridc explain --list | head -1`): `print!` panics on a closed pipe; and writing files
+//! whole or not at all.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use super::ExitStatus;
 
@@ -27,4 +29,38 @@ pub fn note(text: &str) {
 /// Reports a tool error (exit status 2) on standard error.
 pub fn error(message: &str) {
     note(&format!("error: {message}\n"));
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`, so that an
+/// interrupted write never leaves a half-written file; an existing file keeps its permissions.
+/// A symbolic link is followed (the file it names is replaced, the link stays), and a path that
+/// is not a regular file (`/dev/null`, a named pipe) is written in place: renaming over it would
+/// replace the device with a file.
+pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let path = match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut file| file.write_all(text.as_bytes()));
+        }
+        Ok(_) => std::fs::canonicalize(path)?,
+        Err(_) => path.to_path_buf(),
+    };
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".aigridc.tmp");
+    let temp = path.with_file_name(name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            std::fs::set_permissions(&temp, metadata.permissions())?;
+        }
+        std::fs::rename(&temp, &path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
