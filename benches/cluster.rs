@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aigrid_builtins::{Library, ModelStore};
-use aigrid_cluster::Cluster;
+use aigrid_cluster::{Access, Cluster, Security};
 use aigrid_compiler::{BuildOptions, MemoryWorld, build};
 use aigrid_executor::{RemoteStages, RunOptions};
 use ballista_core::execution_plans::execute_physical_plan;
@@ -94,7 +94,9 @@ fn main() {
     ];
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let library = Library::new(&ModelStore::from_env());
-    let cluster = Cluster::new(&url, library).unwrap_or_else(|e| panic!("{e}"));
+    let cluster =
+        Cluster::new(&Access { url: url.clone(), security: Security::default() }, library)
+            .unwrap_or_else(|e| panic!("{e}"));
     let config = SessionConfig::new_with_ballista();
     let codec = BallistaPhysicalExtensionCodec::default();
     let plain = || async {
@@ -113,7 +115,7 @@ fn main() {
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
     };
     let aigrid = || async {
-        let batches = cluster.collect(one_row()).await.unwrap_or_else(|e| panic!("{e}"));
+        let batches = cluster.collect(one_row()).await.unwrap_or_else(|e| panic!("{e}")).batches;
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
     };
     // Warm up: the workers register, connections open.
@@ -221,7 +223,11 @@ fn dag(url: &str) {
         median(times)
     };
     let local = time(None);
-    let cluster = Cluster::new(url, library.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let cluster = Cluster::new(
+        &Access { url: url.to_string(), security: Security::default() },
+        library.clone(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let remote = time(Some(Arc::new(cluster)));
     let nodes = (CHAINS * DEPTH) as f64;
     println!(
@@ -276,7 +282,8 @@ fn transfer(runtime: &tokio::runtime::Runtime, cluster: &Cluster) {
         let mut times = Vec::new();
         for _ in 0..RUNS {
             let started = Instant::now();
-            let batches = cluster.collect(plan.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+            let batches =
+                cluster.collect(plan.clone()).await.unwrap_or_else(|e| panic!("{e}")).batches;
             times.push(started.elapsed());
             assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), TENSOR_ROWS);
         }

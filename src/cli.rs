@@ -17,6 +17,7 @@ mod output;
 mod progress;
 mod run;
 mod runs;
+mod token;
 mod world;
 
 use std::process::ExitCode;

@@ -4,17 +4,18 @@
 use std::sync::Arc;
 
 use aigrid_builtins::Library;
-use aigrid_executor::{AigridCodec, RemoteStages, RunError};
-use ballista_core::execution_plans::execute_physical_plan;
+use aigrid_executor::{AigridCodec, RemoteOutput, RemoteStages, RunError};
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
-use datafusion::arrow::array::RecordBatch;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
-use datafusion_proto::protobuf::PhysicalPlanNode;
-use futures::TryStreamExt as _;
 
-use crate::{ClusterError, MAX_MESSAGE, coordinator_address};
+use tonic::transport::Endpoint;
+use tower::ServiceExt as _;
+
+use crate::causes;
+use crate::job::{JobError, Jobs};
+use crate::{Access, ClusterError, MAX_MESSAGE, coordinator_address};
 
 /// How long a run waits for the cluster to have a worker before it fails.
 const WAIT_FOR_WORKERS: std::time::Duration = std::time::Duration::from_secs(10);
@@ -22,13 +23,10 @@ const WAIT_FOR_WORKERS: std::time::Duration = std::time::Duration::from_secs(10)
 /// A cluster that runs a run's stages.
 pub struct Cluster {
     url: String,
-    host: String,
-    port: u16,
     /// Whether the coordinator answered that it has workers, asked before the first stage.
     ready: tokio::sync::OnceCell<Result<(), String>>,
-    config: SessionConfig,
+    jobs: Jobs,
     codec: AigridCodec,
-    session: String,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -38,31 +36,32 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// The cluster whose coordinator is at `url` (`HOST:PORT` or `http://HOST:PORT`); plans
-    /// are encoded with the built-in AIs of `library`. Nothing is sent until a stage runs.
-    pub fn new(url: &str, library: Library) -> Result<Cluster, ClusterError> {
-        let (host, port) = coordinator_address(url)?;
+    /// The cluster that `access` names; plans are encoded with the built-in AIs of `library`.
+    /// Nothing is sent until a stage runs.
+    pub fn new(access: &Access, library: Library) -> Result<Cluster, ClusterError> {
+        let (host, port) = coordinator_address(&access.url)?;
         // As in-process (executor/src/run.rs `session`): rows keep their order.
         let config = SessionConfig::new_with_ballista()
             .with_round_robin_repartition(false)
             .with_ballista_coalesce_enabled(false)
             .with_ballista_grpc_client_max_message_size(MAX_MESSAGE)
-            .with_ballista_job_name("aigrid")
+            .with_ballista_use_tls(access.security.tls.is_some())
             .set_bool("datafusion.execution.enable_file_stream_work_stealing", false);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
+        let url = format!("{}://{host}:{port}", access.security.scheme());
+        // Jobs are named after the session: a cancelled run cancels them by it.
+        let session = format!("aigrid-{}-{nanos}", std::process::id());
+        let config = config.with_ballista_job_name(&session);
         Ok(Cluster {
-            url: format!("http://{host}:{port}"),
-            host,
-            port,
+            url: url.clone(),
             ready: tokio::sync::OnceCell::new(),
-            config,
+            jobs: Jobs { url, security: access.security.clone(), config, session },
             codec: AigridCodec::before(
                 library,
                 Arc::new(BallistaPhysicalExtensionCodec::default()),
             ),
-            session: format!("aigrid-{}-{nanos}", std::process::id()),
         })
     }
 }
@@ -90,55 +89,58 @@ impl Cluster {
     }
 
     /// The coordinator's readiness: whether it is ready, and what it said.
-    async fn readiness(&self) -> std::io::Result<(bool, String)> {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let connect = tokio::net::TcpStream::connect((self.host.as_str(), self.port));
-        let mut stream = tokio::time::timeout(WAIT_FOR_WORKERS, connect).await??;
-        let request = format!(
-            "GET /readyz HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\n\r\n",
-            self.host, self.port
-        );
-        stream.write_all(request.as_bytes()).await?;
-        let mut answer = Vec::new();
-        let mut limited = (&mut stream).take(64 << 10);
-        tokio::time::timeout(WAIT_FOR_WORKERS, limited.read_to_end(&mut answer)).await??;
-        let answer = String::from_utf8_lossy(&answer);
-        let status = answer.split_whitespace().nth(1).unwrap_or_default();
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-        match status {
-            "200" => Ok((true, body.to_string())),
-            "503" => Ok((false, body.to_string())),
-            _ => Err(std::io::Error::other(format!(
-                "it answered `{}`, not as a coordinator would",
-                answer.lines().next().unwrap_or_default()
-            ))),
+    async fn readiness(&self) -> Result<(bool, String), String> {
+        let mut endpoint = Endpoint::from_shared(self.url.clone())
+            .map_err(|error| error.to_string())?
+            .connect_timeout(WAIT_FOR_WORKERS)
+            .timeout(WAIT_FOR_WORKERS);
+        if let Some(tls) = &self.jobs.security.tls {
+            endpoint = endpoint.tls_config(tls.client()).map_err(|e| causes(&e))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| causes(&e))?;
+        let request = axum::http::Request::get(format!("{}/readyz", self.url))
+            .body(tonic::body::Body::empty())
+            .map_err(|error| error.to_string())?;
+        let answer = channel.oneshot(request).await.map_err(|e| {
+            let hint = match self.jobs.security.tls {
+                Some(_) => "",
+                None => " (if the cluster serves TLS, give --tls-dir)",
+            };
+            format!("{}{hint}", causes(&e))
+        })?;
+        let status = answer.status();
+        let body = axum::body::to_bytes(axum::body::Body::new(answer.into_body()), 64 << 10);
+        let body = tokio::time::timeout(WAIT_FOR_WORKERS, body)
+            .await
+            .map_err(|_| "it did not finish its answer".to_string())?
+            .map_err(|error| error.to_string())?;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        match status.as_u16() {
+            200 => Ok((true, body)),
+            503 => Ok((false, body)),
+            _ => Err(format!("it answered `{status}`, not as a coordinator would")),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl RemoteStages for Cluster {
-    async fn collect(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Vec<RecordBatch>, RunError> {
+    async fn collect(&self, plan: Arc<dyn ExecutionPlan>) -> Result<RemoteOutput, RunError> {
         let ready = self.ready.get_or_init(|| self.wait_for_workers()).await;
         if let Err(error) = ready {
             return Err(RunError::Cluster(format!("{}: {error}", self.url)));
         }
-        let stream = execute_physical_plan::<PhysicalPlanNode>(
-            self.url.clone(),
-            &self.config.ballista_config(),
-            plan,
-            &self.codec,
-            self.session.clone(),
-            self.config.clone(),
-        )
-        .await
-        .map_err(|error| RunError::Cluster(format!("{}: {error}", self.url)))?;
-        stream.try_collect().await.map_err(|error| {
-            RunError::Cluster(format!(
+        self.jobs.collect(plan, &self.codec).await.map_err(|error| match error {
+            JobError::Job(error) => RunError::Cluster(format!("{}: {error}", self.url)),
+            JobError::Fetch(error) => RunError::Cluster(format!(
                 "{}: the stage ran, but fetching its output from a worker failed (did the \
                  worker stop?): {error}",
                 self.url
-            ))
+            )),
         })
+    }
+
+    async fn cancel(&self) {
+        self.jobs.cancel_running().await;
     }
 }

@@ -9,12 +9,17 @@
 //! A dead worker is noticed by its missing heartbeats within [`EXECUTOR_TIMEOUT`], and its tasks
 //! run again elsewhere. spec/cluster.md has the whole picture.
 
+mod auth;
 mod client;
 mod coordinator;
+mod job;
 pub mod journal;
 mod metrics;
+mod placement;
+mod tls;
 mod worker;
 mod worker_flight;
+mod worker_metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +29,11 @@ use aigrid_executor::AigridCodec;
 use ballista_core::serde::BallistaPhysicalExtensionCodec;
 use datafusion_proto::physical_plan::PhysicalExtensionCodec;
 
+pub use auth::{Token, check_exposure};
 pub use client::Cluster;
 pub use coordinator::serve_coordinator;
-pub use worker::{WorkerOptions, WorkerPorts, serve_worker, worker_ports};
+pub use tls::Tls;
+pub use worker::{WorkerOptions, WorkerPorts, detect_gpus, serve_worker, worker_ports};
 
 /// How often a worker tells the coordinator it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(3);
@@ -54,6 +61,49 @@ pub enum ClusterError {
     /// The coordinator's run journal failed, refused a request, or could not be reached.
     #[error("{0}")]
     Journal(String),
+    /// A server of the cluster refused a call without the cluster's token.
+    #[error("{0}")]
+    Refused(String),
+    /// The cluster's TLS material is missing or does not load.
+    #[error("{0}")]
+    Tls(String),
+}
+
+/// How the processes of a cluster trust each other: the token that every call carries, and
+/// the TLS that every connection speaks. Every process of a cluster is given the same.
+#[derive(Clone, Debug, Default)]
+pub struct Security {
+    /// The cluster's shared token.
+    pub token: Option<Token>,
+    /// The cluster's TLS material.
+    pub tls: Option<Tls>,
+}
+
+impl Security {
+    /// The scheme of the cluster's URLs: `https` with TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
+
+/// How to reach a cluster: its coordinator's URL, and how to prove oneself to it.
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// The coordinator, `HOST:PORT` or `http(s)://HOST:PORT`.
+    pub url: String,
+    /// The cluster's token and TLS.
+    pub security: Security,
+}
+
+/// `error` and its causes, as one line.
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(&format!(": {next}"));
+        cause = next.source();
+    }
+    text
 }
 
 /// Runs `future` to the end on a runtime of its own, for callers that are not async.
@@ -67,14 +117,16 @@ fn physical_codec(library: Library) -> Arc<dyn PhysicalExtensionCodec> {
     Arc::new(AigridCodec::before(library, Arc::new(BallistaPhysicalExtensionCodec::default())))
 }
 
-/// `host` and `port` of a coordinator given as `http://HOST:PORT` or `HOST:PORT`.
+/// `host` and `port` of a coordinator given as `http(s)://HOST:PORT` or `HOST:PORT` (whether
+/// it speaks TLS is the cluster's [`Security`], not the scheme's).
 pub fn coordinator_address(url: &str) -> Result<(String, u16), ClusterError> {
     let bad = || {
         ClusterError::Address(format!(
-            "`{url}` is not a coordinator address: expected HOST:PORT or http://HOST:PORT"
+            "`{url}` is not a coordinator address: expected HOST:PORT or http(s)://HOST:PORT"
         ))
     };
-    let rest = url.strip_prefix("http://").unwrap_or(url).trim_end_matches('/');
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).unwrap_or(url);
+    let rest = rest.trim_end_matches('/');
     let (host, port) = rest.rsplit_once(':').ok_or_else(bad)?;
     let port = port.parse::<u16>().map_err(|_| bad())?;
     if host.is_empty() || port == 0 || rest.contains('/') {

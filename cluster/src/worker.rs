@@ -8,12 +8,20 @@ use std::sync::Arc;
 use aigrid_builtins::Library;
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::extension::SessionConfigExt as _;
+use ballista_core::ids::new_instance_id;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use datafusion::prelude::SessionConfig;
 
-use crate::worker_flight::{WorkerMetrics, flight_server};
+use crate::auth::{interceptor, shape};
+use crate::placement::executor_id;
+use crate::tls::Tls;
+use crate::worker_flight::flight_server;
+use crate::worker_metrics::{WorkerMetrics, counting_engine};
 
-use crate::{ClusterError, HEARTBEAT, MAX_MESSAGE, coordinator_address, physical_codec};
+use crate::{ClusterError, HEARTBEAT, MAX_MESSAGE, Security, coordinator_address, physical_codec};
+
+/// How long a worker keeps an idle connection to another worker (Ballista's default).
+const CLIENT_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How to start a worker.
 #[derive(Clone, Debug)]
@@ -27,6 +35,19 @@ pub struct WorkerOptions {
     pub slots: usize,
     /// Where its task outputs (shuffle files) go; by default a temporary directory.
     pub work_dir: Option<PathBuf>,
+    /// The cluster's token and TLS: the worker's calls carry the token and its servers refuse
+    /// calls without it; with TLS, it speaks only TLS.
+    pub security: Security,
+    /// The ordinals of the GPUs it offers: the stages of nodes marked `@gpu` run only on
+    /// workers with one.
+    pub gpus: Vec<u32>,
+}
+
+/// The ordinals of the NVIDIA GPUs that this machine's driver lists (one directory per device
+/// under `/proc/driver/nvidia/gpus`); none without the driver.
+pub fn detect_gpus() -> Vec<u32> {
+    let devices = std::fs::read_dir("/proc/driver/nvidia/gpus").map_or(0, |dir| dir.count());
+    (0..u32::try_from(devices).unwrap_or(0)).collect()
 }
 
 /// The ports a worker serves on.
@@ -95,7 +116,13 @@ pub async fn serve_worker(
     let (scheduler_host, scheduler_port) = coordinator_address(&options.coordinator)?;
     let ip = options.listen.ip();
     let codec = physical_codec(library);
+    let security = options.security.clone();
+    let tls = security.tls.is_some();
+    let server_tls = security.tls.as_ref().map(Tls::server).transpose()?;
+    let metrics = Arc::new(WorkerMetrics::default());
+    let executor_id = executor_id(&new_instance_id(), options.gpus.len());
     let config = ExecutorProcessConfig {
+        executor_id,
         bind_host: ip.to_string(),
         external_host: (!ip.is_unspecified()).then(|| ip.to_string()),
         port: ports.flight,
@@ -116,13 +143,24 @@ pub async fn serve_worker(
         grpc_max_encoding_message_size: MAX_MESSAGE as u32,
         override_physical_codec: Some(codec),
         // A task reads only its own partitions' files: DataFusion's file scans otherwise
-        // steal each other's byte ranges, and rows would not keep their order.
-        override_config_producer: Some(Arc::new(|| {
-            let mut config = SessionConfig::new_with_ballista();
+        // steal each other's byte ranges, and rows would not keep their order. A task's
+        // fetches from other workers carry the token.
+        override_config_producer: Some(Arc::new(move || {
+            let mut config = SessionConfig::new_with_ballista()
+                .with_ballista_override_create_grpc_client_endpoint(shape(&security))
+                .with_ballista_use_tls(tls);
             config.options_mut().execution.enable_file_stream_work_stealing = false;
             config
         })),
-        override_arrow_flight_service: Some(flight_server(Arc::new(WorkerMetrics::default()))),
+        override_arrow_flight_service: Some(flight_server(
+            metrics.clone(),
+            options.security.token.clone(),
+            server_tls.clone(),
+        )),
+        override_execution_engine: Some(counting_engine(metrics, CLIENT_TTL)),
+        override_create_grpc_client_endpoint: Some(shape(&options.security)),
+        override_grpc_interceptor: interceptor(options.security.token.clone()),
+        override_grpc_server_tls: server_tls,
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config)).await?;

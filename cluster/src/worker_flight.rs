@@ -19,74 +19,25 @@ use ballista_core::utils::create_grpc_server;
 use ballista_executor::ArrowFlightServerProvider;
 use ballista_executor::flight_service::BallistaFlightService;
 use futures::{Stream, StreamExt as _};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use tonic::transport::ServerTlsConfig;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::MAX_MESSAGE;
-use crate::metrics::{CONTENT_TYPE, openmetrics};
+use crate::auth::{RequireToken, Token};
+use crate::metrics::CONTENT_TYPE;
+use crate::worker_metrics::{Fetch, WorkerMetrics};
 
-/// How a task output was fetched: decoded record batches (`do_get`) or file blocks
-/// (`do_action`).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Fetch {
-    kind: &'static str,
-}
-
-/// The worker's metrics.
-pub struct WorkerMetrics {
-    registry: Registry,
-    fetches: Family<Fetch, Counter>,
-    failed: Counter,
-    bytes: Counter,
-    fetch_seconds: Histogram,
-}
-
-impl Default for WorkerMetrics {
-    fn default() -> Self {
-        let mut registry = Registry::with_prefix("aigrid");
-        let fetches = Family::<Fetch, Counter>::default();
-        for kind in ["do_get", "do_action"] {
-            let _ = fetches.get_or_create(&Fetch { kind });
-        }
-        registry.register(
-            "fetches",
-            "Task outputs fetched from this worker over Arrow Flight, by call",
-            fetches.clone(),
-        );
-        let failed = Counter::default();
-        registry.register("fetch_failures", "Fetches that failed", failed.clone());
-        let bytes = Counter::default();
-        registry.register(
-            "sent_bytes",
-            "Bytes of task outputs sent over Arrow Flight (message bodies and headers)",
-            bytes.clone(),
-        );
-        // 100 µs to about 30 minutes.
-        let fetch_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 25));
-        registry.register(
-            "fetch_seconds",
-            "Time from a fetch's request to the end of its answer",
-            fetch_seconds.clone(),
-        );
-        WorkerMetrics { registry, fetches, failed, bytes, fetch_seconds }
-    }
-}
-
-impl WorkerMetrics {
-    /// The metrics in the OpenMetrics text format.
-    pub fn encode(&self) -> String {
-        openmetrics(&self.registry)
-    }
-}
-
-/// The Flight server of a worker that counts into `metrics`.
-pub fn flight_server(metrics: Arc<WorkerMetrics>) -> Arc<ArrowFlightServerProvider> {
+/// The Flight server of a worker that counts into `metrics`; with a `token`, only calls that
+/// carry it are served; with `tls`, only over TLS.
+pub fn flight_server(
+    metrics: Arc<WorkerMetrics>,
+    token: Option<Token>,
+    tls: Option<ServerTlsConfig>,
+) -> Arc<ArrowFlightServerProvider> {
     Arc::new(move |work_dir, address, mut shutdown, config| {
         let metrics = metrics.clone();
+        let token = token.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let flight = Counted { inner: BallistaFlightService::new(work_dir), metrics };
             let scrape = flight.metrics.clone();
@@ -96,16 +47,22 @@ pub fn flight_server(metrics: Arc<WorkerMetrics>) -> Arc<ArrowFlightServerProvid
                     .max_decoding_message_size(MAX_MESSAGE)
                     .max_encoding_message_size(MAX_MESSAGE),
             );
-            let routes =
-                services.routes().into_axum_router().route(
+            let routes = services
+                .routes()
+                .into_axum_router()
+                .route(
                     "/metrics",
                     get(move || async move {
                         ([(header::CONTENT_TYPE, CONTENT_TYPE)], scrape.encode())
                     }),
-                );
+                )
+                .layer(RequireToken(token));
             // HTTP/1 too, for the Prometheus scraper.
-            create_grpc_server(&config)
-                .accept_http1(true)
+            let mut server = create_grpc_server(&config).accept_http1(true);
+            if let Some(tls) = tls {
+                server = server.tls_config(tls).map_err(BallistaError::TonicError)?;
+            }
+            server
                 .add_routes(routes.into())
                 .serve_with_shutdown(address, shutdown.recv())
                 .await

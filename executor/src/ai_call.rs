@@ -31,6 +31,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{Count, Metric, MetricValue, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
@@ -40,6 +41,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use crate::RunError;
 use crate::cache::Key;
 use crate::kernel::conform;
+use crate::remote::metric;
 use crate::responses::Responses;
 
 /// How long to wait before attempt `attempt` (1, 2, ...) of a request: 100 ms, doubling up to
@@ -137,12 +139,20 @@ pub struct AiCall {
     pub responses: Option<Responses>,
     /// Requests answered from `responses` instead of an AI.
     pub reused: AtomicU64,
+    /// Whether some of its requests were made elsewhere (on a cluster) and their counts did
+    /// not come back: its null rows are then not known.
+    pub uncounted: AtomicBool,
 }
 
 /// The column that says why a row is null under `@on_error(null)`.
 pub const ERROR_COLUMN: &str = "_error";
 
 impl AiCall {
+    /// Whether every row it was given was answered, as far as is known: no row made null by
+    /// `@on_error(null)`, and no counts missing. Only then may its results be cached.
+    pub fn all_answered(&self) -> bool {
+        self.null_rows.load(Ordering::Relaxed) == 0 && !self.uncounted.load(Ordering::Relaxed)
+    }
     /// The columns the AI answers: the result's, but `_error`, which the call adds.
     fn answered(&self) -> SchemaRef {
         match self.schema.fields().split_last() {
@@ -166,15 +176,17 @@ impl AiCall {
     }
 
     /// Answers one piece of input: with the answer kept for it, if there is one; otherwise
-    /// by calling the bindings, keeping the answer.
-    fn answer(&self, rows: &RecordBatch) -> Result<RecordBatch, RunError> {
-        let Some(responses) = &self.responses else { return self.ask(rows, None) };
+    /// by calling the bindings, keeping the answer. What happened is counted in the call's
+    /// totals and in `tally`.
+    fn answer(&self, rows: &RecordBatch, tally: &Tally) -> Result<RecordBatch, RunError> {
+        let Some(responses) = &self.responses else { return self.ask(rows, None, tally) };
         let key = responses.key(rows);
         if let Some(kept) = key.and_then(|key| responses.get(key, &self.answered())) {
             self.reused.fetch_add(1, Ordering::Relaxed);
+            tally.reused.fetch_add(1, Ordering::Relaxed);
             return self.with_error(kept, None);
         }
-        self.ask(rows, key.map(|key| (responses, key)))
+        self.ask(rows, key.map(|key| (responses, key)), tally)
     }
 
     /// Asks the bindings for the answer of one piece of input, and keeps it under `keep`.
@@ -182,6 +194,7 @@ impl AiCall {
         &self,
         rows: &RecordBatch,
         keep: Option<(&Responses, Key)>,
+        tally: &Tally,
     ) -> Result<RecordBatch, RunError> {
         let input = if self.streams_table {
             AiValue::Table(rows.clone())
@@ -191,9 +204,9 @@ impl AiCall {
         let mut tried = Vec::new();
         // In rank order, those that have not failed yet first: a binding that went away is
         // not waited for again on every piece, but is still tried when the others fail.
-        let (fresh, failed): (Vec<&Binding>, Vec<&Binding>) =
-            self.bindings.iter().partition(|b| !b.failed.load(Ordering::Relaxed));
-        for binding in fresh.into_iter().chain(failed) {
+        let (fresh, failed): (Vec<_>, Vec<_>) =
+            self.bindings.iter().enumerate().partition(|(_, b)| !b.failed.load(Ordering::Relaxed));
+        for (index, binding) in fresh.into_iter().chain(failed) {
             let mut last = String::new();
             for attempt in 0..=self.retry {
                 if attempt > 0 {
@@ -233,11 +246,16 @@ impl AiCall {
                         }
                         self.calls.fetch_add(1, Ordering::Relaxed);
                         binding.answered.fetch_add(1, Ordering::Relaxed);
+                        tally.calls.fetch_add(1, Ordering::Relaxed);
+                        if let Some(answered) = tally.answered.get(index) {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
                         binding.failed.store(false, Ordering::Relaxed);
                         return self.with_error(batch, None);
                     }
                     Err(error) => {
                         self.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                        tally.failed_attempts.fetch_add(1, Ordering::Relaxed);
                         last = error;
                     }
                 }
@@ -247,6 +265,7 @@ impl AiCall {
         }
         if self.on_error_null {
             self.null_rows.fetch_add(rows.num_rows() as u64, Ordering::Relaxed);
+            tally.null_rows.fetch_add(rows.num_rows() as u64, Ordering::Relaxed);
             let answered = self.answered();
             let columns = answered
                 .fields()
@@ -386,12 +405,26 @@ async fn connect(endpoint: &str) -> Result<tonic::transport::Channel, String> {
     builder.connect().await.map_err(|e| e.to_string())
 }
 
+/// What the requests of one [`AiCallExec`] did, as its metrics report it. On a cluster each
+/// task gets an exec of its own (`remote::recount_ai_calls`), so that its metrics are its own
+/// requests: tasks that share a decoded plan would otherwise report the sum of all of theirs.
+#[derive(Debug)]
+struct Tally {
+    calls: AtomicU64,
+    null_rows: AtomicU64,
+    failed_attempts: AtomicU64,
+    reused: AtomicU64,
+    /// By binding, as the call's.
+    answered: Vec<AtomicU64>,
+}
+
 /// The extension node of an AI call.
 #[derive(Debug)]
 pub struct AiCallExec {
     call: Arc<AiCall>,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
+    tally: Arc<Tally>,
 }
 
 impl AiCallExec {
@@ -403,7 +436,19 @@ impl AiCallExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
-        AiCallExec { call, input, properties: Arc::new(properties) }
+        let tally = Tally {
+            calls: AtomicU64::new(0),
+            null_rows: AtomicU64::new(0),
+            failed_attempts: AtomicU64::new(0),
+            reused: AtomicU64::new(0),
+            answered: call.bindings.iter().map(|_| AtomicU64::new(0)).collect(),
+        };
+        AiCallExec { call, input, properties: Arc::new(properties), tally: Arc::new(tally) }
+    }
+
+    /// The same call over the same input, its metrics counted from zero.
+    pub fn recounted(&self) -> AiCallExec {
+        AiCallExec::new(self.call.clone(), self.input.clone())
     }
 
     /// The call.
@@ -415,13 +460,47 @@ impl AiCallExec {
 impl DisplayAs for AiCallExec {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let cards: Vec<&str> = self.call.bindings.iter().map(|b| b.card.as_str()).collect();
-        write!(f, "AiCallExec: {} [{}]", self.call.name, cards.join(", "))
+        write!(f, "AiCallExec: {} [{}]", self.call.name, cards.join(", "))?;
+        // On a cluster: the node whose counts its metrics are (`CallCounts::node_of`).
+        match &self.call.responses {
+            Some(responses) => write!(f, "{}{}", metric::NODE, responses.node()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl AiCallExec {
+    /// This exec's counts as metrics, which Ballista sends from a worker to the coordinator
+    /// with the task's status, and the driver reads back
+    /// ([`CallCounts::add`](crate::CallCounts::add)).
+    fn counted(&self) -> MetricsSet {
+        let tally = &self.tally;
+        let mut counts = vec![
+            (metric::REQUESTS.to_string(), &tally.calls),
+            (metric::NULL_ROWS.to_string(), &tally.null_rows),
+            (metric::FAILED_ATTEMPTS.to_string(), &tally.failed_attempts),
+            (metric::REUSED.to_string(), &tally.reused),
+        ];
+        for (binding, answered) in self.call.bindings.iter().zip(&tally.answered) {
+            counts.push((format!("{}{}", metric::ANSWERED, binding.card), answered));
+        }
+        let mut set = MetricsSet::new();
+        for (name, value) in counts {
+            let count = Count::new();
+            count.add(usize::try_from(value.load(Ordering::Relaxed)).unwrap_or(usize::MAX));
+            set.push(Arc::new(Metric::new(MetricValue::Count { name: name.into(), count }, None)));
+        }
+        set
     }
 }
 
 impl ExecutionPlan for AiCallExec {
     fn name(&self) -> &str {
         "AiCallExec"
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.counted())
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
@@ -457,7 +536,7 @@ impl ExecutionPlan for AiCallExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let input = self.input.execute(partition, context)?;
-        let call = self.call.clone();
+        let (call, tally) = (self.call.clone(), self.tally.clone());
         let size = call.batch_size.max(1);
         let pieces = input.flat_map(move |batch| {
             let pieces: Vec<Result<RecordBatch>> = match batch {
@@ -470,10 +549,10 @@ impl ExecutionPlan for AiCallExec {
             futures::stream::iter(pieces)
         });
         let answers = pieces.then(move |piece| {
-            let call = call.clone();
+            let (call, tally) = (call.clone(), tally.clone());
             async move {
                 let piece = piece?;
-                tokio::task::spawn_blocking(move || call.answer(&piece))
+                tokio::task::spawn_blocking(move || call.answer(&piece, &tally))
                     .await
                     .map_err(|e| DataFusionError::External(Box::new(e)))?
                     .map_err(|e| DataFusionError::External(Box::new(e)))

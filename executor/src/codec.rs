@@ -34,6 +34,7 @@ use crate::ai_call::{AiCall, AiCallExec, Binding};
 use crate::declared::not_null;
 use crate::gather::GatherExec;
 use crate::kernel::{Kernel, TensorOp};
+use crate::placement::GpuExec;
 use crate::responses::Responses;
 use crate::tensor_exec::TensorKernelExec;
 use crate::write::Format;
@@ -102,6 +103,8 @@ enum Node {
         op: TensorOp,
         schema: usize,
     },
+    /// [`GpuExec`]: its input needs a worker with a GPU.
+    Gpu,
 }
 
 /// A whole argument of an AI call.
@@ -199,6 +202,8 @@ impl AigridCodec {
             Node::Tensor { op: exec.op().clone(), schema: blobs.add(&exec.schema(), &[])? }
         } else if let Some(exec) = node.downcast_ref::<WriteExec>() {
             Node::Write { path: exec.path().clone(), format: exec.format() }
+        } else if node.downcast_ref::<GpuExec>().is_some() {
+            Node::Gpu
         } else {
             return Ok(None);
         };
@@ -284,6 +289,7 @@ impl AigridCodec {
                     failed_attempts: AtomicU64::new(0),
                     responses: responses.map(|(dir, node)| Responses::new(dir, node)),
                     reused: AtomicU64::new(0),
+                    uncounted: Default::default(),
                 };
                 Arc::new(AiCallExec::new(Arc::new(call), one_input()?))
             }
@@ -304,6 +310,7 @@ impl AigridCodec {
             Node::Tensor { op, schema } => {
                 Arc::new(TensorKernelExec::new(op, one_input()?, blob(blobs, schema)?.0))
             }
+            Node::Gpu => Arc::new(GpuExec::new(one_input()?)),
         })
     }
 }
@@ -418,6 +425,7 @@ mod tests {
             failed_attempts: Default::default(),
             responses: Some(Responses::new("responses".into(), 7)),
             reused: Default::default(),
+            uncounted: Default::default(),
         };
         Arc::new(AiCallExec::new(Arc::new(call), input))
     }
@@ -467,5 +475,20 @@ mod tests {
                     .is_err()
             );
         }
+    }
+
+    #[test]
+    fn a_gpu_marker_round_trips_and_is_found_in_its_stage() {
+        let codec = AigridCodec::new(Library::new(&ModelStore::at("no-models")));
+        let task = SessionContext::new().task_ctx();
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(crate::GpuExec::new(call(vec![])));
+        assert!(crate::needs_gpu(&plan));
+        assert!(!crate::needs_gpu(&call(vec![])));
+        let bytes = physical_plan_to_bytes_with_extension_codec(plan, &codec)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let decoded = physical_plan_from_bytes_with_extension_codec(&bytes, &task, &codec)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(crate::needs_gpu(&decoded), "{decoded:?}");
+        assert!(decoded.children()[0].downcast_ref::<AiCallExec>().is_some());
     }
 }

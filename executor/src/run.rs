@@ -4,8 +4,9 @@
 //! DataFusion logical plan, with aigrid's operators inside as [`PlanTable`] scans) streams into
 //! its reader's plan, so a chain of reads, SQL steps, AI calls and writes runs as one pipeline
 //! of record batches. The DAG is cut into stages where a result must be whole: at a fan-out (a
-//! result with several readers, computed once), at the pipeline's output, at `@cache` nodes, and
-//! before the operations that take whole values (tensor kernels, constants). A stage runs on a
+//! result with several readers, computed once), at the pipeline's output, at `@cache` nodes,
+//! before the operations that take whole values (tensor kernels, constants), and on a cluster
+//! after each AI call (so that it is asked once, whatever its reader's tasks run). A stage runs on a
 //! task of its own while the driver goes on (`stages.rs`); its output is kept until its last
 //! reader has run, in memory or, past the memory budget, in a file (`spill.rs`).
 
@@ -23,7 +24,6 @@ mod tensor;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use aigrid_builtins::Library;
@@ -96,6 +96,12 @@ pub fn run(plan: &Plan, library: &Library, options: &RunOptions) -> Result<Run, 
             driver.await
         }
     });
+    // Stages still running elsewhere are stopped, for up to a few seconds.
+    if let (Err(_), Some(remote)) = (&result, &options.remote) {
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), remote.cancel()).await;
+        });
+    }
     // Kernels and AI calls still running on blocking threads are not waited for.
     runtime.shutdown_background();
     result
@@ -334,7 +340,11 @@ impl<'a> Driver<'a> {
             self.finish(id).await?;
         }
         let readers = self.readers.get(&node.id).copied().unwrap_or(0);
-        let streams_on = readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output;
+        // On a cluster an AI call's result is a stage of its own: streamed into a reader,
+        // every task that runs the reader's subtree (a join's build side) would ask again.
+        let asks_once = self.options.remote.is_some() && matches!(node.op, PlanOp::Ai { .. });
+        let streams_on =
+            readers == 1 && !node.attrs.cache && Some(node.id) != self.plan.output && !asks_once;
         let key = self.key(node);
         if let Some(key) = key {
             self.keys.insert(node.id, key);
@@ -357,6 +367,7 @@ impl<'a> Driver<'a> {
             }
         }
         let (slot, call) = self.node(node).await?;
+        let slot = self.placed(node, slot).await?;
         if let Some(call) = &call {
             self.calls.push(call.clone());
         }
@@ -370,7 +381,7 @@ impl<'a> Driver<'a> {
             slot => slot,
         };
         if let (Some(key), Slot::Ready(value)) = (cached, &slot)
-            && self.calls.iter().all(|c| c.null_rows.load(Ordering::Relaxed) == 0)
+            && self.calls.iter().all(|c| c.all_answered())
         {
             self.store(node, key, value, &describe(node));
         }

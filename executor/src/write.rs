@@ -108,8 +108,8 @@ impl PartialFile {
                 // wins.
                 static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let partial = path
-                    .with_file_name(format!(".{name}.partial-{}-{writer}", std::process::id()));
+                let partial =
+                    path.with_file_name(format!(".{name}.partial-{}-{writer}", std::process::id()));
                 let file = File::create(&partial).map_err(io)?;
                 (file, path, Some(partial))
             }

@@ -4,6 +4,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod cluster;
+mod discovery;
+
+pub use cluster::{
+    ClusterArgs, CoordinatorArgs, Gpus, RunsArgs, ServerAuthArgs, StatusArgs, WorkerArgs,
+};
+pub use discovery::{
+    ConnectArgs, DiscoveryArgs, DiscoveryCommand, QueryArgs, RegisterArgs, RemoveArgs, ServeArgs,
+    WatchArgs,
+};
+
 /// aigrid: typed, composable AI pipelines on the AIGrid network.
 #[derive(Parser, Debug)]
 #[command(name = "aigridc", version, about, propagate_version = true)]
@@ -163,6 +174,13 @@ pub struct RunArgs {
     /// pipeline reads and writes, and the work directory.
     #[arg(long, value_name = "URL", env = "AIGRID_CLUSTER")]
     pub cluster: Option<String>,
+    /// A file holding the cluster's token (or set `AIGRID_CLUSTER_TOKEN`).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub token_file: Option<PathBuf>,
+    /// The cluster's TLS directory (or set `AIGRID_CLUSTER_TLS_DIR`): `ca.crt`, which the
+    /// servers' certificates chain to.
+    #[arg(long, value_name = "DIR", env = "AIGRID_CLUSTER_TLS_DIR", requires = "cluster")]
+    pub tls_dir: Option<PathBuf>,
     /// Go on with a run on the cluster that did not succeed (see `aigridc runs`): its plan and
     /// parameters come from the coordinator's journal, and the stages it finished whose files
     /// are intact are not computed again.
@@ -172,72 +190,6 @@ pub struct RunArgs {
     /// worker would receive it (a check of the codec).
     #[arg(long, hide = true)]
     pub through_codec: bool,
-}
-
-/// Arguments of `aigridc coordinator`.
-#[derive(Args, Debug)]
-pub struct CoordinatorArgs {
-    /// The address to listen on; port 0 picks a free one (printed on standard error).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7700")]
-    pub listen: std::net::SocketAddr,
-    /// The directory of the run journal's database (created if missing): what `aigridc runs`,
-    /// `status` and `run --resume` read, kept across restarts.
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-    /// How to log on standard error: `text` or `json` (one object per line). `AIGRID_LOG`
-    /// filters what is logged, as `RUST_LOG` does (`info`; warnings by default).
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
-    pub log_format: LogFormat,
-}
-
-/// Arguments of `aigridc worker`.
-#[derive(Args, Debug)]
-pub struct WorkerArgs {
-    /// The coordinator to take tasks from (`HOST:PORT` or `http://HOST:PORT`).
-    #[arg(long, value_name = "URL")]
-    pub coordinator: String,
-    /// The address to serve task outputs on (Arrow Flight); port 0 picks a free one. The
-    /// worker's task port is another free port; both are printed on standard error.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
-    pub listen: std::net::SocketAddr,
-    /// How many tasks to run at once (default: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub slots: usize,
-    /// Where task outputs are kept until read (default: a temporary directory).
-    #[arg(long, value_name = "DIR")]
-    pub work_dir: Option<PathBuf>,
-    /// How to log on standard error: `text` or `json` (one object per line). `AIGRID_LOG`
-    /// filters what is logged, as `RUST_LOG` does (`info`; warnings by default).
-    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
-    pub log_format: LogFormat,
-}
-
-/// Arguments of `aigridc runs`.
-#[derive(Args, Debug)]
-pub struct RunsArgs {
-    /// The coordinator (`HOST:PORT` or `http://HOST:PORT`).
-    #[arg(long, value_name = "URL", env = "AIGRID_CLUSTER")]
-    pub cluster: String,
-    /// List at most this many runs, newest first.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub limit: u32,
-    /// How to print the runs.
-    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
-    pub format: CardsFormat,
-}
-
-/// Arguments of `aigridc status`.
-#[derive(Args, Debug)]
-pub struct StatusArgs {
-    /// The run (`aigridc runs` lists them); by default the latest.
-    #[arg(value_name = "RUN_ID")]
-    pub run: Option<u64>,
-    /// The coordinator (`HOST:PORT` or `http://HOST:PORT`).
-    #[arg(long, value_name = "URL", env = "AIGRID_CLUSTER")]
-    pub cluster: String,
-    /// How to print the run.
-    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
-    pub format: CardsFormat,
 }
 
 /// Arguments of `aigridc bind`.
@@ -330,25 +282,6 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Where discovery is, in place of the `[discovery]` of aigrid.toml.
-#[derive(Args, Debug, Clone)]
-pub struct ConnectArgs {
-    /// A discovery server, e.g. `http://127.0.0.1:7600` (`https://` for TLS).
-    #[arg(long, value_name = "URL", env = "AIGRID_DISCOVERY")]
-    pub discovery: Option<String>,
-    /// The PEM certificate of the CA that signed an `https://` server's certificate.
-    #[arg(long = "discovery-ca", value_name = "FILE", requires = "discovery")]
-    pub ca: Option<PathBuf>,
-}
-
-/// Arguments of `aigridc discovery`.
-#[derive(Args, Debug)]
-pub struct DiscoveryArgs {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: DiscoveryCommand,
-}
-
 /// Arguments of `aigridc models`.
 #[derive(Args, Debug)]
 pub struct ModelsArgs {
@@ -397,115 +330,6 @@ pub struct FetchArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,
-}
-
-/// The verbs of `aigridc discovery`.
-#[derive(Subcommand, Debug)]
-pub enum DiscoveryCommand {
-    /// Run a discovery server (gRPC) whose state lives under `--data`.
-    Serve(ServeArgs),
-    /// List every card.
-    Ls(LsArgs),
-    /// The cards that satisfy a predicate, e.g. `'task == "text-embedding" && dims == 384'`
-    /// (exit 1 if none does).
-    Query(QueryArgs),
-    /// Register cards from files (one card, or a YAML list) or directories of card files.
-    Register(RegisterArgs),
-    /// Remove cards by id (exit 1 if one was not registered).
-    Remove(RemoveArgs),
-    /// Print the matching cards, then each change to them as it happens.
-    Watch(WatchArgs),
-}
-
-/// Arguments of `aigridc discovery serve`.
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// The address to listen on; port 0 picks a free one (printed on standard error).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7600")]
-    pub listen: std::net::SocketAddr,
-    /// The directory holding the registry's database (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub data: PathBuf,
-    /// A file holding the bearer token that registrations and removals must carry.
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-    /// Serve over TLS with this PEM certificate chain...
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// ...and this PEM private key.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// The most cards the registry holds.
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
-    pub max_cards: usize,
-}
-
-/// Arguments of `aigridc discovery ls`.
-#[derive(Args, Debug)]
-pub struct LsArgs {
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// How to print the cards.
-    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
-    pub format: CardsFormat,
-}
-
-/// Arguments of `aigridc discovery query`.
-#[derive(Args, Debug)]
-pub struct QueryArgs {
-    /// A predicate in the syntax of `where`.
-    #[arg(value_name = "PREDICATE")]
-    pub predicate: String,
-    /// Also show what each `&&` clause dropped.
-    #[arg(long)]
-    pub explain: bool,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// How to print the cards.
-    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
-    pub format: CardsFormat,
-}
-
-/// Arguments of `aigridc discovery register`.
-#[derive(Args, Debug)]
-pub struct RegisterArgs {
-    /// Card files (YAML or JSON) and directories of them.
-    #[arg(required = true, value_name = "PATH")]
-    pub files: Vec<PathBuf>,
-    /// Register with a lease (`30s`, `5m`): the cards go away unless heartbeats renew it.
-    #[arg(long, value_name = "DURATION")]
-    pub lease: Option<String>,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// A file holding the server's bearer token (or set `AIGRID_DISCOVERY_TOKEN`).
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-}
-
-/// Arguments of `aigridc discovery remove`.
-#[derive(Args, Debug)]
-pub struct RemoveArgs {
-    /// The ids of the cards.
-    #[arg(required = true, value_name = "ID")]
-    pub ids: Vec<String>,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// A file holding the server's bearer token (or set `AIGRID_DISCOVERY_TOKEN`).
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
-}
-
-/// Arguments of `aigridc discovery watch`.
-#[derive(Args, Debug)]
-pub struct WatchArgs {
-    /// A predicate in the syntax of `where`; every card without one.
-    #[arg(value_name = "PREDICATE")]
-    pub predicate: Option<String>,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// How to print changes.
-    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
-    pub format: CardsFormat,
 }
 
 /// How cards and runs are printed.

@@ -16,8 +16,11 @@ use super::args::{
     CardsFormat, ConnectArgs, DiscoveryArgs, DiscoveryCommand, QueryArgs, RegisterArgs, RemoveArgs,
     ServeArgs, WatchArgs,
 };
-use super::output;
 use super::world::{DiscoverySource, FsWorld, card_files};
+use super::{output, token};
+
+/// Where the discovery server's token may be given instead of `--token-file`.
+const DISCOVERY_TOKEN: &str = "AIGRID_DISCOVERY_TOKEN";
 
 /// A discovery server and how to talk to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,7 +115,7 @@ pub fn run(args: &DiscoveryArgs) -> ExitStatus {
 
 /// `aigridc discovery serve`.
 fn serve(args: &ServeArgs) -> Result<ExitStatus, String> {
-    let token = read_token(args.token_file.as_deref())?;
+    let token = token::read(args.token_file.as_deref(), DISCOVERY_TOKEN)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
         (None, None) => None,
@@ -402,7 +405,7 @@ fn connect_for_writes(
     token_file: Option<&Path>,
     verb: &str,
 ) -> Result<Remote, String> {
-    let token = read_token(token_file)?;
+    let token = token::read(token_file, DISCOVERY_TOKEN)?;
     match source(connect)? {
         Source::Server(server) => Remote::connect(&Server { token, ..server }),
         Source::Registry(_) => Err(format!(
@@ -436,23 +439,6 @@ fn read_cards(path: &Path) -> Result<Vec<Card>, String> {
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))
-}
-
-/// The token in `path` (surrounding whitespace dropped), or `AIGRID_DISCOVERY_TOKEN`.
-fn read_token(path: Option<&Path>) -> Result<Option<String>, String> {
-    let token = match path {
-        Some(path) => String::from_utf8(read(path)?)
-            .map_err(|_| format!("the token file `{}` is not UTF-8", path.display()))?,
-        None => match std::env::var("AIGRID_DISCOVERY_TOKEN") {
-            Ok(token) => token,
-            Err(_) => return Ok(None),
-        },
-    };
-    let token = token.trim();
-    if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("a token is one word of visible ASCII characters".into());
-    }
-    Ok(Some(token.to_owned()))
 }
 
 /// `500ms`, `30s`, `5m`, `2h`.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use aigrid_builtins::{Library, ModelStore};
+use aigrid_cluster::Access;
 use aigrid_compiler::{Plan, ValueType};
 use aigrid_executor::{Cache, Format, RunError, RunOptions, Value};
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -12,6 +13,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use super::ExitStatus;
 use super::args::{OutputFormat, RunArgs};
 use super::build::compile_with;
+use super::cluster::security;
 use super::output;
 use super::progress::Progress;
 use super::runs::Journaled;
@@ -20,9 +22,19 @@ use super::runs::Journaled;
 const SHOWN_ROWS: usize = 20;
 
 pub fn run(args: &RunArgs) -> ExitStatus {
+    let access = match &args.cluster {
+        Some(url) => match security(args.token_file.as_deref(), args.tls_dir.as_deref()) {
+            Ok(security) => Some(Access { url: url.clone(), security }),
+            Err(error) => {
+                output::error(&error);
+                return ExitStatus::Error;
+            }
+        },
+        None => None,
+    };
     let mut journaled = None;
-    let (plan, params) = match (args.resume, &args.cluster) {
-        (Some(id), Some(url)) => match Journaled::resume(url, id) {
+    let (plan, params) = match (args.resume, &access) {
+        (Some(id), Some(access)) => match Journaled::resume(access, id) {
             Ok((run, plan, params)) => {
                 journaled = Some(run);
                 (plan, params)
@@ -58,8 +70,8 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     let library = Library::new(&store);
     let started = std::time::Instant::now();
     let progress = Progress::new(args.log_format, args.quiet);
-    let remote = match &args.cluster {
-        Some(url) => match aigrid_cluster::Cluster::new(url, library.clone()) {
+    let remote = match &access {
+        Some(access) => match aigrid_cluster::Cluster::new(access, library.clone()) {
             Ok(cluster) => Some(std::sync::Arc::new(cluster) as _),
             Err(error) => {
                 output::error(&error.to_string());
@@ -68,10 +80,10 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         },
         None => None,
     };
-    if let (None, Some(url)) = (&journaled, &args.cluster) {
+    if let (None, Some(access)) = (&journaled, &access) {
         let source = args.pipeline.file().display().to_string();
         let output = args.output.as_ref();
-        match Journaled::start(url, &plan, &params, args.work_dir.as_ref(), &source, output) {
+        match Journaled::start(access, &plan, &params, args.work_dir.as_ref(), &source, output) {
             Ok(run) => journaled = Some(run),
             Err(error) => {
                 output::error(&error.to_string());
@@ -85,7 +97,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             1 => String::new(),
             n => format!(", attempt {n}, {} stages finished before", record.stages.len()),
         };
-        output::note(&format!("run {} on the cluster at {}{attempt}\n", record.id, run.url));
+        output::note(&format!("run {} on the cluster at {}{attempt}\n", record.id, run.access.url));
     }
     let options = RunOptions {
         params,
@@ -109,10 +121,19 @@ pub fn run(args: &RunArgs) -> ExitStatus {
             drop(progress);
             if let Some(run) = &journaled {
                 let id = run.record.id;
+                // The same credentials as given (those from the environment stay there).
+                let mut given = String::new();
+                for (flag, path) in
+                    [("--token-file", &args.token_file), ("--tls-dir", &args.tls_dir)]
+                {
+                    if let Some(path) = path {
+                        given.push_str(&format!(" {flag} {}", path.display()));
+                    }
+                }
                 output::note(&format!(
                     "run {id} stopped; its finished stages are kept: go on with `aigridc run \
-                     --resume {id} --cluster {}`\n",
-                    run.url
+                     --resume {id} --cluster {}{given}`\n",
+                    run.access.url
                 ));
             }
             if let RunError::Cancelled = error {
@@ -134,13 +155,13 @@ pub fn run(args: &RunArgs) -> ExitStatus {
         let mut summary =
             format!("ran {} nodes in {:.2} s", run.nodes.len(), started.elapsed().as_secs_f64());
         match (&args.cluster, &journaled) {
-            // The workers make the calls; their counts do not come back (spec/cluster.md).
             (Some(url), Some(run)) => {
                 summary.push_str(&format!(" on the cluster at {url} (run {})", run.record.id));
             }
             (Some(url), None) => summary.push_str(&format!(" on the cluster at {url}")),
-            (None, _) => summary.push_str(&format!("; {calls} AI requests")),
+            (None, _) => {}
         }
+        summary.push_str(&format!("; {calls} AI requests"));
         if kept > 0 {
             summary.push_str(&format!("; {kept} nodes done by earlier attempts"));
         }

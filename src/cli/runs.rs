@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aigrid_cluster::journal::proto::{RunRecord, RunState, StartRunRequest};
 use aigrid_cluster::journal::{Heartbeat, JournalClient, RunJournal};
-use aigrid_cluster::{ClusterError, block_on};
+use aigrid_cluster::{Access, ClusterError, block_on};
 use aigrid_compiler::Plan;
 
 use super::ExitStatus;
@@ -16,8 +16,8 @@ use super::output;
 
 /// A run recorded in the journal while this process drives it.
 pub struct Journaled {
-    /// The coordinator.
-    pub url: String,
+    /// The cluster.
+    pub access: Access,
     /// The run's record when this attempt started.
     pub record: RunRecord,
     /// What the executor records the stages in.
@@ -35,10 +35,10 @@ fn driver() -> String {
 }
 
 impl Journaled {
-    /// Records a new run of `plan` at the coordinator at `url`; its work directory goes under
+    /// Records a new run of `plan` at the cluster's coordinator; its work directory goes under
     /// `work_parent` (by default the system's temporary directory).
     pub fn start(
-        url: &str,
+        access: &Access,
         plan: &Plan,
         params: &BTreeMap<String, String>,
         work_parent: Option<&PathBuf>,
@@ -63,29 +63,30 @@ impl Journaled {
                 None => String::new(),
             },
         };
-        let record = block_on(async { JournalClient::connect(url).await?.start(request).await })??;
-        Ok(Journaled::of(url, record))
+        let record =
+            block_on(async { JournalClient::connect(access).await?.start(request).await })??;
+        Ok(Journaled::of(access, record))
     }
 
     /// Starts another attempt of run `id`: the run, its plan and its parameters.
     pub fn resume(
-        url: &str,
+        access: &Access,
         id: u64,
     ) -> Result<(Journaled, Plan, BTreeMap<String, String>), ClusterError> {
         let (record, plan) =
-            block_on(async { JournalClient::connect(url).await?.resume(id).await })??;
+            block_on(async { JournalClient::connect(access).await?.resume(id).await })??;
         let plan = Plan::from_json(&plan).map_err(|error| {
             ClusterError::Journal(format!("the journal's plan of run {id} does not load: {error}"))
         })?;
         let params = record.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        Ok((Journaled::of(url, record), plan, params))
+        Ok((Journaled::of(access, record), plan, params))
     }
 
-    fn of(url: &str, record: RunRecord) -> Journaled {
+    fn of(access: &Access, record: RunRecord) -> Journaled {
         Journaled {
-            url: url.to_string(),
-            journal: Arc::new(RunJournal::new(url, &record)),
-            _heartbeat: Heartbeat::start(url, record.id),
+            access: access.clone(),
+            journal: Arc::new(RunJournal::new(access, &record)),
+            _heartbeat: Heartbeat::start(access, record.id),
             record,
         }
     }
@@ -94,7 +95,7 @@ impl Journaled {
     /// interrupted when it starts again: the error is not the run's.
     pub fn end(&self, result: Result<(), String>) -> Option<RunRecord> {
         let id = self.record.id;
-        block_on(async { JournalClient::connect(&self.url).await?.end(id, result).await })
+        block_on(async { JournalClient::connect(&self.access).await?.end(id, result).await })
             .ok()?
             .ok()
     }
@@ -102,8 +103,14 @@ impl Journaled {
 
 /// `aigridc runs`.
 pub fn runs(args: &RunsArgs) -> ExitStatus {
-    let runs =
-        block_on(async { JournalClient::connect(&args.cluster).await?.list(args.limit).await });
+    let access = match args.cluster.access() {
+        Ok(access) => access,
+        Err(error) => {
+            output::error(&error);
+            return ExitStatus::Error;
+        }
+    };
+    let runs = block_on(async { JournalClient::connect(&access).await?.list(args.limit).await });
     let runs = match runs {
         Ok(Ok(runs)) => runs,
         Ok(Err(error)) | Err(error) => {
@@ -136,8 +143,15 @@ pub fn runs(args: &RunsArgs) -> ExitStatus {
 
 /// `aigridc status`.
 pub fn status(args: &StatusArgs) -> ExitStatus {
+    let access = match args.cluster.access() {
+        Ok(access) => access,
+        Err(error) => {
+            output::error(&error);
+            return ExitStatus::Error;
+        }
+    };
     let record = block_on(async {
-        let client = JournalClient::connect(&args.cluster).await?;
+        let client = JournalClient::connect(&access).await?;
         match args.run {
             Some(id) => client.get(id).await,
             None => client.list(1).await?.into_iter().next().ok_or_else(|| {

@@ -109,6 +109,8 @@ pub struct Server {
     /// The first address it prints (`http://127.0.0.1:PORT`, or `https://localhost:PORT` with
     /// TLS), or its whole first line when that has none.
     pub url: String,
+    /// The first line it prints.
+    pub banner: String,
 }
 
 /// A discovery server.
@@ -142,7 +144,7 @@ impl Server {
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child, url }
+        Server { child, url, banner: first }
     }
 
     /// The server's process id.
@@ -223,10 +225,17 @@ pub fn http_get(url: &str, path: &str) -> (u16, String) {
 
 /// `GET path` at the HTTP server at `url`, or why it could not be asked.
 pub fn try_http_get(url: &str, path: &str) -> std::io::Result<(u16, String)> {
+    try_http_get_with(url, path, "")
+}
+
+/// `GET path` at the HTTP server at `url` with `headers` (each ending in `\r\n`), or why it
+/// could not be asked.
+pub fn try_http_get_with(url: &str, path: &str, headers: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read as _, Write as _};
     let address = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = std::net::TcpStream::connect(address)?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;

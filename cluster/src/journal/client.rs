@@ -7,13 +7,16 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use aigrid_executor::{Journal, KeptStage, RunError};
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use super::proto::journal_client::JournalClient as Grpc;
 use super::proto::{
-    EndRunRequest, ListRunsRequest, RunRecord, RunRef, Stage, StageFinishedRequest, StartRunRequest,
+    Empty, EndRunRequest, ListRunsRequest, RunRecord, RunRef, SessionRef, Stage,
+    StageFinishedRequest, StartRunRequest, Worker,
 };
-use crate::{ClusterError, MAX_MESSAGE, coordinator_address};
+use crate::auth::Bearer;
+use crate::{Access, ClusterError, MAX_MESSAGE, causes, coordinator_address};
 
 /// How often a run's driver says it is alive.
 const DRIVER_HEARTBEAT: Duration = Duration::from_secs(5);
@@ -21,27 +24,37 @@ const DRIVER_HEARTBEAT: Duration = Duration::from_secs(5);
 /// A connection to a coordinator's run journal.
 #[derive(Clone, Debug)]
 pub struct JournalClient {
-    grpc: Grpc<Channel>,
+    grpc: Grpc<InterceptedService<Channel, Bearer>>,
     url: String,
+    /// Whether it speaks TLS.
+    tls: bool,
 }
 
 impl JournalClient {
-    /// Connects to the journal of the coordinator at `url` (`HOST:PORT` or `http://HOST:PORT`).
-    pub async fn connect(url: &str) -> Result<JournalClient, ClusterError> {
-        let (host, port) = coordinator_address(url)?;
-        let url = format!("http://{host}:{port}");
-        let endpoint = Endpoint::from_shared(url.clone())
+    /// Connects to the journal of the coordinator that `access` names.
+    pub async fn connect(access: &Access) -> Result<JournalClient, ClusterError> {
+        let (host, port) = coordinator_address(&access.url)?;
+        let security = &access.security;
+        let url = format!("{}://{host}:{port}", security.scheme());
+        let mut endpoint = Endpoint::from_shared(url.clone())
             .map_err(|error| ClusterError::Address(format!("`{url}`: {error}")))?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .tcp_nodelay(true);
+        if let Some(tls) = &security.tls {
+            endpoint =
+                endpoint.tls_config(tls.client()).map_err(|e| ClusterError::Tls(e.to_string()))?;
+        }
         let channel = endpoint.connect().await.map_err(|error| {
-            ClusterError::Journal(format!("cannot reach the coordinator at {url}: {error}"))
+            ClusterError::Journal(format!(
+                "cannot reach the coordinator at {url}: {}",
+                causes(&error)
+            ))
         })?;
-        let grpc = Grpc::new(channel)
+        let grpc = Grpc::with_interceptor(channel, Bearer::new(security.token.as_ref()))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        Ok(JournalClient { grpc, url })
+        Ok(JournalClient { grpc, url, tls: security.tls.is_some() })
     }
 
     /// The coordinator's URL.
@@ -93,6 +106,17 @@ impl JournalClient {
         self.answer(self.grpc.clone().get_run(RunRef { id }).await)
     }
 
+    /// Cancels the running jobs of Ballista session `session`; how many.
+    pub async fn cancel_session(&self, session: String) -> Result<u32, ClusterError> {
+        let request = SessionRef { session };
+        Ok(self.answer(self.grpc.clone().cancel_session(request).await)?.jobs)
+    }
+
+    /// The workers registered now.
+    pub async fn workers(&self) -> Result<Vec<Worker>, ClusterError> {
+        Ok(self.answer(self.grpc.clone().list_workers(Empty {}).await)?.workers)
+    }
+
     /// The latest `limit` runs, newest first.
     pub async fn list(&self, limit: u32) -> Result<Vec<RunRecord>, ClusterError> {
         let request = ListRunsRequest { limit };
@@ -111,6 +135,20 @@ impl JournalClient {
                 "the server at {} has no run journal: is it an aigrid coordinator?",
                 self.url
             )),
+            tonic::Code::Unauthenticated => ClusterError::Refused(format!(
+                "the coordinator at {} refused the call: {}",
+                self.url,
+                status.message()
+            )),
+            // A server that speaks TLS to a client that does not: HTTP/2 breaks.
+            tonic::Code::Internal | tonic::Code::Unknown if !self.tls => {
+                ClusterError::Journal(format!(
+                    "the coordinator at {} did not answer: {} (if the cluster serves TLS, give \
+                     --tls-dir)",
+                    self.url,
+                    status.message()
+                ))
+            }
             _ => ClusterError::Journal(status.message().to_string()),
         })
     }
@@ -120,7 +158,7 @@ impl JournalClient {
 /// record of each stage this attempt finishes.
 #[derive(Debug)]
 pub struct RunJournal {
-    url: String,
+    access: Access,
     run: u64,
     work_dir: PathBuf,
     kept: Vec<KeptStage>,
@@ -129,11 +167,11 @@ pub struct RunJournal {
 }
 
 impl RunJournal {
-    /// The journal of `run` at the coordinator at `url`.
-    pub fn new(url: &str, run: &RunRecord) -> RunJournal {
+    /// The journal of `run` at the coordinator that `access` names.
+    pub fn new(access: &Access, run: &RunRecord) -> RunJournal {
         let kept = run.stages.iter().filter_map(kept_stage).collect();
         RunJournal {
-            url: url.to_string(),
+            access: access.clone(),
             run: run.id,
             work_dir: PathBuf::from(&run.work_dir),
             kept,
@@ -170,10 +208,11 @@ impl Journal for RunJournal {
     }
 
     async fn finished(&self, stage: &KeptStage, what: &str) -> Result<(), RunError> {
-        let journal = |error: ClusterError| RunError::Cluster(format!("{}: {error}", self.url));
+        let journal =
+            |error: ClusterError| RunError::Cluster(format!("{}: {error}", self.access.url));
         let client = self
             .client
-            .get_or_try_init(|| JournalClient::connect(&self.url))
+            .get_or_try_init(|| JournalClient::connect(&self.access))
             .await
             .map_err(journal)?;
         let (wrote, wrote_hash) = match &stage.wrote {
@@ -202,11 +241,12 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Starts the heartbeat of run `id` to the coordinator at `url`. A heartbeat that fails is
-    /// tried again at the next beat: the run itself finds out if the coordinator is gone.
-    pub fn start(url: &str, id: u64) -> Heartbeat {
+    /// Starts the heartbeat of run `id` to the coordinator that `access` names. A heartbeat
+    /// that fails is tried again at the next beat: the run itself finds out if the coordinator
+    /// is gone.
+    pub fn start(access: &Access, id: u64) -> Heartbeat {
         let (stop, stopped) = mpsc::channel::<()>();
-        let url = url.to_string();
+        let access = access.clone();
         let _thread =
             std::thread::Builder::new().name("aigrid-heartbeat".into()).spawn(move || {
                 let Ok(runtime) =
@@ -220,7 +260,7 @@ impl Heartbeat {
                 {
                     runtime.block_on(async {
                         if client.is_none() {
-                            client = JournalClient::connect(&url).await.ok();
+                            client = JournalClient::connect(&access).await.ok();
                         }
                         if let Some(journal) = &client {
                             let _ = journal.heartbeat(id).await;

@@ -7,7 +7,7 @@ mod service;
 mod store;
 
 pub use client::{Heartbeat, JournalClient, RunJournal};
-pub use service::JournalService;
+pub use service::{JournalService, Scheduling};
 pub use store::{DRIVER_SILENCE, JOURNAL_FILE, JournalError, Store};
 
 /// The journal's messages and gRPC service (`proto/journal.proto`).

@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 
 use super::proto::journal_server::{Journal, JournalServer};
 use super::proto::{
-    Empty, EndRunRequest, ListRunsRequest, ResumedRun, RunList, RunRecord, RunRef,
-    StageFinishedRequest, StartRunRequest,
+    CancelledJobs, Empty, EndRunRequest, ListRunsRequest, ResumedRun, RunList, RunRecord, RunRef,
+    SessionRef, StageFinishedRequest, StartRunRequest, Worker, WorkerList,
 };
 use super::store::{JournalError, Store};
 use crate::MAX_MESSAGE;
@@ -17,15 +17,26 @@ use crate::MAX_MESSAGE;
 const DEFAULT_LIST: usize = 100;
 const MAX_LIST: usize = 10_000;
 
+/// The cluster's scheduler, as the journal's service reaches it.
+#[tonic::async_trait]
+pub trait Scheduling: Send + Sync {
+    /// Cancels the running jobs of `session`; how many.
+    async fn cancel(&self, session: &str) -> u32;
+
+    /// The workers registered now.
+    async fn workers(&self) -> Result<Vec<Worker>, String>;
+}
+
 /// The journal's gRPC service.
 pub struct JournalService {
     store: Arc<Store>,
+    jobs: Arc<dyn Scheduling>,
 }
 
 impl JournalService {
-    /// The service over `store`, ready to mount on a gRPC server.
-    pub fn server(store: Arc<Store>) -> JournalServer<JournalService> {
-        JournalServer::new(JournalService { store })
+    /// The service over `store`, cancelling sessions' `jobs`, ready to mount on a gRPC server.
+    pub fn server(store: Arc<Store>, jobs: Arc<dyn Scheduling>) -> JournalServer<JournalService> {
+        JournalServer::new(JournalService { store, jobs })
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }
@@ -107,5 +118,21 @@ impl Journal for JournalService {
             n => n.min(MAX_LIST),
         };
         self.with_store(move |store| store.list(limit).map(|runs| RunList { runs })).await
+    }
+
+    async fn cancel_session(
+        &self,
+        request: Request<SessionRef>,
+    ) -> Result<Response<CancelledJobs>, Status> {
+        let session = request.into_inner().session;
+        if session.is_empty() {
+            return Err(Status::invalid_argument("no session"));
+        }
+        Ok(Response::new(CancelledJobs { jobs: self.jobs.cancel(&session).await }))
+    }
+
+    async fn list_workers(&self, _: Request<Empty>) -> Result<Response<WorkerList>, Status> {
+        let workers = self.jobs.workers().await.map_err(Status::unavailable)?;
+        Ok(Response::new(WorkerList { workers }))
     }
 }

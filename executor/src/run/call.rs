@@ -99,6 +99,7 @@ impl Driver<'_> {
             failed_attempts: AtomicU64::new(0),
             responses: self.responses(node.id),
             reused: AtomicU64::new(0),
+            uncounted: Default::default(),
         });
         let input = self.physical_input(node, streamed).await?;
         let plan = AiCallExec::new(call.clone(), input);

@@ -7,7 +7,6 @@
 //! at the end of the run; stages still running when the run fails or is cancelled are aborted.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use aigrid_compiler::{PlanNode, ValueType};
@@ -26,7 +25,8 @@ use crate::cache::Key;
 use crate::codec::AigridCodec;
 use crate::journal::KeptStage;
 use crate::observe::Observer;
-use crate::remote::RemoteStages;
+use crate::placement::GpuExec;
+use crate::remote::{RemoteStages, add_calls};
 use crate::value::Value;
 
 /// A stage computing on its own task; aborted when dropped.
@@ -67,7 +67,9 @@ impl Collector {
     ) -> Result<(SchemaRef, Vec<RecordBatch>), RunError> {
         let schema = plan.schema();
         if let Some(remote) = self.remote {
-            return Ok((schema, remote.collect(plan).await?));
+            let output = remote.collect(plan.clone()).await?;
+            add_calls(&plan, &output.calls);
+            return Ok((schema, output.batches));
         }
         let plan = match self.codec {
             Some(codec) => {
@@ -92,6 +94,20 @@ impl Driver<'_> {
             codec: self.options.through_codec.then(|| AigridCodec::new(self.library.clone())),
             remote: self.options.remote.clone(),
             observer: self.options.observer.clone(),
+        }
+    }
+
+    /// `slot` of `node`, marked to run on a worker with a GPU when the node asks for one
+    /// (`@gpu`, `@resources(gpu = N)`) and the run is on a cluster ([`GpuExec`]). A value the
+    /// driver computes itself (a constant, a whole-tensor kernel) runs where the driver runs.
+    pub(super) async fn placed(&self, node: &PlanNode, slot: Slot) -> Result<Slot, RunError> {
+        let gpu = node.attrs.gpu || node.attrs.resources.get("gpu").is_some_and(|n| *n > 0);
+        match slot {
+            Slot::Pending(ty, plan) if gpu && self.options.remote.is_some() => {
+                let plan = self.state.create_physical_plan(&plan).await?;
+                self.pending(ty, Arc::new(GpuExec::new(plan)))
+            }
+            slot => Ok(slot),
         }
     }
 
@@ -157,7 +173,7 @@ impl Driver<'_> {
             }
         }
         if let Some(key) = running.key
-            && self.calls.iter().all(|c| c.null_rows.load(Ordering::Relaxed) == 0)
+            && self.calls.iter().all(|c| c.all_answered())
         {
             self.store(node, key, &value, &describe(node));
         }

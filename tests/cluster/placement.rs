@@ -1,0 +1,61 @@
+//! GPU placement: the stage of a node marked `@gpu` runs only on a worker that offers a GPU
+//! (`--gpus`), and fails at once, saying so, on a cluster without one.
+
+use super::support::{Scratch, run};
+use super::{coordinator, metric, scrape, worker_with};
+
+/// A read and a query marked `@gpu`, one stage: every task of it needs a GPU.
+const ON_GPU: &str = "use std.io.{read_csv}
+
+type Row = table { id: i64, x: i64 }
+type Doubled = table { id: i64, y: i64 }
+
+pipeline main(src: path = \"rows.csv\") -> Doubled {
+    let rows: Row = read_csv(src)
+    @gpu let doubled: Doubled = sql(\"SELECT id, x * 2 AS y FROM r ORDER BY id\", r = rows)
+    return doubled
+}
+";
+
+#[test]
+fn a_gpu_stage_runs_only_on_a_worker_with_a_gpu_and_fails_clearly_without_one() {
+    let scratch = Scratch::new("cluster-gpu");
+    let rows: String = (1..=500).map(|i| format!("{i},{}\n", i * 3)).collect();
+    scratch.write("rows.csv", format!("id,x\n{rows}"));
+    scratch.write("p.ag", ON_GPU);
+    let (status, _, stderr) =
+        run(scratch.aigridc().args(["run", "p.ag", "-q", "--no-cache", "-o", "local.csv"]));
+    assert_eq!(status, 0, "{stderr}");
+
+    let coordinator = coordinator(&scratch);
+    let cpu = worker_with(&coordinator.url, "2", &["--gpus", "none"]);
+    let on_cluster = |out: &str| {
+        run(scratch.aigridc().args([
+            "run",
+            "p.ag",
+            "-q",
+            "--no-cache",
+            "-o",
+            out,
+            "--cluster",
+            &coordinator.url,
+        ]))
+    };
+    let (status, _, stderr) = on_cluster("none.csv");
+    assert_eq!(status, 1, "{stderr}");
+    assert!(
+        stderr.contains("this stage needs a GPU (a node marked @gpu), and none of the 1 workers")
+            && stderr.contains("aigridc worker --gpus"),
+        "{stderr}"
+    );
+    assert!(!scratch.path().join("none.csv").exists());
+
+    // A worker that offers a GPU takes every task of the stage; the other takes none.
+    let gpu = worker_with(&coordinator.url, "1", &["--gpus", "0"]);
+    let (status, _, stderr) = on_cluster("cluster.csv");
+    assert_eq!(status, 0, "{stderr}");
+    assert_eq!(scratch.read("cluster.csv"), scratch.read("local.csv"));
+    let tasks = |url: &str| metric(&scrape(url), "aigrid_tasks_total{state=\"succeeded\"}");
+    assert_eq!(tasks(&cpu.url), 0, "the worker without a GPU ran tasks");
+    assert!(tasks(&gpu.url) > 0);
+}
