@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aigrid_executor::recount_ai_calls;
+use aigrid_executor::{TaskStop, recount_ai_calls};
 use ballista_core::JobId;
 use ballista_core::serde::protobuf::{
     RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport,
@@ -144,8 +144,10 @@ impl ExecutionEngine for CountingEngine {
         work_dir: &str,
         config: &SessionConfig,
     ) -> Result<Arc<dyn QueryStageExecutor>> {
-        // Each task's AI calls count their own requests: the job's metrics add them up.
-        let plan = recount_ai_calls(plan)?;
+        // Each task's AI calls count their own requests: the job's metrics add them up. They
+        // stop asking when the task is dropped.
+        let stop = TaskStop::default();
+        let plan = recount_ai_calls(plan, &stop)?;
         let inner = self.inner.create_query_stage_exec(
             job_id,
             stage_id,
@@ -155,14 +157,24 @@ impl ExecutionEngine for CountingEngine {
             work_dir,
             config,
         )?;
-        Ok(Arc::new(CountedStage { inner, metrics: self.metrics.clone() }))
+        Ok(Arc::new(CountedStage { inner, metrics: self.metrics.clone(), stop }))
     }
 }
 
-/// A task's stage executor, counted when it runs.
+/// A task's stage executor, counted when it runs; its AI calls stop when it is dropped.
 struct CountedStage {
     inner: Arc<dyn QueryStageExecutor>,
     metrics: Arc<WorkerMetrics>,
+    stop: TaskStop,
+}
+
+/// Raises its stop when dropped: Ballista cancels a task by dropping its future.
+struct RaiseOnDrop<'a>(&'a TaskStop);
+
+impl Drop for RaiseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.raise();
+    }
 }
 
 impl fmt::Debug for CountedStage {
@@ -201,6 +213,7 @@ impl QueryStageExecutor for CountedStage {
         task_id: usize,
         context: Arc<TaskContext>,
     ) -> Result<Vec<ShuffleWritePartition>> {
+        let _stop = RaiseOnDrop(&self.stop);
         self.metrics.running.inc();
         let mut running =
             Running { metrics: &self.metrics, started: Instant::now(), succeeded: false };

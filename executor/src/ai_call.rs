@@ -212,6 +212,9 @@ impl AiCall {
                 if attempt > 0 {
                     std::thread::sleep(backoff(attempt));
                 }
+                if tally.stop.raised() {
+                    return Err(RunError::Cancelled);
+                }
                 let answer = match &binding.callee {
                     Callee::Builtin(builtin, prepared) => {
                         let prepared = prepared.get_or_init(|| {
@@ -416,6 +419,27 @@ struct Tally {
     reused: AtomicU64,
     /// By binding, as the call's.
     answered: Vec<AtomicU64>,
+    /// Raised when the task is dropped (its job cancelled): no more requests are made.
+    stop: TaskStop,
+}
+
+/// Stops the AI calls of a task: a worker raises it when Ballista drops the task (its job was
+/// cancelled). Ballista's shuffle writer runs a task's plan on a detached tokio task that goes
+/// on after the task is aborted; with this raised, its AI calls make no new request (the one in
+/// flight finishes) and fail as cancelled.
+#[derive(Clone, Debug, Default)]
+pub struct TaskStop(Arc<std::sync::atomic::AtomicBool>);
+
+impl TaskStop {
+    /// Stops the calls.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the calls are stopped.
+    pub fn raised(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The extension node of an AI call.
@@ -430,6 +454,11 @@ pub struct AiCallExec {
 impl AiCallExec {
     /// `call` over the batches of `input`.
     pub fn new(call: Arc<AiCall>, input: Arc<dyn ExecutionPlan>) -> AiCallExec {
+        AiCallExec::stopped_by(call, input, TaskStop::default())
+    }
+
+    /// `call` over the batches of `input`, asking no more once `stop` is raised.
+    fn stopped_by(call: Arc<AiCall>, input: Arc<dyn ExecutionPlan>, stop: TaskStop) -> AiCallExec {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(call.schema.clone()),
             input.properties().partitioning.clone(),
@@ -442,13 +471,15 @@ impl AiCallExec {
             failed_attempts: AtomicU64::new(0),
             reused: AtomicU64::new(0),
             answered: call.bindings.iter().map(|_| AtomicU64::new(0)).collect(),
+            stop,
         };
         AiCallExec { call, input, properties: Arc::new(properties), tally: Arc::new(tally) }
     }
 
-    /// The same call over the same input, its metrics counted from zero.
-    pub fn recounted(&self) -> AiCallExec {
-        AiCallExec::new(self.call.clone(), self.input.clone())
+    /// The same call over the same input, its metrics counted from zero, asking no more once
+    /// `stop` is raised.
+    pub fn recounted(&self, stop: &TaskStop) -> AiCallExec {
+        AiCallExec::stopped_by(self.call.clone(), self.input.clone(), stop.clone())
     }
 
     /// The call.
@@ -552,6 +583,9 @@ impl ExecutionPlan for AiCallExec {
             let (call, tally) = (call.clone(), tally.clone());
             async move {
                 let piece = piece?;
+                if tally.stop.raised() {
+                    return Err(DataFusionError::External(Box::new(RunError::Cancelled)));
+                }
                 tokio::task::spawn_blocking(move || call.answer(&piece, &tally))
                     .await
                     .map_err(|e| DataFusionError::External(Box::new(e)))?

@@ -42,7 +42,7 @@ mod value;
 mod write;
 mod write_exec;
 
-pub use ai_call::{AiCall, AiCallExec, Binding};
+pub use ai_call::{AiCall, AiCallExec, Binding, TaskStop};
 pub use allocator::{Allocator, configure_allocator};
 pub use cache::{Cache, EntryInfo};
 pub use codec::AigridCodec;

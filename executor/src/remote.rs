@@ -14,7 +14,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::RunError;
-use crate::ai_call::AiCallExec;
+use crate::ai_call::{AiCallExec, TaskStop};
 
 /// Runs stages' physical plans outside this process.
 #[async_trait::async_trait]
@@ -95,13 +95,17 @@ pub(crate) mod metric {
 
 /// `plan` with each AI call counting its metrics from zero: a worker gives each task its own
 /// (the tasks of one Ballista job share one decoded plan, whose counts would add up), so
-/// that the metrics a task reports are its own requests.
+/// that the metrics a task reports are its own requests. Once `stop` is raised, its AI calls
+/// make no new request.
 pub fn recount_ai_calls(
     plan: Arc<dyn ExecutionPlan>,
+    stop: &TaskStop,
 ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
     use datafusion::common::tree_node::{Transformed, TreeNode as _};
     let recounted = plan.transform_up(|node| match node.downcast_ref::<AiCallExec>() {
-        Some(exec) => Ok(Transformed::yes(Arc::new(exec.recounted()) as Arc<dyn ExecutionPlan>)),
+        Some(exec) => {
+            Ok(Transformed::yes(Arc::new(exec.recounted(stop)) as Arc<dyn ExecutionPlan>))
+        }
         None => Ok(Transformed::no(node)),
     })?;
     Ok(recounted.data)
