@@ -59,3 +59,44 @@ fn a_gpu_stage_runs_only_on_a_worker_with_a_gpu_and_fails_clearly_without_one() 
     assert_eq!(tasks(&cpu.url), 0, "the worker without a GPU ran tasks");
     assert!(tasks(&gpu.url) > 0);
 }
+
+#[test]
+fn a_gpu_stage_whose_last_gpu_worker_dies_fails_instead_of_waiting() {
+    use super::support::python_ai::python;
+    use super::{slow_upper, start_run};
+
+    let Some(python) = python() else { return };
+    let scratch = Scratch::new("cluster-gpu-lost");
+    let calls = scratch.path().join("calls");
+    // 16 rows, 2 per request, 0.5 s per request: the AI's stage runs for about 4 s.
+    let (_ai, discovery, _) = slow_upper(&python, &scratch, &calls, "0.5");
+    scratch.write(
+        "p.ag",
+        "use std.io.{read_csv, write_csv}\nuse std.table.{select}\n\n\
+         ai upper(text: list<utf8>) -> list<utf8>\n    where task == \"text-upper\"\n\n\
+         pipeline main() {\n    \
+         let words: table { text: utf8 } = read_csv(\"words.csv\")\n    \
+         @gpu let up = select(words, up = upper(words.text))\n    \
+         write_csv(up, \"up.csv\")\n}\n",
+    );
+    let coordinator = coordinator(&scratch);
+    let _cpu = worker_with(&coordinator.url, "2", &["--gpus", "none"]);
+    let mut gpu = worker_with(&coordinator.url, "1", &["--gpus", "0"]);
+    let running = start_run(&scratch, &discovery, &coordinator.url);
+    let answered = || std::fs::read_to_string(&calls).ok().and_then(|n| n.parse::<u32>().ok());
+    let started = std::time::Instant::now();
+    while answered().unwrap_or(0) < 1 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the AI was never called");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    gpu.kill();
+    let killed = std::time::Instant::now();
+    let output = running.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("this stage needs a GPU (a node marked @gpu)"), "{stderr}");
+    // The coordinator takes the worker for dead after 10 s without a heartbeat; the driver
+    // checks every 2 s.
+    assert!(killed.elapsed() < std::time::Duration::from_secs(30), "{:?}", killed.elapsed());
+    assert!(!scratch.path().join("up.csv").exists());
+}
