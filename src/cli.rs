@@ -18,6 +18,7 @@ mod progress;
 mod run;
 mod runs;
 mod token;
+mod workers;
 mod world;
 
 use std::process::ExitCode;
@@ -84,6 +85,7 @@ pub fn run() -> ExitStatus {
         Command::Worker(args) => cluster::worker(&args),
         Command::Runs(args) => runs::runs(&args),
         Command::Status(args) => runs::status(&args),
+        Command::Workers(args) => workers::workers(&args),
         Command::Models(args) => models::run(&args),
         Command::Cache(args) => cache::run(&args),
         Command::Explain(args) => explain::run(&args),

@@ -9,6 +9,7 @@ mod discovery;
 
 pub use cluster::{
     ClusterArgs, CoordinatorArgs, Gpus, RunsArgs, ServerAuthArgs, StatusArgs, WorkerArgs,
+    WorkersArgs,
 };
 pub use discovery::{
     ConnectArgs, DiscoveryArgs, DiscoveryCommand, QueryArgs, RegisterArgs, RemoveArgs, ServeArgs,
@@ -50,6 +51,8 @@ pub enum Command {
     Runs(RunsArgs),
     /// Show a run of a coordinator's journal (the latest by default): its state and stages.
     Status(StatusArgs),
+    /// List the workers registered at a coordinator, with their task slots and GPUs.
+    Workers(WorkersArgs),
     /// Fetch and list the weights of the built-in models (`aigridc models fetch minilm`).
     Models(ModelsArgs),
     /// List or clear the cache of stage outputs (`$AIGRID_HOME/cache`).

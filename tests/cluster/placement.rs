@@ -55,6 +55,19 @@ fn a_gpu_stage_runs_only_on_a_worker_with_a_gpu_and_fails_clearly_without_one() 
     let (status, _, stderr) = on_cluster("cluster.csv");
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(scratch.read("cluster.csv"), scratch.read("local.csv"));
+    // `aigridc workers` lists both, with what they offer.
+    let (status, listed, stderr) =
+        run(scratch.aigridc().args(["workers", "--cluster", &coordinator.url, "--format", "json"]));
+    assert_eq!(status, 0, "{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap_or_else(|e| panic!("{e}"));
+    let mut offered: Vec<(u64, u64)> = listed
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| (w["slots"].as_u64().unwrap_or(0), w["gpus"].as_u64().unwrap_or(0)))
+        .collect();
+    offered.sort_unstable();
+    assert_eq!(offered, [(1, 1), (2, 0)], "{listed}");
     let tasks = |url: &str| metric(&scrape(url), "aigrid_tasks_total{state=\"succeeded\"}");
     assert_eq!(tasks(&cpu.url), 0, "the worker without a GPU ran tasks");
     assert!(tasks(&gpu.url) > 0);

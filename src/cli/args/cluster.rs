@@ -98,6 +98,16 @@ pub struct RunsArgs {
     pub format: CardsFormat,
 }
 
+/// Arguments of `aigridc workers`.
+#[derive(Args, Debug)]
+pub struct WorkersArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// How to print the workers.
+    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
+    pub format: CardsFormat,
+}
+
 /// Arguments of `aigridc status`.
 #[derive(Args, Debug)]
 pub struct StatusArgs {
