@@ -38,6 +38,35 @@ fn build_writes_a_plan_file() {
     assert_eq!(plan.source.pipeline, "main");
     assert_eq!(plan.params[1].value, Some(aigrid_compiler::Value::Float(0.5)));
     assert_eq!(scratch.files(), ["p.ag", "plan.json"]);
+
+    // `-o /dev/stdout` writes to standard output (here a pipe) and leaves /dev alone.
+    let (code, stdout, stderr) = run(scratch.aigridc().args([
+        "build",
+        "p.ag",
+        "--param",
+        "factor=0.5",
+        "-o",
+        "/dev/stdout",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(aigrid_compiler::Plan::from_json(&stdout).is_ok(), "{stdout}");
+    // A link to a file that does not exist yet: the file is made, the link stays.
+    let link = scratch.path().join("latest.json");
+    std::os::unix::fs::symlink("plans/v2.json", &link)
+        .unwrap_or_else(|e| panic!("symlink {}: {e}", link.display()));
+    std::fs::create_dir_all(scratch.path().join("plans")).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = run(scratch.aigridc().args([
+        "build",
+        "p.ag",
+        "--param",
+        "factor=0.5",
+        "-o",
+        "latest.json",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
+    let plan = String::from_utf8_lossy(&scratch.read("plans/v2.json")).into_owned();
+    assert!(aigrid_compiler::Plan::from_json(&plan).is_ok(), "{plan}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aigrid_executor::{CallCounts, RemoteOutput, needs_gpu};
 
 use ballista_core::client::BallistaClient;
+use ballista_core::config::BALLISTA_SHUFFLE_COMPRESSION_CODEC;
 use ballista_core::extension::{BallistaConfigGrpcEndpoint, SessionConfigExt as _};
 use ballista_core::serde::protobuf::execute_query_params::Query;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
@@ -21,6 +22,7 @@ use ballista_core::serde::scheduler::PartitionId;
 use ballista_core::utils::{GrpcClientConfig, create_grpc_client_endpoint};
 use ballista_core::version;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::physical_plan::{AsExecutionPlan as _, PhysicalExtensionCodec};
@@ -74,8 +76,9 @@ impl Jobs {
         let job = |error: String| JobError::Job(error);
         let calls_ai = calls_ai(plan.as_ref());
         let gpu = needs_gpu(&plan);
-        if gpu {
-            self.gpu_worker().await.map_err(job)?;
+        let plan_schema = plan.schema();
+        if gpu && !self.gpu_worker().await.map_err(job)? {
+            return Err(job(self.no_gpu()));
         }
         let node = PhysicalPlanNode::try_from_physical_plan(plan, codec)
             .map_err(|e| job(format!("cannot encode the stage's plan: {e}")))?;
@@ -85,7 +88,12 @@ impl Jobs {
             .options()
             .entries()
             .into_iter()
-            .map(|entry| KeyValuePair { key: entry.key, value: entry.value })
+            .map(|entry| match entry.key.as_str() {
+                BALLISTA_SHUFFLE_COMPRESSION_CODEC if floats_only(&plan_schema) => {
+                    KeyValuePair { key: entry.key, value: Some("none".into()) }
+                }
+                _ => KeyValuePair { key: entry.key, value: entry.value },
+            })
             .collect();
         let mut request = tonic::Request::new(ExecuteQueryParams {
             query: Some(Query::PhysicalPlan(node.encode_to_vec())),
@@ -103,9 +111,11 @@ impl Jobs {
             let next = tokio::select! {
                 next = statuses.next() => next,
                 _ = gpu_check.tick(), if gpu => {
-                    if let Err(error) = self.gpu_worker().await {
+                    // Only an answer that lists no GPU worker fails the stage: a coordinator
+                    // that does not answer is the status stream's to report.
+                    if let Ok(false) = self.gpu_worker().await {
                         self.cancel_running().await;
-                        return Err(job(error));
+                        return Err(job(self.no_gpu()));
                     }
                     continue;
                 }
@@ -123,13 +133,15 @@ impl Jobs {
                 _ => continue,
             }
         };
+        let fetching = std::time::Instant::now();
         let batches = self.fetch(done).await?;
+        let fetch_time = fetching.elapsed();
         // The calls' counts are the job's metrics; without them the run's report lacks them.
         let calls = match calls_ai {
             true => ai_calls(&mut scheduler, job_id).await,
             false => HashMap::new(),
         };
-        Ok(RemoteOutput { batches, calls })
+        Ok(RemoteOutput { batches, calls, fetch_time })
     }
 
     /// Cancels the session's jobs that still run (the run was cancelled, or failed
@@ -142,20 +154,21 @@ impl Jobs {
         }
     }
 
-    /// `Ok` when a worker of the cluster offers a GPU, else why not.
-    async fn gpu_worker(&self) -> Result<(), String> {
+    /// Whether a worker of the cluster offers a GPU now.
+    async fn gpu_worker(&self) -> Result<bool, String> {
         let access = Access { url: self.url.clone(), security: self.security.clone() };
         let journal = JournalClient::connect(&access).await.map_err(|e| e.to_string())?;
         let workers = journal.workers().await.map_err(|e| e.to_string())?;
-        match workers.iter().any(|w| w.gpus > 0) {
-            true => Ok(()),
-            false => Err(format!(
-                "this stage needs a GPU (a node marked @gpu), and none of the {} workers of the \
-                 cluster at {} offers one: start a worker with a GPU (aigridc worker --gpus)",
-                workers.len(),
-                self.url
-            )),
-        }
+        Ok(workers.iter().any(|w| w.gpus > 0))
+    }
+
+    /// Why a stage that needs a GPU cannot run.
+    fn no_gpu(&self) -> String {
+        format!(
+            "this stage needs a GPU (a node marked @gpu), and no worker of the cluster at {} \
+             offers one: start a worker with a GPU (aigridc worker --gpus)",
+            self.url
+        )
     }
 
     /// The coordinator's scheduler service.
@@ -254,6 +267,22 @@ async fn fetch_partition(
         .fetch_partition(&worker.id, &partition, location.file_id, layout, false)
         .await
         .map_err(|e| fetch(e.to_string()))
+}
+
+/// Whether every column of `schema`, a stage's output, holds floats (a tensor, embeddings): the
+/// job's shuffle files are then written without compression, as LZ4 saves little on floats'
+/// mantissas (the setting is the job's: its inner shuffles, if any, go uncompressed too).
+fn floats_only(schema: &Schema) -> bool {
+    fn floats(data_type: &DataType) -> bool {
+        match data_type {
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => true,
+            DataType::FixedSizeList(item, _) | DataType::List(item) | DataType::LargeList(item) => {
+                floats(item.data_type())
+            }
+            _ => false,
+        }
+    }
+    !schema.fields().is_empty() && schema.fields().iter().all(|f| floats(f.data_type()))
 }
 
 /// Whether `plan` calls an AI.

@@ -39,14 +39,30 @@ pub struct WorkerOptions {
     /// calls without it; with TLS, it speaks only TLS.
     pub security: Security,
     /// The ordinals of the GPUs it offers: the stages of nodes marked `@gpu` run only on
-    /// workers with one.
+    /// workers that offer one. Only how many is used so far: tasks are not pinned to them.
     pub gpus: Vec<u32>,
 }
 
-/// The ordinals of the NVIDIA GPUs that this machine's driver lists (one directory per device
-/// under `/proc/driver/nvidia/gpus`); none without the driver.
+/// The ordinals of the NVIDIA GPUs this process may use: those `CUDA_VISIBLE_DEVICES` names
+/// when it is set, else one for each device node `/dev/nvidiaN` (a container sees only those
+/// it was given, while `/proc/driver/nvidia` lists the host's); none without the driver.
 pub fn detect_gpus() -> Vec<u32> {
-    let devices = std::fs::read_dir("/proc/driver/nvidia/gpus").map_or(0, |dir| dir.count());
+    if let Ok(visible) = std::env::var("CUDA_VISIBLE_DEVICES") {
+        // CUDA stops at the first entry that is not a device.
+        let devices = visible.split(',').map_while(|d| d.trim().parse::<i64>().ok());
+        let devices = devices.take_while(|d| *d >= 0).count();
+        return (0..u32::try_from(devices).unwrap_or(0)).collect();
+    }
+    let devices = std::fs::read_dir("/dev").map_or(0, |dir| {
+        dir.flatten()
+            .filter(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                name.strip_prefix("nvidia")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .count()
+    });
     (0..u32::try_from(devices).unwrap_or(0)).collect()
 }
 

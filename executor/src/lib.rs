@@ -55,7 +55,7 @@ pub use remote::{CallCounts, RemoteOutput, RemoteStages, recount_ai_calls};
 pub use responses::Responses;
 pub use run::{CallReport, NodeReport, Run, RunOptions, run};
 pub use value::Value;
-pub use write::{Format, PartialFile, write_file};
+pub use write::{Destination, Format, PartialFile, destination, write_file};
 pub use write_exec::WriteExec;
 
 /// Why a run failed.

@@ -35,6 +35,8 @@ pub struct RemoteOutput {
     pub batches: Vec<RecordBatch>,
     /// What its AI calls did, by the node they belong to (absent if not known).
     pub calls: HashMap<u32, CallCounts>,
+    /// How long fetching its batches from where they were computed took.
+    pub fetch_time: std::time::Duration,
 }
 
 /// What the requests of one AI node did elsewhere, summed over the tasks that made them.

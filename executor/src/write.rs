@@ -1,9 +1,9 @@
 //! Writes of tables and tensors to files (`std.io.write_*`, `aigridc run --output`): the file is
 //! written under a temporary name beside its destination and renamed when complete, so a
-//! failed or cancelled run never leaves a file that looks complete. A destination that exists
-//! and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written in place:
-//! renaming over it would replace the device with a file. A symbolic link is followed, so the
-//! file it names is replaced and the link stays.
+//! failed or cancelled run never leaves a file that looks complete. A destination that is not a
+//! regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written in place: renaming over
+//! it would replace the device with a file ([`destination`]). A symbolic link is followed, so
+//! the file it names is replaced and the link stays.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -61,6 +61,44 @@ pub fn write_file(path: &Path, format: Format, batches: &[RecordBatch]) -> Resul
     file.commit()
 }
 
+/// Where a write to a path goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// The path itself, written in place: a device, a pipe, a socket, or a path under `/dev`
+    /// or `/proc` (`/dev/stdout` names whatever standard output is, a file to append to too).
+    InPlace,
+    /// This file (the path with its symbolic links followed, even to a file that does not exist
+    /// yet), replaced by renaming a finished temporary file over it.
+    Replace(PathBuf),
+}
+
+/// Where a write to `path` goes (see [`Destination`]).
+pub fn destination(path: &Path) -> std::io::Result<Destination> {
+    if path.starts_with("/dev") || path.starts_with("/proc") {
+        return Ok(Destination::InPlace);
+    }
+    let mut path = path.to_path_buf();
+    // As the kernel does, give up after 40 links.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            Ok(meta) if meta.is_file() || meta.is_dir() => return Ok(Destination::Replace(path)),
+            Ok(_) => return Ok(Destination::InPlace),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Destination::Replace(path));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
 /// A file being written under a temporary name beside its destination: [`PartialFile::commit`]
 /// finishes it and renames it into place; dropped before that, it is removed. A destination
 /// that is a device or a pipe is written in place.
@@ -87,17 +125,12 @@ impl PartialFile {
         schema: &SchemaRef,
     ) -> Result<PartialFile, RunError> {
         let io = |error: std::io::Error| RunError::Io(format!("{}: {error}", path.display()));
-        let (file, path, partial) = match std::fs::metadata(path) {
-            Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+        let (file, path, partial) = match destination(path).map_err(io)? {
+            Destination::InPlace => {
                 let file = std::fs::OpenOptions::new().write(true).open(path).map_err(io)?;
                 (file, path.to_path_buf(), None)
             }
-            found => {
-                // An existing file is replaced where it really lives: through a symbolic link.
-                let path = match found {
-                    Ok(_) => std::fs::canonicalize(path).map_err(io)?,
-                    Err(_) => path.to_path_buf(),
-                };
+            Destination::Replace(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(io)?;
                 }
@@ -110,7 +143,11 @@ impl PartialFile {
                 let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let partial =
                     path.with_file_name(format!(".{name}.partial-{}-{writer}", std::process::id()));
-                let file = File::create(&partial).map_err(io)?;
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&partial)
+                    .map_err(io)?;
                 (file, path, Some(partial))
             }
         };

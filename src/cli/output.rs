@@ -5,6 +5,8 @@
 use std::io::Write as _;
 use std::path::Path;
 
+use aigrid_executor::{Destination, destination};
+
 use super::ExitStatus;
 
 /// Writes `text` to standard output. A closed pipe ends the output quietly (the reader has
@@ -33,25 +35,23 @@ pub fn error(message: &str) {
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`, so that an
 /// interrupted write never leaves a half-written file; an existing file keeps its permissions.
-/// A symbolic link is followed (the file it names is replaced, the link stays), and a path that
-/// is not a regular file (`/dev/null`, a named pipe) is written in place: renaming over it would
-/// replace the device with a file.
+/// A symbolic link is followed (the file it names is replaced, the link stays), and a device or
+/// a pipe (`/dev/null`, `/dev/stdout`) is written in place ([`destination`]).
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let path = match std::fs::metadata(path) {
-        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => {
+    let path = match destination(path)? {
+        Destination::InPlace => {
             return std::fs::OpenOptions::new()
                 .write(true)
                 .open(path)
                 .and_then(|mut file| file.write_all(text.as_bytes()));
         }
-        Ok(_) => std::fs::canonicalize(path)?,
-        Err(_) => path.to_path_buf(),
+        Destination::Replace(path) => path,
     };
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".aigridc.tmp");
+    name.push(format!(".aigridc-{}.tmp", std::process::id()));
     let temp = path.with_file_name(name);
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
         if let Ok(metadata) = std::fs::metadata(&path) {

@@ -44,7 +44,8 @@ fn a_gpu_stage_runs_only_on_a_worker_with_a_gpu_and_fails_clearly_without_one() 
     let (status, _, stderr) = on_cluster("none.csv");
     assert_eq!(status, 1, "{stderr}");
     assert!(
-        stderr.contains("this stage needs a GPU (a node marked @gpu), and none of the 1 workers")
+        stderr
+            .contains("this stage needs a GPU (a node marked @gpu), and no worker of the cluster")
             && stderr.contains("aigridc worker --gpus"),
         "{stderr}"
     );

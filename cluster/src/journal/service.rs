@@ -132,7 +132,7 @@ impl Journal for JournalService {
     }
 
     async fn list_workers(&self, _: Request<Empty>) -> Result<Response<WorkerList>, Status> {
-        let workers = self.jobs.workers().await.map_err(Status::unavailable)?;
+        let workers = self.jobs.workers().await.map_err(Status::internal)?;
         Ok(Response::new(WorkerList { workers }))
     }
 }

@@ -58,8 +58,9 @@ pub struct WorkerArgs {
     /// Where task outputs are kept until read (default: a temporary directory).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
-    /// The GPUs to offer, by ordinal (`0,1`), or `none`; `auto` offers the NVIDIA GPUs the
-    /// driver lists. Stages of nodes marked `@gpu` run only on workers that offer one.
+    /// The GPUs to offer, by ordinal (`0,1`), or `none`; `auto` offers those of
+    /// `CUDA_VISIBLE_DEVICES`, else one per `/dev/nvidiaN`. Stages of nodes marked `@gpu` run
+    /// only on workers that offer one.
     #[arg(long, value_name = "LIST", default_value = "auto", value_parser = parse_gpus)]
     pub gpus: Gpus,
     #[command(flatten)]
