@@ -159,7 +159,7 @@ fn a_worker_that_names_no_host_is_registered_at_the_address_it_called_from() {
 #[test]
 fn a_run_cancelled_with_ctrl_c_cancels_its_jobs_on_the_cluster() {
     use super::support::python_ai::python;
-    use super::{metric, scrape, slow_upper, start_run, worker};
+    use super::{metric, requests, scrape, slow_upper, start_run, wait_for_requests, worker};
 
     let Some(python) = python() else { return };
     let scratch = Scratch::new("cluster-cancel");
@@ -169,12 +169,7 @@ fn a_run_cancelled_with_ctrl_c_cancels_its_jobs_on_the_cluster() {
     let coordinator = coordinator(&scratch);
     let _worker = worker(&coordinator.url, "1");
     let running = start_run(&scratch, &discovery, &coordinator.url);
-    let answered = || std::fs::read_to_string(&calls).ok().and_then(|n| n.parse::<u32>().ok());
-    let started = std::time::Instant::now();
-    while answered().unwrap_or(0) < 1 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the AI was never called");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_requests(&calls, 1);
     let (status, _, stderr) =
         run(std::process::Command::new("kill").args(["-INT", &running.id().to_string()]));
     assert_eq!(status, 0, "{stderr}");
@@ -193,6 +188,6 @@ fn a_run_cancelled_with_ctrl_c_cancels_its_jobs_on_the_cluster() {
     };
     assert_eq!(cancelled, 1);
     std::thread::sleep(Duration::from_secs(5));
-    let asked = answered().unwrap_or(0);
+    let asked = requests(&calls);
     assert!(asked <= 4, "the cancelled task asked the AI {asked} times of 8");
 }

@@ -213,6 +213,20 @@ fn slow_upper(
     (ai, discovery, words)
 }
 
+/// The requests the AI that counts them in `calls` has answered.
+fn requests(calls: &Path) -> u32 {
+    std::fs::read_to_string(calls).ok().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Waits until the AI that counts its requests in `calls` has answered `n` (at most a minute).
+fn wait_for_requests(calls: &Path, n: u32) {
+    let started = Instant::now();
+    while requests(calls) < n {
+        assert!(started.elapsed() < Duration::from_secs(60), "the AI was never called");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run() {
     let Some(python) = python() else { return };
@@ -225,12 +239,7 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
     let coordinator = coordinator(&scratch);
     let mut first = worker(&coordinator.url, "1");
     let running = start_run(&scratch, &discovery, &coordinator.url);
-    let answered = || std::fs::read_to_string(&calls).ok().and_then(|n| n.parse::<u32>().ok());
-    let started = Instant::now();
-    while answered().unwrap_or(0) < 2 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the AI was never called");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_requests(&calls, 2);
     let _second = worker(&coordinator.url, "1");
     first.kill();
     let killed = Instant::now();
@@ -248,11 +257,11 @@ fn a_worker_killed_in_the_middle_of_a_run_costs_a_rerun_of_its_tasks_not_the_run
         std::fs::read_to_string(scratch.path().join("up.csv")).ok(),
         Some(format!("up\n{}\n", expected.join("\n")))
     );
-    println!("the run ended {:?} after the kill, with {:?} requests", killed.elapsed(), answered());
+    let asked = requests(&calls);
+    println!("the run ended {:?} after the kill, with {asked} requests", killed.elapsed());
     // The killed worker's task ran again on the second worker, which found the answers the
     // first one had kept: of the 8 requests, only the one in flight at the kill is asked twice.
-    let requests = answered().unwrap_or(0);
-    assert!((8..=9).contains(&requests), "{requests} requests");
+    assert!((8..=9).contains(&asked), "{asked} requests");
 }
 
 /// The `aigridc status --format json` of run `id` at the coordinator at `url`.
@@ -308,13 +317,10 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     // Kill the coordinator once the run's first stages are in the journal and the slow AI
     // is answering.
     let started = Instant::now();
-    let answered = |file: &Path| {
-        std::fs::read_to_string(file).ok().and_then(|n| n.parse::<u32>().ok()).unwrap_or(0)
-    };
     loop {
         let status = try_status_of(&url, "1").unwrap_or_default();
         let stages = status["stages"].as_array().map_or(0, Vec::len);
-        if stages >= 2 && answered(&slow_calls) >= 1 {
+        if stages >= 2 && requests(&slow_calls) >= 1 {
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(60), "the run never got there");
@@ -328,7 +334,7 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     let up_written = std::fs::metadata(scratch.path().join("up.csv"))
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("up.csv was not written before the kill: {e}"));
-    let fast_answers = answered(&fast_calls);
+    let fast_answers = requests(&fast_calls);
     assert_eq!(fast_answers, 8);
 
     // The same coordinator again, on the same port with the same journal: the workers find it.
@@ -359,7 +365,7 @@ fn a_run_cut_off_by_a_killed_coordinator_resumes_without_recomputing_its_finishe
     // the AI was not asked again.
     let up_now = std::fs::metadata(scratch.path().join("up.csv")).and_then(|m| m.modified());
     assert_eq!(up_now.ok(), Some(up_written));
-    assert_eq!(answered(&fast_calls), fast_answers);
+    assert_eq!(requests(&fast_calls), fast_answers);
     let status = status_of(&url, "1");
     assert_eq!(status["state"], "succeeded", "{status}");
     assert_eq!(status["attempts"], 2, "{status}");

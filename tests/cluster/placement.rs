@@ -77,7 +77,7 @@ fn a_gpu_stage_runs_only_on_a_worker_with_a_gpu_and_fails_clearly_without_one() 
 #[test]
 fn a_gpu_stage_whose_last_gpu_worker_dies_fails_instead_of_waiting() {
     use super::support::python_ai::python;
-    use super::{slow_upper, start_run};
+    use super::{slow_upper, start_run, wait_for_requests};
 
     let Some(python) = python() else { return };
     let scratch = Scratch::new("cluster-gpu-lost");
@@ -97,12 +97,7 @@ fn a_gpu_stage_whose_last_gpu_worker_dies_fails_instead_of_waiting() {
     let _cpu = worker_with(&coordinator.url, "2", &["--gpus", "none"]);
     let mut gpu = worker_with(&coordinator.url, "1", &["--gpus", "0"]);
     let running = start_run(&scratch, &discovery, &coordinator.url);
-    let answered = || std::fs::read_to_string(&calls).ok().and_then(|n| n.parse::<u32>().ok());
-    let started = std::time::Instant::now();
-    while answered().unwrap_or(0) < 1 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the AI was never called");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_requests(&calls, 1);
     gpu.kill();
     let killed = std::time::Instant::now();
     let output = running.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
