@@ -271,7 +271,8 @@ async fn fetch_partition(
 
 /// Whether every column of `schema`, a stage's output, holds floats (a tensor, embeddings): the
 /// job's shuffle files are then written without compression, as LZ4 saves little on floats'
-/// mantissas (the setting is the job's: its inner shuffles, if any, go uncompressed too).
+/// mantissas and its attempt costs the worker time (`benches/cluster.rs` moves the same bytes
+/// both ways). The setting is the job's: its inner shuffles, if any, go uncompressed too.
 fn floats_only(schema: &Schema) -> bool {
     fn floats(data_type: &DataType) -> bool {
         match data_type {
