@@ -8,6 +8,7 @@ mod check;
 mod cluster;
 mod completions;
 mod discovery;
+mod doc;
 mod explain;
 mod fmt;
 mod graph;
@@ -88,6 +89,7 @@ pub fn run() -> ExitStatus {
         Command::Workers(args) => workers::workers(&args),
         Command::Models(args) => models::run(&args),
         Command::Cache(args) => cache::run(&args),
+        Command::Doc(args) => doc::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Completions(args) => completions::run(&args),
     }

@@ -381,6 +381,44 @@ fn explain_list() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// doc
+
+#[test]
+fn doc_of_an_operation_shows_its_example() {
+    assert_cmd_snapshot!("doc_matmul", aigridc().args(["doc", "std.tensor.matmul"]));
+    // A bare name finds the one package that has it.
+    assert_eq!(
+        run(aigridc().args(["doc", "matmul"])),
+        run(aigridc().args(["doc", "std.tensor.matmul"]))
+    );
+}
+
+#[test]
+fn doc_of_an_unknown_name_suggests_the_closest() {
+    assert_cmd_snapshot!("doc_unknown", aigridc().args(["doc", "std.tensor.matmull"]));
+    let (code, _, stderr) = run(aigridc().args(["doc", "nothing_like_it"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nothing called `nothing_like_it`"), "{stderr}");
+}
+
+#[test]
+fn doc_lists_everything_and_writes_json() {
+    let (code, stdout, _) = run(aigridc().arg("doc"));
+    assert_eq!(code, 0);
+    for package in aigrid_stdlib::PACKAGES {
+        assert!(stdout.contains(package.name), "{stdout}");
+        assert!(package.items.iter().all(|i| stdout.contains(i.name)), "{stdout}");
+    }
+    let (code, stdout, stderr) = run(aigridc().args(["doc", "std.text", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["name"], "std.text");
+    let lower = &json["items"][1];
+    assert_eq!(lower["name"], "std.text.lower");
+    assert_eq!(lower["example"]["returns"], serde_json::json!(["grid ai", "été"]));
+}
+
+// ---------------------------------------------------------------------------------------------
 // completions
 
 #[test]

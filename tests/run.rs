@@ -465,3 +465,65 @@ fn an_output_that_is_a_pipe_or_a_link_is_written_through_not_replaced() {
     let written = read(&scratch.path().join("data/scores.csv"));
     assert_eq!(written.lines().count(), 9, "{written}");
 }
+
+/// Tensors, lists and tables are given to `--param` as JSON, for a `.ag` file and for a plan
+/// built without them; JSON that does not fit the declared type is a clear error.
+#[test]
+fn tensors_lists_and_tables_are_given_as_json() {
+    let scratch = Scratch::new("run-json-params");
+    scratch.write(
+        "p.ag",
+        "use std.table.{select}\nuse std.tensor.{matmul}\n\n\
+         pipeline main(a: tensor<f32, [2, 2]>, b: tensor<f32, [2, 3]>, names: list<utf8>, t: table { id: i64, name: utf8? }) -> table { id: i64, name: utf8?, label: utf8, row: tensor<f32, [3]> } {\n    \
+         let product = matmul(a, b)\n    \
+         return select(t, id = t.id, name = t.name, label = names, row = product)\n}\n",
+    );
+    let params = [
+        "--param",
+        "a=[[1, 2], [3, 4]]",
+        "--param",
+        "b=[[5, 6, 0], [7, 8, 1]]",
+        "--param",
+        r#"names=["x", "y"]"#,
+        "--param",
+        r#"t=[{"id": 1, "name": "Ada"}, {"id": 2}]"#,
+    ];
+    const EXPECTED: &str = "{\"id\":1,\"name\":\"Ada\",\"label\":\"x\",\"row\":[19.0,22.0,2.0]}\n\
+                            {\"id\":2,\"label\":\"y\",\"row\":[43.0,50.0,4.0]}\n";
+    let out = scratch.path().join("out.json");
+    let (code, _, stderr) =
+        run(scratch.aigridc().args(["run", "p.ag", "--output"]).arg(&out).args(params));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(read(&out), EXPECTED);
+
+    // The same values given to the plan built without them.
+    let plan = scratch.path().join("p.json");
+    let (code, _, stderr) = run(scratch.aigridc().args(["build", "p.ag", "-o"]).arg(&plan));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) =
+        run(scratch.aigridc().arg("run").arg(&plan).arg("--output").arg(&out).args(params));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(read(&out), EXPECTED);
+
+    // Bad values: each names what is wrong, and nothing panics.
+    for (bad, says) in [
+        ("a=[[1, 2], [3, 4]", "not JSON"),
+        ("a=[[1, 2], [3]]", "must have one length"),
+        ("a=[[1, 2, 3], [4, 5, 6]]", "declared 2, but the JSON has 3"),
+        ("a=[1, 2]", "2 levels of arrays, not 1"),
+        ("a=[[1, \"x\"], [3, 4]]", "element is a number"),
+        (r#"names=["x", null]"#, "may not be null"),
+        (r#"t=[{"name": "x"}]"#, "no value for column `id`"),
+        (r#"t=[{"id": "x"}]"#, "Int64"),
+        ("t=[1]", "row is an object"),
+    ] {
+        let mut args: Vec<&str> = params.to_vec();
+        let name = bad.split('=').next().unwrap_or_default();
+        let at = args.iter().position(|a| a.starts_with(&format!("{name}="))).unwrap_or(0);
+        args[at] = bad;
+        let (code, _, stderr) = run(scratch.aigridc().args(["run", "p.ag"]).args(&args));
+        assert!(code == 1 || code == 2, "{bad}: exit {code}: {stderr}");
+        assert!(stderr.contains(says), "{bad}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{bad}: {stderr}");
+    }
+}

@@ -38,6 +38,7 @@ mod minilm;
 mod models;
 mod summarize;
 mod tabular;
+mod tokenize;
 mod value;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ use aigrid_kernels::KernelError;
 
 pub use minilm::{DIMS as MINILM_DIMS, MiniLm};
 pub use models::{FetchSource, MINILM, ModelError, ModelStore};
+pub use tokenize::tokenize;
 pub use value::{Args, Value};
 
 /// Why a call failed.
@@ -93,6 +95,7 @@ pub struct Missing {
 pub struct Library {
     offered: Vec<Arc<dyn Builtin>>,
     missing: Vec<Missing>,
+    models: ModelStore,
 }
 
 /// The cards of every built-in AI, as shipped.
@@ -135,7 +138,25 @@ impl Library {
             };
             offered.push(builtin);
         }
-        Library { offered, missing }
+        Library { offered, missing, models: models.clone() }
+    }
+
+    /// The `tokenizer.json` that `std.text.tokenize` names: `minilm` for that model's (once
+    /// fetched), else the path of a Hugging Face tokenizer file.
+    pub fn tokenizer_file(&self, name: &str) -> Result<std::path::PathBuf, BuiltinError> {
+        if name == MINILM.name {
+            let model = self.models.minilm().map_err(|e| BuiltinError::Model(e.to_string()))?;
+            return Ok(model.dir().join("tokenizer.json"));
+        }
+        let path = std::path::PathBuf::from(name);
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(BuiltinError::Argument(format!(
+                "no tokenizer `{name}`: name `{}` or the path of a `tokenizer.json` file",
+                MINILM.name
+            )))
+        }
     }
 
     /// The built-in AIs offered here.

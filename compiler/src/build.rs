@@ -480,6 +480,11 @@ fn params(entry: &Body, options: &BuildOptions) -> Result<Vec<Param>, BuildError
         .map(|param| {
             let given = options.params.iter().rev().find(|(name, _)| param.name == name.as_str());
             let (value, input) = match (given, &param.default) {
+                // A tensor, list or table is read (as JSON) when the plan runs.
+                (Some((_, text)), _) if is_data(&param.ty) => {
+                    check_json(param, text)?;
+                    (None, true)
+                }
                 (Some((_, text)), _) => (Some(parse_value(param, text)?), true),
                 (None, Some(default)) => match crate::optimize::evaluate(default) {
                     Some(value) => (Some(value), true),
@@ -502,6 +507,35 @@ struct Param {
     value: Option<Literal>,
     /// Whether it is a node of its own (folded when it has a value), or its default's nodes.
     input: bool,
+}
+
+/// Whether a parameter of type `ty` is given as JSON: a tensor, a list or a table.
+fn is_data(ty: &Type) -> bool {
+    matches!(ty.non_null(), Type::Tensor(_) | Type::List(_) | Type::Table(_))
+}
+
+/// A `--param` value given as JSON must be JSON; whether it fits the type is checked when the
+/// plan runs.
+fn check_json(param: &crate::hir::Local, text: &str) -> Result<(), BuildError> {
+    serde_json::from_str::<serde_json::Value>(text).map(drop).map_err(|error| {
+        BuildError::BadParam {
+            name: param.name.to_string(),
+            ty: param.ty.to_string(),
+            value: text.to_owned(),
+            reason: format!(
+                "a {} is given as JSON, and this is not JSON: {error}",
+                kind(&param.ty)
+            ),
+        }
+    })
+}
+
+fn kind(ty: &Type) -> &'static str {
+    match ty.non_null() {
+        Type::Tensor(_) => "tensor",
+        Type::List(_) => "list",
+        _ => "table",
+    }
 }
 
 /// A `--param` value, read as the parameter's type.
@@ -528,6 +562,8 @@ fn parse_value(param: &crate::hir::Local, text: &str) -> Result<Literal, BuildEr
             _ => Err(bad("not `true` or `false`")),
         },
         Type::Scalar(Scalar::Utf8 | Scalar::Path) => Ok(Literal::Str(text.into())),
-        _ => Err(bad("only numbers, booleans, strings and paths can be given on the command line")),
+        _ => Err(bad(
+            "only numbers, booleans, strings, paths, and tensors, lists and tables as JSON can be given on the command line",
+        )),
     }
 }

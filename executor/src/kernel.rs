@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use aigrid_kernels::{
-    Binary, Operand, Reduce, Step, Tensor, Unary, binary, concat, cosine_similarity, fused,
-    l2_normalize, matmul, reduce, reshape, scale, slice, softmax, topk, transpose, unary,
+    Binary, Data, KernelError, Operand, Reduce, Step, Tensor, Unary, binary, concat,
+    cosine_similarity, fused, l2_normalize, matmul, reduce, reshape, scale, slice, softmax, topk,
+    transpose, unary,
 };
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray, UInt32Array,
@@ -41,8 +42,10 @@ pub enum TensorOp {
     Topk(usize),
     /// `topk_indices(x, k)`.
     TopkIndices(usize),
-    /// `reshape(x, shape)`.
-    Reshape(Vec<usize>),
+    /// `reshape(x, shape)`; one size may be `-1`, the size that makes the elements fit.
+    Reshape(Vec<i64>),
+    /// `cast(x, dtype)`: the element type as the language writes it (`"f64"`).
+    Cast(String),
     /// `slice(x, start, end)` of the first axis.
     Slice(usize, usize),
     /// `concat(a, b, axis)`.
@@ -67,7 +70,7 @@ impl TensorOp {
     /// (each row of its column) on its own, so that it can run on the rows batch by batch.
     pub fn row_wise(&self, rank: usize) -> bool {
         match self {
-            TensorOp::Unary(_) | TensorOp::Scale(_) => true,
+            TensorOp::Unary(_) | TensorOp::Scale(_) | TensorOp::Cast(_) => true,
             TensorOp::Softmax | TensorOp::L2Normalize | TensorOp::Topk(_) => rank >= 2,
             TensorOp::TopkIndices(_) => rank >= 2,
             TensorOp::Reduce(_, Some(a)) => axis(*a, rank).is_ok_and(|a| a > 0),
@@ -87,8 +90,35 @@ impl TensorOp {
         }
     }
 
-    /// Runs the operation on its inputs, in the order of its parameters.
+    /// Runs the operation on its inputs, in the order of its parameters. A kernel that takes
+    /// only floats runs on `i64` inputs converted to `f64` (exact up to 2^53); its result is
+    /// converted back where the language says an integer operation gives integers (`neg`,
+    /// `sum`, `max`, ...), and stays `f64` where it gives floats (`mean`, `softmax`, ...).
     pub fn run(&self, inputs: &[Tensor]) -> Result<Tensor, RunError> {
+        match self.run_native(inputs) {
+            Err(RunError::Kernel(KernelError::Type(_)))
+                if inputs.iter().any(|t| t.as_i64().is_some()) =>
+            {
+                let floats =
+                    inputs.iter().map(|t| convert(t, "f64")).collect::<Result<Vec<_>, _>>()?;
+                let result = self.run_native(&floats)?;
+                if self.keeps_integers() { convert(&result, "i64") } else { Ok(result) }
+            }
+            result => result,
+        }
+    }
+
+    /// Whether the language types the operation on integers as giving integers.
+    fn keeps_integers(&self) -> bool {
+        match self {
+            TensorOp::Unary(_) | TensorOp::Binary(_) | TensorOp::Fused(_) => true,
+            TensorOp::Scale(_) | TensorOp::Topk(_) => true,
+            TensorOp::Reduce(op, _) => !matches!(op, Reduce::Mean),
+            _ => false,
+        }
+    }
+
+    fn run_native(&self, inputs: &[Tensor]) -> Result<Tensor, RunError> {
         let input = |i: usize| {
             inputs.get(i).ok_or_else(|| RunError::Internal("a tensor input is missing".into()))
         };
@@ -116,7 +146,11 @@ impl TensorOp {
             TensorOp::Matmul => matmul(input(0)?, input(1)?)?,
             TensorOp::Topk(k) => topk(input(0)?, *k)?.0,
             TensorOp::TopkIndices(k) => topk(input(0)?, *k)?.1,
-            TensorOp::Reshape(shape) => reshape(input(0)?, shape)?,
+            TensorOp::Reshape(shape) => {
+                let x = input(0)?;
+                reshape(x, &resolve_shape(shape, x.shape())?)?
+            }
+            TensorOp::Cast(dtype) => convert(input(0)?, dtype)?,
             TensorOp::Slice(start, end) => slice(input(0)?, 0, *start, *end)?,
             TensorOp::Concat(a) => concat(&[input(0)?, input(1)?], *a)?,
             TensorOp::Fused(steps) => {
@@ -129,6 +163,51 @@ impl TensorOp {
             }
         })
     }
+}
+
+/// A `reshape` shape with its `-1` (at most one) worked out from the input's `from` shape.
+fn resolve_shape(shape: &[i64], from: &[usize]) -> Result<Vec<usize>, RunError> {
+    let elements = from.iter().product::<usize>();
+    let known: usize = shape.iter().filter_map(|&d| usize::try_from(d).ok()).product();
+    let unknown = shape.iter().filter(|&&d| d == -1).count();
+    let bad =
+        || RunError::Data(format!("cannot reshape {from:?} ({elements} elements) to {shape:?}"));
+    if unknown > 1 || shape.iter().any(|&d| d < -1) {
+        return Err(bad());
+    }
+    shape
+        .iter()
+        .map(|&d| match usize::try_from(d) {
+            Ok(d) => Ok(d),
+            Err(_) if known > 0 && elements % known == 0 => Ok(elements / known),
+            Err(_) => Err(bad()),
+        })
+        .collect()
+}
+
+/// `x` with its elements converted to `dtype` (`f32`, `f64` or `i64`; floats to integers
+/// round toward zero).
+pub fn convert(x: &Tensor, dtype: &str) -> Result<Tensor, RunError> {
+    let shape = x.shape().to_vec();
+    let floats = || -> Vec<f64> {
+        match x.data() {
+            Data::F32(v) => v.iter().map(|&a| f64::from(a)).collect(),
+            Data::F64(v) => v.to_vec(),
+            Data::I64(v) => v.iter().map(|&a| a as f64).collect(),
+        }
+    };
+    let data = match (dtype, x.data()) {
+        (_, data) if data.dtype() == dtype => data.clone(),
+        ("f32", _) => Data::F32(floats().into_iter().map(|a| a as f32).collect()),
+        ("f64", _) => Data::F64(floats().into()),
+        ("i64", _) => Data::I64(floats().into_iter().map(|a| a as i64).collect()),
+        (other, _) => {
+            return Err(RunError::Unsupported(format!(
+                "tensors of {other}: the kernels hold f32, f64 and i64"
+            )));
+        }
+    };
+    Ok(Tensor::new(shape, data)?)
 }
 
 /// A fused step as a step of `aigrid_kernels::fused`, if it is one.

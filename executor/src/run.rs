@@ -21,6 +21,7 @@ mod stages;
 mod std_ops;
 mod table;
 mod tensor;
+mod text;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;

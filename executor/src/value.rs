@@ -17,6 +17,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::RunError;
 
+mod json;
+
 /// A computed value.
 #[derive(Clone, Debug)]
 pub struct Value {
@@ -148,7 +150,7 @@ impl Value {
     pub fn to_ai(&self) -> Result<AiValue, RunError> {
         Ok(match &self.ty {
             ValueType::Table(_) => AiValue::Table(self.batch()?),
-            ValueType::Scalar(..) => AiValue::Scalar(self.to_json()?),
+            ValueType::Scalar(..) => AiValue::Scalar(self.scalar_json()?),
             _ => {
                 let (field, array) = self.array()?;
                 AiValue::Column(field, array)
@@ -156,8 +158,8 @@ impl Value {
         })
     }
 
-    /// A scalar's value as JSON.
-    pub fn to_json(&self) -> Result<serde_json::Value, RunError> {
+    /// A scalar's value as JSON (the first row of its column).
+    pub fn scalar_json(&self) -> Result<serde_json::Value, RunError> {
         let (_, array) = self.array()?;
         if array.is_empty() || array.is_null(0) {
             return Ok(serde_json::Value::Null);

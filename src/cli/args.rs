@@ -57,6 +57,8 @@ pub enum Command {
     Models(ModelsArgs),
     /// List or clear the cache of stage outputs (`$AIGRID_HOME/cache`).
     Cache(CacheArgs),
+    /// Show the documentation of the standard library, e.g. `aigridc doc std.tensor.matmul`.
+    Doc(DocArgs),
     /// Explain a diagnostic code, e.g. `aigridc explain AG0101`.
     Explain(ExplainArgs),
     /// Print a shell completion script, e.g. `aigridc completions bash > ~/.aigridc.bash`.
@@ -98,7 +100,8 @@ pub struct PipelineArgs {
     /// The pipeline to compile; by default the file's only pipeline that no other one calls.
     #[arg(long, value_name = "NAME")]
     pub pipeline: Option<String>,
-    /// A value for a parameter of the pipeline, e.g. `--param k=10` (repeatable).
+    /// A value for a parameter of the pipeline, e.g. `--param k=10` (repeatable); a tensor,
+    /// list or table as JSON: `--param q='[[0.1, 0.2]]'`, `--param rows='[{"id": 1}]'`.
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
     #[command(flatten)]
@@ -261,6 +264,21 @@ pub enum GraphFormat {
     Mermaid,
     /// Nodes and edges as JSON.
     Json,
+}
+
+/// Arguments of `aigridc doc`.
+#[derive(Args, Debug)]
+pub struct DocArgs {
+    /// A package (`std.tensor`) or an operation (`std.tensor.matmul`, or just `matmul`);
+    /// without it, every package and its operations.
+    #[arg(conflicts_with = "markdown")]
+    pub name: Option<String>,
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = CardsFormat::Human)]
+    pub format: CardsFormat,
+    /// Print the whole standard library as one Markdown document (`spec/stdlib.md`).
+    #[arg(long, conflicts_with = "format")]
+    pub markdown: bool,
 }
 
 /// Arguments of `aigridc explain`.

@@ -216,7 +216,10 @@ fn load(args: &RunArgs) -> Result<(Plan, BTreeMap<String, String>), ExitStatus> 
     } else {
         let ((build, status), _) = compile_with(&args.pipeline, OutputFormat::Human, false, false);
         match build.plan {
-            Some(plan) if status == ExitStatus::Success => Ok((plan, Default::default())),
+            // Tensors, lists and tables given with `--param` are read when the plan runs.
+            Some(plan) if status == ExitStatus::Success => {
+                Ok((plan, args.pipeline.params.iter().cloned().collect()))
+            }
             _ => Err(status.max(ExitStatus::Failure)),
         }
     }

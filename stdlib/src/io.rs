@@ -1,6 +1,6 @@
 //! `std.io`: reading and writing tables and tensors.
 
-use crate::{Item, Package, Typing};
+use crate::{Example, Item, Package, Typing};
 
 /// The `std.io` package.
 pub(crate) const PACKAGE: Package = Package {
@@ -11,56 +11,106 @@ pub(crate) const PACKAGE: Package = Package {
             name: "read_arrow",
             doc: "Reads an Arrow IPC file into a table.",
             signature: "read_arrow(src: path) -> Table",
-            example: "pipeline example(src: path) -> table { id: i64 } {\n    let t: table { id: i64 } = read_arrow(src)\n    return t\n}",
+            example: Example {
+                pipeline: "pipeline example(src: path) -> table { id: i64, name: utf8 } {\n    let people: table { id: i64, name: utf8 } = read_arrow(src)\n    return people\n}",
+                params: &[("src", "stdlib/data/people.arrow")],
+                returns: r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+            },
             typing: Typing::Read,
         },
         Item {
             name: "read_csv",
             doc: "Reads a CSV file with a header row into a table.",
             signature: "read_csv(src: path) -> Table",
-            example: "pipeline example(src: path) -> table { id: i64, body: utf8 } {\n    let docs: table { id: i64, body: utf8 } = read_csv(src)\n    return docs\n}",
+            example: Example {
+                pipeline: "pipeline example(src: path) -> table { id: i64, name: utf8 } {\n    let people: table { id: i64, name: utf8 } = read_csv(src)\n    return people\n}",
+                params: &[("src", "stdlib/data/people.csv")],
+                returns: r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+            },
             typing: Typing::Read,
         },
         Item {
             name: "read_jsonl",
             doc: "Reads a JSON-lines file (one object per line) into a table.",
             signature: "read_jsonl(src: path) -> Table",
-            example: "pipeline example(src: path) -> table { id: utf8 } {\n    let rows: table { id: utf8 } = read_jsonl(src)\n    return rows\n}",
+            example: Example {
+                pipeline: "pipeline example(src: path) -> table { id: i64, name: utf8 } {\n    let people: table { id: i64, name: utf8 } = read_jsonl(src)\n    return people\n}",
+                params: &[("src", "stdlib/data/people.jsonl")],
+                returns: r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+            },
             typing: Typing::Read,
         },
         Item {
             name: "read_parquet",
             doc: "Reads a Parquet file into a table.",
             signature: "read_parquet(src: path) -> Table",
-            example: "pipeline example(src: path) -> table { id: i64 } {\n    let t: table { id: i64 } = read_parquet(src)\n    return t\n}",
+            example: Example {
+                pipeline: "pipeline example(src: path) -> table { id: i64, name: utf8 } {\n    let people: table { id: i64, name: utf8 } = read_parquet(src)\n    return people\n}",
+                params: &[("src", "stdlib/data/people.parquet")],
+                returns: r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+            },
             typing: Typing::Read,
         },
         Item {
             name: "write_arrow",
             doc: "Writes a table or tensor to an Arrow IPC file; the result is the rows written.",
             signature: "write_arrow(value: Data, dst: path) -> i64",
-            example: "pipeline example(x: tensor<f32, [N, 4]>) -> i64 {\n    return write_arrow(x, \"target/x.arrow\")\n}",
+            example: Example {
+                pipeline: "pipeline example(x: tensor<f32, [N, 2]>, dst: path) -> i64 {\n    return write_arrow(x, dst)\n}",
+                params: &[("x", "[[1, 2], [3, 4], [5, 6]]"), ("dst", "x.arrow")],
+                returns: "3",
+            },
             typing: Typing::Write,
         },
         Item {
             name: "write_csv",
             doc: "Writes a table to a CSV file with a header row; the result is the rows written.",
             signature: "write_csv(value: Table, dst: path) -> i64",
-            example: "pipeline example(t: table { id: i64 }) -> i64 {\n    return write_csv(t, \"target/t.csv\")\n}",
+            example: Example {
+                pipeline: "pipeline example(people: table { id: i64, name: utf8 }, dst: path) -> i64 {\n    return write_csv(people, dst)\n}",
+                params: &[
+                    (
+                        "people",
+                        r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+                    ),
+                    ("dst", "people.csv"),
+                ],
+                returns: "3",
+            },
             typing: Typing::Write,
         },
         Item {
             name: "write_jsonl",
             doc: "Writes a table to a JSON-lines file; the result is the rows written.",
             signature: "write_jsonl(value: Table, dst: path) -> i64",
-            example: "pipeline example(t: table { id: i64 }) -> i64 {\n    return write_jsonl(t, \"target/t.jsonl\")\n}",
+            example: Example {
+                pipeline: "pipeline example(people: table { id: i64, name: utf8 }, dst: path) -> i64 {\n    return write_jsonl(people, dst)\n}",
+                params: &[
+                    (
+                        "people",
+                        r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+                    ),
+                    ("dst", "people.jsonl"),
+                ],
+                returns: "3",
+            },
             typing: Typing::Write,
         },
         Item {
             name: "write_parquet",
             doc: "Writes a table or tensor to a Parquet file; the result is the rows written.",
             signature: "write_parquet(value: Data, dst: path) -> i64",
-            example: "pipeline example(t: table { id: i64 }) -> i64 {\n    return write_parquet(t, \"target/t.parquet\")\n}",
+            example: Example {
+                pipeline: "pipeline example(people: table { id: i64, name: utf8 }, dst: path) -> i64 {\n    return write_parquet(people, dst)\n}",
+                params: &[
+                    (
+                        "people",
+                        r#"[{"id": 1, "name": "Ada"}, {"id": 2, "name": "Grace"}, {"id": 3, "name": "Alan"}]"#,
+                    ),
+                    ("dst", "people.parquet"),
+                ],
+                returns: "3",
+            },
             typing: Typing::Write,
         },
     ],

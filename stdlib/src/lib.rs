@@ -39,11 +39,26 @@ pub struct Item {
     /// Its signature in `.ag` syntax, without a leading keyword:
     /// `matmul(a: tensor<T, [M, K]>, b: tensor<T, [K, N]>) -> tensor<T, [M, N]>`.
     pub signature: &'static str,
-    /// A pipeline that uses it, whose declared types say what the operation gives; the
-    /// compiler's tests check each one (with a `use` of the item added).
-    pub example: &'static str,
+    /// An example of its use, run by the tests.
+    pub example: Example,
     /// How the compiler types a call.
     pub typing: Typing,
+}
+
+/// An example of an operation: a pipeline that uses it, values for the pipeline's parameters,
+/// and what the pipeline returns with them. The compiler's tests type-check every example
+/// (with a `use` of the item added) and the executor's tests run it; `aigridc doc` shows it.
+#[derive(Debug)]
+pub struct Example {
+    /// The pipeline, whose declared types say what the operation gives.
+    pub pipeline: &'static str,
+    /// Values of its parameters, as `aigridc run --param NAME=VALUE` takes them: tensors,
+    /// lists and tables as JSON. A relative path is relative to the project's root; the tests
+    /// write the files of a `dst` parameter into a scratch directory.
+    pub params: &'static [(&'static str, &'static str)],
+    /// What it returns with those values, as JSON: tensors as nested arrays, lists as arrays,
+    /// tables as arrays of row objects. Floats agree to 1e-5 (relative, or absolute below 1).
+    pub returns: &'static str,
 }
 
 /// How the compiler types a call of a standard-library operation. Every rule first checks the
@@ -131,7 +146,11 @@ pub const PRELUDE: &[Item] = &[Item {
     doc: "Runs a SQL query (planned by DataFusion) over the named tables.\n\nEach named argument \
           makes a table available to the query under the argument's name.",
     signature: "sql(query: utf8) -> Table",
-    example: "pipeline example(t: table { id: i64 }) -> table { id: i64 } {\n    return sql(\"SELECT id FROM t WHERE id > 0\", t = t)\n}",
+    example: Example {
+        pipeline: "pipeline example(t: table { id: i64 }) -> table { id: i64 } {\n    return sql(\"SELECT id FROM t WHERE id > 0\", t = t)\n}",
+        params: &[("t", r#"[{"id": -1}, {"id": 2}]"#)],
+        returns: r#"[{"id": 2}]"#,
+    },
     typing: Typing::Sql,
 }];
 

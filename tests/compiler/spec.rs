@@ -1,6 +1,7 @@
 //! The documents in `spec/` stay true: every `ag` example in the language spec parses and is
-//! formatted, `spec/errors.md` is what `aigridc explain --markdown` prints, and the example
-//! of each diagnostic code reports that code. `UPDATE_EXPECT=1` regenerates `spec/errors.md`.
+//! formatted, `spec/errors.md` is what `aigridc explain --markdown` prints, the example of each
+//! diagnostic code reports that code, and `spec/stdlib.md` is what `aigridc doc --markdown`
+//! prints. `UPDATE_EXPECT=1` regenerates `spec/errors.md` and `spec/stdlib.md`.
 
 use crate::common;
 
@@ -98,6 +99,17 @@ fn errors_md_is_generated_from_the_code_docs() {
     assert!(output.status.success());
     let markdown = String::from_utf8_lossy(&output.stdout);
     expect_test::expect_file![root().join("spec/errors.md")].assert_eq(&markdown);
+}
+
+#[test]
+fn stdlib_md_is_generated_from_the_declarations() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aigridc"))
+        .args(["doc", "--markdown"])
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run aigridc: {error}"));
+    assert!(output.status.success());
+    let markdown = String::from_utf8_lossy(&output.stdout);
+    expect_test::expect_file![root().join("spec/stdlib.md")].assert_eq(&markdown);
 }
 
 #[test]

@@ -12,13 +12,15 @@ fn every_std_example_checks() {
     let mut checked = 0;
     for (package, item) in items {
         assert!(
-            item.example.starts_with("pipeline example("),
+            item.example.pipeline.starts_with("pipeline example("),
             "{}: example is a pipeline",
             item.name
         );
         let text = match package {
-            Some(package) => format!("use {package}.{{{}}}\n\n{}\n", item.name, item.example),
-            None => format!("{}\n", item.example),
+            Some(package) => {
+                format!("use {package}.{{{}}}\n\n{}\n", item.name, item.example.pipeline)
+            }
+            None => format!("{}\n", item.example.pipeline),
         };
         let mut world = MemoryWorld::new();
         let file = world.add_file("example.ag", &text);

@@ -157,7 +157,7 @@ impl Driver<'_> {
         match self.constant(node, name) {
             Some(Constant::Str(s)) => Ok(s.clone()),
             Some(_) => Err(RunError::Param(format!("`{name}` is not a string"))),
-            None => match self.input(node, name)?.to_json()? {
+            None => match self.input(node, name)?.scalar_json()? {
                 serde_json::Value::String(s) => Ok(s),
                 other => Err(RunError::Param(format!("`{name}` is {other}, not a string"))),
             },
@@ -170,7 +170,7 @@ impl Driver<'_> {
             Some(_) => Err(RunError::Param(format!("`{name}` is not an integer"))),
             None => self
                 .input(node, name)?
-                .to_json()?
+                .scalar_json()?
                 .as_i64()
                 .ok_or_else(|| RunError::Param(format!("`{name}` is not an integer"))),
         }
@@ -199,10 +199,11 @@ impl Driver<'_> {
                 })?
             }
             ValueType::Scalar(DataType::Utf8, _) => Constant::Str(text.clone()),
+            // Tensors, lists and tables are written as JSON.
             _ => {
-                return Err(RunError::Param(format!(
-                    "parameter `{name}` is a table, tensor or list: it cannot be given on the command line"
-                )));
+                let json: serde_json::Value = serde_json::from_str(text)
+                    .map_err(|e| RunError::Param(format!("`{text}` is not JSON: {e}")))?;
+                return Value::from_json(ty, &json);
             }
         };
         Value::constant(&constant, ty)

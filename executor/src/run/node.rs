@@ -67,7 +67,7 @@ impl Driver<'_> {
                 Slot::Pending(ty.clone(), self.queries.plan(&self.state, Vec::new(), &query)?)
             }
             PlanOp::Assert { message } => {
-                let holds = self.input(node, "cond")?.to_json()?;
+                let holds = self.input(node, "cond")?.scalar_json()?;
                 if holds != serde_json::Value::Bool(true) {
                     return Err(RunError::Data(format!(
                         "assertion failed{}",

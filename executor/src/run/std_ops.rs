@@ -41,9 +41,10 @@ impl Driver<'_> {
                 let input = self.physical_input(node, "value").await?;
                 self.pending(ty, Arc::new(WriteExec::new(path, format, input)))
             }
+            "lower" | "split" | "regex_extract" | "tokenize" => self.text_node(node, op, ty).await,
             "chunk" => {
                 let ValueType::Table(Some(schema)) = &ty else {
-                    return Err(RunError::Unsupported("chunk of a list does not run yet".into()));
+                    return self.text_node(node, op, ty).await;
                 };
                 let column = self.string_arg(node, "column")?;
                 let size = usize::try_from(self.int_arg(node, "size")?).unwrap_or(0);

@@ -233,7 +233,7 @@ pub(super) fn literal(value: &Value) -> Result<String, RunError> {
     if !matches!(value.ty, ValueType::Scalar(..)) {
         return Err(RunError::Unsupported("operators on tables, tensors or lists".into()));
     }
-    Ok(match value.to_json()? {
+    Ok(match value.scalar_json()? {
         serde_json::Value::Null => "NULL".into(),
         serde_json::Value::Bool(b) => if b { "TRUE" } else { "FALSE" }.into(),
         serde_json::Value::Number(n) => n.to_string(),

@@ -137,7 +137,7 @@ impl Driver<'_> {
                 Some(Constant::Float(f)) => Some((TensorOp::Scale(*f), vec!["x"])),
                 Some(Constant::Int(i)) => Some((TensorOp::Scale(*i as f64), vec!["x"])),
                 _ => {
-                    let factor = self.input(node, "factor")?.to_json()?.as_f64();
+                    let factor = self.input(node, "factor")?.scalar_json()?.as_f64();
                     let factor =
                         factor.ok_or_else(|| RunError::Param("`factor` is not a number".into()))?;
                     Some((TensorOp::Scale(factor), vec!["x"]))
@@ -163,6 +163,7 @@ impl Driver<'_> {
             "cosine_similarity" => Some((TensorOp::Cosine, vec!["a", "b"])),
             "transpose" => Some((TensorOp::Transpose, vec!["x"])),
             "matmul" => Some((TensorOp::Matmul, vec!["a", "b"])),
+            "cast" => Some((TensorOp::Cast(self.string_arg(node, "dtype")?), vec!["x"])),
             "topk" => Some((TensorOp::Topk(count("k")?), vec!["x"])),
             "topk_indices" => Some((TensorOp::TopkIndices(count("k")?), vec!["x"])),
             "slice" => Some((TensorOp::Slice(count("start")?, count("end")?), vec!["x"])),
@@ -179,11 +180,13 @@ impl Driver<'_> {
                 let dims = dims
                     .iter()
                     .map(|d| match d {
-                        Constant::Int(n) => usize::try_from(*n).ok(),
+                        Constant::Int(n) if *n >= -1 => Some(*n),
                         _ => None,
                     })
                     .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| RunError::Param("reshape takes sizes of at least 0".into()))?;
+                    .ok_or_else(|| {
+                        RunError::Param("reshape takes sizes of at least 0, or -1".into())
+                    })?;
                 Some((TensorOp::Reshape(dims), vec!["x"]))
             }
             _ => None,
