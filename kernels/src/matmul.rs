@@ -6,21 +6,88 @@ use crate::tensor::{Data, KernelError, Tensor};
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_MIN: usize = 1 << 18;
 
-/// `a @ b` for `a` of shape `[M, K]` and `b` of shape `[K, N]` (both `f32` or both `f64`).
+/// `a @ b` for `a` of shape `[..., M, K]` and `b` of shape `[..., K, N]` (both `f32` or both
+/// `f64`): the product of the last two dimensions, over leading batch dimensions that broadcast
+/// as NumPy's `matmul` does (`[B, M, K] @ [K, N]` multiplies each of the `B` matrices by `b`).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
-    let (&[m, k], &[k2, n]) = (a.shape(), b.shape()) else {
+    let (Some((batch_a, &[m, k])), Some((batch_b, &[k2, n]))) =
+        (a.shape().split_last_chunk::<2>(), b.shape().split_last_chunk::<2>())
+    else {
         return Err(KernelError::Shape(format!(
-            "matmul takes two matrices, not shapes {:?} and {:?}",
+            "matmul takes tensors of at least two dimensions, not shapes {:?} and {:?}",
             a.shape(),
             b.shape()
         )));
     };
     if k != k2 {
         return Err(KernelError::Shape(format!(
-            "matmul of [{m}, {k}] and [{k2}, {n}]: the inner dimensions differ"
+            "matmul of {:?} and {:?}: the inner dimensions differ ({k} and {k2})",
+            a.shape(),
+            b.shape()
         )));
     }
-    multiply(a, b, (m, k, n), false)
+    if batch_a.is_empty() && batch_b.is_empty() {
+        return multiply(a, b, (m, k, n), false);
+    }
+    let batch = crate::elementwise::broadcast_shape(batch_a, batch_b)?;
+    let pairs = batch_pairs(&batch, batch_a, batch_b);
+    let mut shape = batch;
+    shape.extend([m, n]);
+    match (a.data(), b.data()) {
+        (Data::F32(x), Data::F32(y)) => Tensor::f32(shape, batched(x, y, &pairs, (m, k, n))),
+        (Data::F64(x), Data::F64(y)) => Tensor::f64(shape, batched(x, y, &pairs, (m, k, n))),
+        (x, y) => Err(type_error(x, y)),
+    }
+}
+
+/// For each matrix of a broadcast batch of shape `batch`, the index of the matrix of `a`
+/// (batch shape `batch_a`) and of `b` that it multiplies.
+fn batch_pairs(batch: &[usize], batch_a: &[usize], batch_b: &[usize]) -> Vec<(usize, usize)> {
+    let count = batch.iter().product::<usize>();
+    // The index of an operand's matrix, for the broadcast batch's multi-index `at`.
+    let index = |at: &[usize], own: &[usize]| {
+        let skip = batch.len() - own.len();
+        own.iter().zip(&at[skip..]).fold(0, |flat, (&size, &i)| flat * size + i.min(size - 1))
+    };
+    let mut at = vec![0; batch.len()];
+    let mut pairs = Vec::with_capacity(count);
+    for _ in 0..count {
+        pairs.push((index(&at, batch_a), index(&at, batch_b)));
+        // The next multi-index, last dimension fastest.
+        for (i, size) in at.iter_mut().zip(batch).rev() {
+            *i += 1;
+            if *i < *size {
+                break;
+            }
+            *i = 0;
+        }
+    }
+    pairs
+}
+
+/// The products of the matrices of `a` (`[m, k]` each) and `b` (`[k, n]` each) paired by
+/// `pairs`, one after the other.
+fn batched<T: crate::float::Float>(
+    a: &[T],
+    b: &[T],
+    pairs: &[(usize, usize)],
+    (m, k, n): (usize, usize, usize),
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(pairs.len() * m * n);
+    for &(i, j) in pairs {
+        let x = &a[i * m * k..(i + 1) * m * k];
+        let y = &b[j * k * n..(j + 1) * k * n];
+        out.extend(product(x, y, m, k, n, false));
+    }
+    out
+}
+
+fn type_error(x: &Data, y: &Data) -> KernelError {
+    KernelError::Type(format!(
+        "matmul needs two float tensors of one element type, not {} and {}",
+        x.dtype(),
+        y.dtype()
+    ))
 }
 
 /// `a @ b^T` for `a` of shape `[M, K]` and `b` of shape `[N, K]`: `b` is read transposed in
@@ -45,11 +112,7 @@ fn multiply(
     match (a.data(), b.data()) {
         (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, transposed)),
         (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, transposed)),
-        (x, y) => Err(KernelError::Type(format!(
-            "matmul needs two float tensors of one element type, not {} and {}",
-            x.dtype(),
-            y.dtype()
-        ))),
+        (x, y) => Err(type_error(x, y)),
     }
 }
 

@@ -214,7 +214,50 @@ fn matmul_matches_the_triple_loop() {
         }
     }
     let error = matmul(&tensor(&[2, 3], 0), &tensor(&[4, 2], 0)).err().map(|e| e.to_string());
-    assert_eq!(error.as_deref(), Some("matmul of [2, 3] and [4, 2]: the inner dimensions differ"));
+    assert_eq!(
+        error.as_deref(),
+        Some("matmul of [2, 3] and [4, 2]: the inner dimensions differ (3 and 4)")
+    );
+}
+
+#[test]
+fn batched_matmul_multiplies_each_broadcast_pair_of_matrices() {
+    // (a, b, result): batch dimensions broadcast as in NumPy's matmul.
+    for (a_shape, b_shape, shape) in [
+        (vec![3, 2, 4], vec![3, 4, 5], vec![3, 2, 5]),
+        (vec![3, 2, 4], vec![4, 5], vec![3, 2, 5]),
+        (vec![2, 4], vec![3, 4, 5], vec![3, 2, 5]),
+        (vec![2, 1, 2, 4], vec![3, 4, 5], vec![2, 3, 2, 5]),
+    ] {
+        let (a, b) = (tensor(&a_shape, 5), tensor(&b_shape, 7));
+        let c = matmul(&a, &b).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.shape(), shape.as_slice());
+        let (m, k, n) = (a_shape[a_shape.len() - 2], 4, 5);
+        for index in indices(&shape[..shape.len() - 2]) {
+            // Each matrix of the result is the product of the matrices the index picks.
+            let pick = |t: &Tensor, rows: usize, cols: usize| -> Tensor {
+                let own = &t.shape()[..t.shape().len() - 2];
+                let offset = index.len() - own.len();
+                let flat = own
+                    .iter()
+                    .enumerate()
+                    .fold(0, |f, (d, &size)| f * size + index[d + offset].min(size - 1));
+                let v = values(t)[flat * rows * cols..(flat + 1) * rows * cols].to_vec();
+                Tensor::f32(vec![rows, cols], v).unwrap_or_else(|e| panic!("{e}"))
+            };
+            let expected =
+                matmul(&pick(&a, m, k), &pick(&b, k, n)).unwrap_or_else(|e| panic!("{e}"));
+            let flat = index.iter().zip(&shape).fold(0, |f, (&i, &size)| f * size + i);
+            assert_eq!(
+                &values(&c)[flat * m * n..(flat + 1) * m * n],
+                values(&expected),
+                "{index:?}"
+            );
+        }
+    }
+    let error = matmul(&tensor(&[2, 2, 3], 0), &tensor(&[3, 3, 2], 0)).err().map(|e| e.to_string());
+    assert!(error.is_some_and(|e| e.contains("broadcast")), "batches of 2 and 3 do not broadcast");
+    assert!(matmul(&tensor(&[3], 0), &tensor(&[3, 2], 0)).is_err(), "a vector is not a matrix");
 }
 
 #[test]

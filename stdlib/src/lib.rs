@@ -89,6 +89,9 @@ pub enum Typing {
     GroupBy,
     /// `sql`: the query planned by DataFusion over the tables passed as named arguments.
     Sql,
+    /// `matmul`: the signature applies to the last two dimensions; the dimensions before them
+    /// broadcast (`[B, M, K]` by `[K, N]` is `[B, M, N]`).
+    Matmul,
     /// An elementwise function of one tensor: the result has the argument's type.
     Elementwise,
     /// An elementwise function of two tensors, broadcast to a common shape.

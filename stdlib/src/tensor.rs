@@ -146,14 +146,19 @@ pub(crate) const PACKAGE: Package = Package {
         ),
         Item {
             name: "matmul",
-            doc: "Matrix product.",
+            doc: "Matrix product.\n\nDimensions before the last two are batch dimensions, \
+                  which broadcast as in NumPy: `[B, M, K]` by `[K, N]` multiplies each of the \
+                  `B` matrices by the one `[K, N]` matrix and gives `[B, M, N]`.",
             signature: "matmul(a: tensor<T, [M, K]>, b: tensor<T, [K, N]>) -> tensor<T, [M, N]>",
             example: Example {
-                pipeline: "pipeline example(a: tensor<f32, [2, 3]>, b: tensor<f32, [3, 2]>) -> tensor<f32, [2, 2]> {\n    return matmul(a, b)\n}",
-                params: &[("a", "[[1, 2, 3], [4, 5, 6]]"), ("b", "[[1, 0], [0, 1], [1, 1]]")],
-                returns: "[[4, 5], [10, 11]]",
+                pipeline: "pipeline example(a: tensor<f32, [2, 2, 3]>, b: tensor<f32, [3, 2]>) -> tensor<f32, [2, 2, 2]> {\n    return matmul(a, b)\n}",
+                params: &[
+                    ("a", "[[[1, 2, 3], [4, 5, 6]], [[1, 0, 0], [0, 1, 0]]]"),
+                    ("b", "[[1, 0], [0, 1], [1, 1]]"),
+                ],
+                returns: "[[[4, 5], [10, 11]], [[1, 0], [0, 1]]]",
             },
-            typing: Typing::Declared,
+            typing: Typing::Matmul,
         },
         reduce(
             "max",

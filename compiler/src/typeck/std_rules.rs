@@ -15,7 +15,7 @@ mod tensor;
 
 use super::env::Callable;
 use super::expr::{ArgValue, Binding};
-use super::unify::{Subst, substitute};
+use super::unify::{Mismatch, Subst, substitute};
 use super::{Checker, TypeError};
 use crate::ty::{Dim, Elem, Scalar, Tensor, Type};
 
@@ -37,7 +37,19 @@ impl Checker<'_, '_> {
                 continue;
             }
             let expected = self.dims.instantiate(&param.ty, &mut symbols);
-            if let Err(mismatch) = self.dims.unify(&expected, &arg.ty, &mut subst, arg.span) {
+            // `matmul`'s signature is about the matrices: the last two dimensions.
+            let found = match item.typing {
+                Typing::Matmul => tensor::matrices(&arg.ty),
+                _ => arg.ty.clone(),
+            };
+            if let Err(mut mismatch) = self.dims.unify(&expected, &found, &mut subst, arg.span) {
+                // A dimension is counted in the argument, batch dimensions included.
+                let batch = tensor::rank(&arg.ty).saturating_sub(tensor::rank(&found));
+                if let Mismatch::DimSize { index, .. } | Mismatch::DimConflict { index, .. } =
+                    &mut mismatch
+                {
+                    *index += batch;
+                }
                 self.mismatch(mismatch, &expected, &arg.ty, arg.span, None);
                 return Type::Unknown;
             }
@@ -60,6 +72,10 @@ impl Checker<'_, '_> {
             Typing::Declared | Typing::Read => {
                 let ret = self.dims.instantiate(&declared_ret(), &mut symbols);
                 substitute(&ret, &subst)
+            }
+            Typing::Matmul => {
+                let ret = self.dims.instantiate(&declared_ret(), &mut symbols);
+                self.batched(&call, substitute(&ret, &subst))
             }
             Typing::Write => self.write(&call),
             Typing::SameTable => call.ty(0),

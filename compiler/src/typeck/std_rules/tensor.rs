@@ -7,6 +7,25 @@ use super::Call;
 use crate::ty::{Dim, Elem, Scalar, Tensor, Type};
 use crate::typeck::{Checker, TypeError};
 
+/// A tensor type of more than two dimensions as the type of its matrices (the last two); any
+/// other type as it is.
+pub(super) fn matrices(ty: &Type) -> Type {
+    match ty {
+        Type::Tensor(Tensor { elem, dims: Some(dims) }) if dims.len() > 2 => {
+            Type::Tensor(Tensor { elem: elem.clone(), dims: Some(dims[dims.len() - 2..].to_vec()) })
+        }
+        _ => ty.clone(),
+    }
+}
+
+/// The number of dimensions of a tensor type whose shape is known; 0 for anything else.
+pub(super) fn rank(ty: &Type) -> usize {
+    match ty {
+        Type::Tensor(Tensor { dims: Some(dims), .. }) => dims.len(),
+        _ => 0,
+    }
+}
+
 impl Checker<'_, '_> {
     /// The tensor of argument `index`, when it is one with a known shape.
     pub(super) fn tensor(&self, call: &Call<'_, '_>, index: usize) -> Option<(Elem, Vec<Dim>)> {
@@ -94,6 +113,27 @@ impl Checker<'_, '_> {
             Ok(dims) => Type::Tensor(Tensor { elem, dims: Some(dims) }),
             Err((_, m, n)) => {
                 let (a, b) = (self.dims.show(&a), self.dims.show(&b));
+                self.error(TypeError::Broadcast { a, b, m, n, span: call.span });
+                Type::Unknown
+            }
+        }
+    }
+
+    /// `matmul`'s result `[M, N]` (from its signature) after the batch dimensions of its
+    /// arguments, broadcast.
+    pub(super) fn batched(&mut self, call: &Call<'_, '_>, matrix: Type) -> Type {
+        let (Some((_, a)), Some((_, b))) = (self.tensor(call, 0), self.tensor(call, 1)) else {
+            return matrix;
+        };
+        let (batch_a, batch_b) = (&a[..a.len().saturating_sub(2)], &b[..b.len().saturating_sub(2)]);
+        let Type::Tensor(Tensor { elem, dims: Some(last) }) = matrix else { return matrix };
+        match self.dims.broadcast(batch_a, batch_b, call.span_of(1)) {
+            Ok(mut dims) => {
+                dims.extend(last);
+                Type::Tensor(Tensor { elem, dims: Some(dims) })
+            }
+            Err((_, m, n)) => {
+                let (a, b) = (self.dims.show(&call.ty(0)), self.dims.show(&call.ty(1)));
                 self.error(TypeError::Broadcast { a, b, m, n, span: call.span });
                 Type::Unknown
             }
