@@ -383,6 +383,20 @@ fn an_ai_result_read_twice_is_computed_once() {
     assert!(stderr.lines().any(|l| l.contains("streamed") && l.ends_with("std.io.read_csv")));
     assert_eq!(read_tensor(&scratch.path().join("v.parquet")).0, vec![2500, 256]);
     assert_eq!(read_tensor(&scratch.path().join("out.parquet")).0, vec![2500, 256]);
+
+    // With one reader, the AI node streams into it, and its rows are counted as they flow.
+    scratch.write(
+        "one.ag",
+        "use std.io.{read_csv}\nuse std.tensor.{l2_normalize}\n\n\
+         ai vectorize(text: list<utf8>) -> tensor<f32, [N, 256]>\n    where task == \"text-vectorize\" && dims == 256\n\n\
+         pipeline main() -> tensor<f32, [N, 256]> {\n    let docs: table { text: utf8 } = read_csv(\"t.csv\")\n    \
+         return l2_normalize(vectorize(docs.text))\n}\n",
+    );
+    let (status, _, stderr) =
+        run(scratch.aigridc().args(["run", "one.ag", "--analyze", "-q", "--no-cache"]));
+    assert_eq!(status, 0, "{stderr}");
+    let line = stderr.lines().find(|l| l.ends_with("ai vectorize")).unwrap_or_default();
+    assert!(line.contains(" 2500 streamed "), "{stderr}");
 }
 
 #[test]

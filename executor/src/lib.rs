@@ -26,6 +26,7 @@ mod ai_call;
 mod allocator;
 mod cache;
 mod codec;
+mod counted;
 mod declared;
 mod gather;
 mod journal;

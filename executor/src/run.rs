@@ -41,6 +41,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::RunError;
 use crate::ai_call::AiCall;
 use crate::cache::{Cache, Key};
+use crate::counted::{CountedExec, RowCount};
 use crate::journal::{Journal, KeptStage};
 use crate::observe::Observer;
 use crate::plan_table::PlanTable;
@@ -149,6 +150,9 @@ struct Driver<'a> {
     kept: HashMap<u32, KeptStage>,
     /// Nodes an earlier attempt of the run made unneeded: kept, or only feeding kept ones.
     skipped: HashSet<u32>,
+    /// The counter of the rows of the operator the node being run made, when it streams into
+    /// its reader (`pending`).
+    streamed: std::sync::Mutex<Option<Arc<RowCount>>>,
 }
 
 /// What a node is, for reports and errors.
@@ -236,11 +240,13 @@ impl<'a> Driver<'a> {
             reports: Vec::with_capacity(plan.nodes.len()),
             kept: HashMap::new(),
             skipped: HashSet::new(),
+            streamed: std::sync::Mutex::new(None),
         }
     }
 
     async fn run(mut self) -> Result<Run, RunError> {
         let mut calls: Vec<(usize, Arc<AiCall>)> = Vec::new();
+        let mut streamed: Vec<(usize, Arc<RowCount>)> = Vec::new();
         let observer = self.options.observer.clone();
         if let Some(observer) = &observer {
             observer.run_started(self.plan.nodes.len());
@@ -262,6 +268,10 @@ impl<'a> Driver<'a> {
                 observer.node_started(node.id, &describe(node));
             }
             let (slot, call, cached) = self.step(node).await.map_err(|error| at(node, error))?;
+            let counter = self.streamed.lock().ok().and_then(|mut s| s.take());
+            if let (Some(counter), Slot::Pending(..)) = (counter, &slot) {
+                streamed.push((self.reports.len(), counter));
+            }
             if let (Slot::Ready(value), false) = (&slot, cached) {
                 self.keep_ready(node, &value.schema, &value.batches)
                     .await
@@ -284,6 +294,7 @@ impl<'a> Driver<'a> {
                     _ => None,
                 },
                 calls: None,
+                streamed_rows: None,
                 cached,
                 kept: false,
             });
@@ -302,6 +313,9 @@ impl<'a> Driver<'a> {
         let mut reports = std::mem::take(&mut self.reports);
         for (index, call) in calls {
             reports[index].calls = Some(CallReport::of(&call));
+        }
+        for (index, rows) in streamed {
+            reports[index].streamed_rows = rows.rows();
         }
         let output = match self.plan.output.and_then(|id| self.values.remove(&id)) {
             Some(Slot::Ready(value)) => Some(value),
@@ -414,6 +428,17 @@ impl<'a> Driver<'a> {
 
     /// A slot for the rows of `plan`, not computed yet.
     fn pending(&self, ty: ValueType, plan: Arc<dyn ExecutionPlan>) -> Result<Slot, RunError> {
+        // In process, the rows it gives its reader are counted for the report.
+        let plan: Arc<dyn ExecutionPlan> =
+            if self.options.remote.is_none() && !self.options.through_codec {
+                let count = Arc::new(RowCount::default());
+                if let Ok(mut streamed) = self.streamed.lock() {
+                    *streamed = Some(count.clone());
+                }
+                Arc::new(CountedExec::new(plan, count))
+            } else {
+                plan
+            };
         let table = provider_as_source(Arc::new(PlanTable::new(plan)));
         Ok(Slot::Pending(ty, LogicalPlanBuilder::scan(UNNAMED_TABLE, table, None)?.build()?))
     }

@@ -285,7 +285,10 @@ fn analysis(run: &aigrid_executor::Run) -> String {
             (Some(rows), _, true) => format!("{rows} (kept)"),
             (Some(rows), false, false) => rows.to_string(),
             (None, _, true) => String::from("not needed"),
-            (None, _, false) => String::from("streamed"),
+            (None, _, false) => match node.streamed_rows {
+                Some(rows) => format!("{rows} streamed"),
+                None => String::from("streamed"),
+            },
         };
         let (batches, bytes) =
             node.batches.map_or((String::from("-"), String::from("-")), |(b, n)| {

@@ -139,6 +139,7 @@ impl Driver<'_> {
             time: std::time::Duration::ZERO,
             batches: None,
             calls: None,
+            streamed_rows: None,
             cached: false,
             kept: true,
         });

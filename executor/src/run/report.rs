@@ -20,6 +20,9 @@ pub struct NodeReport {
     pub time: Duration,
     /// The batches and bytes of its value, when it was computed on its own.
     pub batches: Option<(usize, usize)>,
+    /// For an operator of aigrid's (an AI call, a kernel, a write) that streamed into its
+    /// reader in this process: the rows it gave.
+    pub streamed_rows: Option<u64>,
     /// For an AI call: what its requests did.
     pub calls: Option<CallReport>,
     /// Whether its value came from the cache, computed by an earlier run.
