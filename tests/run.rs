@@ -541,3 +541,37 @@ fn tensors_lists_and_tables_are_given_as_json() {
         assert!(!stderr.contains("panicked"), "{bad}: {stderr}");
     }
 }
+
+/// `tokenize` refuses a length that leaves no room for the special tokens, or one too large
+/// to be meant, with the reason; no panic inside the tokenizer.
+#[test]
+fn tokenize_refuses_lengths_it_cannot_fill() {
+    if !minilm_or_skip() {
+        return;
+    }
+    let scratch = Scratch::new("run-tokenize-lengths");
+    for (length, says) in [
+        (0, "this tokenizer adds 2 special tokens"),
+        (1, "this tokenizer adds 2 special tokens"),
+        (70_000, "more than 65536 ids"),
+    ] {
+        scratch.write(
+            "t.ag",
+            format!(
+                "use std.text.{{tokenize}}\n\npipeline main(texts: list<utf8>) -> tensor<i64, [N, {length}]> {{\n    \
+                 return tokenize(texts, length = {length})\n}}\n"
+            ),
+        );
+        let (code, _, stderr) = run(aigridc().current_dir(scratch.path()).args([
+            "run",
+            "t.ag",
+            "-q",
+            "--no-cache",
+            "--param",
+            r#"texts=["a b c"]"#,
+        ]));
+        assert_eq!(code, 1, "{length}: {stderr}");
+        assert!(stderr.contains(says), "{length}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{length}: {stderr}");
+    }
+}

@@ -5,9 +5,13 @@
 use std::path::Path;
 
 use aigrid_kernels::{Data, Tensor};
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{PostProcessor, Tokenizer, TruncationParams};
 
 use crate::BuiltinError;
+
+/// The most ids a text may get: far more than any model reads, small enough that a mistaken
+/// length does not ask for all the memory.
+const MAX_LENGTH: usize = 1 << 16;
 
 /// The token ids of `texts` with the tokenizer in `file`: one row of `length` ids per text, its
 /// special tokens included, cut at `length` (keeping the closing special token) and padded with
@@ -17,11 +21,24 @@ pub fn tokenize(
     texts: &[Option<&str>],
     length: usize,
 ) -> Result<Tensor, BuiltinError> {
+    if length > MAX_LENGTH {
+        return Err(BuiltinError::Argument(format!(
+            "tokenize length {length} is more than {MAX_LENGTH} ids a text"
+        )));
+    }
     let tokenizer_error =
         |e: tokenizers::Error| BuiltinError::Model(format!("tokenizer {}: {e}", file.display()));
     let bytes = std::fs::read(file)
         .map_err(|e| BuiltinError::Argument(format!("cannot read {}: {e}", file.display())))?;
     let mut tokenizer = Tokenizer::from_bytes(bytes).map_err(tokenizer_error)?;
+    // Truncation keeps the special tokens, so a row must have room for them.
+    let special = tokenizer.get_post_processor().map_or(0, |p| p.added_tokens(false));
+    if length < special.max(1) {
+        return Err(BuiltinError::Argument(format!(
+            "tokenize length {length} leaves no room: this tokenizer adds {special} special \
+             tokens to each text"
+        )));
+    }
     tokenizer
         .with_truncation(Some(TruncationParams { max_length: length, ..Default::default() }))
         .map_err(tokenizer_error)?;
@@ -30,7 +47,7 @@ pub fn tokenize(
     let encodings = tokenizer.encode_batch(present, true).map_err(tokenizer_error)?;
     let mut ids = vec![0i64; texts.len() * length];
     let mut encoded = encodings.iter();
-    for (row, text) in ids.chunks_mut(length.max(1)).zip(texts) {
+    for (row, text) in ids.chunks_mut(length).zip(texts) {
         if text.is_none() {
             continue;
         }
