@@ -510,6 +510,11 @@ fn tensors_lists_and_tables_are_given_as_json() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(read(&out), EXPECTED);
 
+    // A plan does not hold them: `build` says to give them when it runs.
+    let (code, _, stderr) = run(scratch.aigridc().args(["build", "p.ag"]).args(&params[..2]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("give it when the plan runs"), "{stderr}");
+
     // The same values given to the plan built without them.
     let plan = scratch.path().join("p.json");
     let (code, _, stderr) = run(scratch.aigridc().args(["build", "p.ag", "-o"]).arg(&plan));

@@ -91,30 +91,41 @@ impl TensorOp {
     }
 
     /// Runs the operation on its inputs, in the order of its parameters. A kernel that takes
-    /// only floats runs on `i64` inputs converted to `f64` (exact up to 2^53); its result is
-    /// converted back where the language says an integer operation gives integers (`neg`,
-    /// `sum`, `max`, ...), and stays `f64` where it gives floats (`mean`, `softmax`, ...).
+    /// only floats runs on `i64` inputs converted to `f64` where that is exact (up to 2^53)
+    /// and gives what the language says: `neg`, `relu`, `add`, `sub`, `mul`, `scale` by a whole
+    /// number, reductions, `topk` and `matmul` convert back to `i64`, `mean` stays `f64`. The
+    /// others (`exp`, `div`, `softmax`, ...) refuse integers; a fused chain runs step by step.
     pub fn run(&self, inputs: &[Tensor]) -> Result<Tensor, RunError> {
         match self.run_native(inputs) {
-            Err(RunError::Kernel(KernelError::Type(_)))
+            Err(RunError::Kernel(KernelError::Type(why)))
                 if inputs.iter().any(|t| t.as_i64().is_some()) =>
             {
+                if let TensorOp::Fused(steps) = self {
+                    return stepwise(steps, inputs);
+                }
+                let Some(back) = self.on_integers() else {
+                    return Err(RunError::Kernel(KernelError::Type(why)));
+                };
                 let floats =
                     inputs.iter().map(|t| convert(t, "f64")).collect::<Result<Vec<_>, _>>()?;
                 let result = self.run_native(&floats)?;
-                if self.keeps_integers() { convert(&result, "i64") } else { Ok(result) }
+                if back { convert(&result, "i64") } else { Ok(result) }
             }
             result => result,
         }
     }
 
-    /// Whether the language types the operation on integers as giving integers.
-    fn keeps_integers(&self) -> bool {
+    /// Whether the operation runs on integers through floats exactly, and if so whether its
+    /// result is an integer again.
+    fn on_integers(&self) -> Option<bool> {
         match self {
-            TensorOp::Unary(_) | TensorOp::Binary(_) | TensorOp::Fused(_) => true,
-            TensorOp::Scale(_) | TensorOp::Topk(_) => true,
-            TensorOp::Reduce(op, _) => !matches!(op, Reduce::Mean),
-            _ => false,
+            TensorOp::Unary(Unary::Neg | Unary::Relu) => Some(true),
+            TensorOp::Binary(Binary::Add | Binary::Sub | Binary::Mul) => Some(true),
+            TensorOp::Scale(factor) if factor.fract() == 0.0 => Some(true),
+            TensorOp::Reduce(Reduce::Mean, _) => Some(false),
+            TensorOp::Reduce(..) | TensorOp::Topk(_) | TensorOp::TopkIndices(_) => Some(true),
+            TensorOp::Matmul => Some(true),
+            _ => None,
         }
     }
 
@@ -168,10 +179,14 @@ impl TensorOp {
 /// A `reshape` shape with its `-1` (at most one) worked out from the input's `from` shape.
 fn resolve_shape(shape: &[i64], from: &[usize]) -> Result<Vec<usize>, RunError> {
     let elements = from.iter().product::<usize>();
-    let known: usize = shape.iter().filter_map(|&d| usize::try_from(d).ok()).product();
-    let unknown = shape.iter().filter(|&&d| d == -1).count();
     let bad =
         || RunError::Data(format!("cannot reshape {from:?} ({elements} elements) to {shape:?}"));
+    let known = shape
+        .iter()
+        .filter_map(|&d| usize::try_from(d).ok())
+        .try_fold(1usize, |product, d| product.checked_mul(d))
+        .ok_or_else(bad)?;
+    let unknown = shape.iter().filter(|&&d| d == -1).count();
     if unknown > 1 || shape.iter().any(|&d| d < -1) {
         return Err(bad());
     }

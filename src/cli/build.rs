@@ -12,6 +12,21 @@ use super::{inputs, output};
 pub fn run(args: &BuildArgs) -> ExitStatus {
     let (build, status) = compile(&args.pipeline, args.diagnostics, args.emit.is_some());
     let Some(plan) = &build.plan else { return status.max(ExitStatus::Failure) };
+    // A tensor, list or table is not folded into a plan: it is given when the plan runs.
+    let unfolded: Vec<&str> = args
+        .pipeline
+        .params
+        .iter()
+        .filter(|(name, _)| plan.params.iter().any(|p| p.name == *name && p.value.is_none()))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if let Some(name) = unfolded.first() {
+        output::error(&format!(
+            "parameter `{name}` is a tensor, list or table: a plan does not hold its value; give \
+             it when the plan runs (`aigridc run PLAN --param {name}=...`)"
+        ));
+        return ExitStatus::Error;
+    }
     let text = match args.emit {
         None => match args.format {
             PlanFormat::Json => plan.to_json(),

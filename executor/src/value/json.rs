@@ -162,7 +162,12 @@ fn tensor_from_json(
         shape.push(items.len());
         match items.first() {
             Some(first) => level = first,
-            None => break,
+            None => {
+                // An empty array: the dimensions below it are as declared, or 0.
+                let below = dims.iter().skip(shape.len()).map(|d| d.unwrap_or(0) as usize);
+                shape.extend(below);
+                break;
+            }
         }
     }
     if shape.len() != dims.len() {
@@ -173,8 +178,6 @@ fn tensor_from_json(
             shape.len()
         )));
     }
-    // An empty array stands for a size of 0 in every dimension below it.
-    shape.resize(dims.len(), 0);
     for (axis, (&found, declared)) in shape.iter().zip(dims).enumerate() {
         if let Some(declared) = declared.filter(|&d| d != found as u64) {
             return Err(bad(&format!(
@@ -182,7 +185,9 @@ fn tensor_from_json(
             )));
         }
     }
-    let mut numbers = Vec::with_capacity(shape.iter().product());
+    // No capacity from the shape: it is read from the first element of each level only, and
+    // `flatten` checks the rest.
+    let mut numbers = Vec::new();
     flatten(json, &shape, &mut numbers)?;
     let tensor = match elem {
         DataType::Float32 => Tensor::f32(shape, numbers.iter().map(|n| n.0 as f32).collect()),
@@ -250,10 +255,10 @@ fn number(x: f64) -> Json {
 fn nest(numbers: &[Json], shape: &[usize]) -> Json {
     match shape.split_first() {
         None => numbers.first().cloned().unwrap_or(Json::Null),
-        Some((_, inner)) => {
+        Some((&size, inner)) => {
             let step = inner.iter().product::<usize>();
             if step == 0 {
-                return Json::Array(vec![Json::Array(Vec::new()); shape[0]]);
+                return Json::Array((0..size).map(|_| nest(&[], inner)).collect());
             }
             Json::Array(numbers.chunks(step).map(|chunk| nest(chunk, inner)).collect())
         }

@@ -123,7 +123,9 @@ impl Checker<'_, '_> {
     /// arguments, broadcast.
     pub(super) fn batched(&mut self, call: &Call<'_, '_>, matrix: Type) -> Type {
         let (Some((_, a)), Some((_, b))) = (self.tensor(call, 0), self.tensor(call, 1)) else {
-            return matrix;
+            // A shape that is not known may have batch dimensions: so may the result.
+            let Type::Tensor(Tensor { elem, .. }) = matrix else { return matrix };
+            return Type::Tensor(Tensor { elem, dims: None });
         };
         let (batch_a, batch_b) = (&a[..a.len().saturating_sub(2)], &b[..b.len().saturating_sub(2)]);
         let Type::Tensor(Tensor { elem, dims: Some(last) }) = matrix else { return matrix };
@@ -358,7 +360,7 @@ impl Checker<'_, '_> {
                 },
                 span: call.span_of(1),
                 help: Some(
-                    "use an integer, float or bool type name, e.g. \"f16\" or \"i64\"".into(),
+                    "use an element type name the kernels hold: \"f32\", \"f64\" or \"i64\"".into(),
                 ),
             });
             return Type::Unknown;
