@@ -41,6 +41,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use crate::RunError;
 use crate::cache::Key;
 use crate::kernel::conform;
+use crate::one_input::one_input;
 use crate::remote::metric;
 use crate::responses::Responses;
 
@@ -551,14 +552,10 @@ impl ExecutionPlan for AiCallExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut inputs: Vec<Arc<dyn ExecutionPlan>>,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match inputs.pop() {
-            Some(input) if inputs.is_empty() => {
-                Ok(Arc::new(AiCallExec::new(self.call.clone(), input)))
-            }
-            _ => Err(DataFusionError::Internal("AiCallExec has one input".into())),
-        }
+        let input = one_input(inputs, "AiCallExec")?;
+        Ok(Arc::new(AiCallExec::new(self.call.clone(), input)))
     }
 
     fn execute(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -16,6 +16,8 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
 use futures::StreamExt;
+
+use crate::one_input::one_input;
 
 /// The rows that flowed through a [`CountedExec`], shared by its copies.
 #[derive(Debug, Default)]
@@ -77,14 +79,10 @@ impl ExecutionPlan for CountedExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut inputs: Vec<Arc<dyn ExecutionPlan>>,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match inputs.pop() {
-            Some(input) if inputs.is_empty() => {
-                Ok(Arc::new(CountedExec::new(input, self.count.clone())))
-            }
-            _ => Err(DataFusionError::Internal("CountedExec has one input".into())),
-        }
+        let input = one_input(inputs, "CountedExec")?;
+        Ok(Arc::new(CountedExec::new(input, self.count.clone())))
     }
 
     fn execute(

@@ -32,6 +32,7 @@ mod gather;
 mod journal;
 mod kernel;
 mod observe;
+mod one_input;
 mod placement;
 mod plan_table;
 mod query;

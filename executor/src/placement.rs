@@ -7,12 +7,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
+
+use crate::one_input::one_input;
 
 /// Marks its input as needing a GPU; its batches are its input's, partition for partition.
 #[derive(Debug)]
@@ -65,12 +67,9 @@ impl ExecutionPlan for GpuExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut inputs: Vec<Arc<dyn ExecutionPlan>>,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match inputs.pop() {
-            Some(input) if inputs.is_empty() => Ok(Arc::new(GpuExec::new(input))),
-            _ => Err(DataFusionError::Internal("GpuExec has one input".into())),
-        }
+        Ok(Arc::new(GpuExec::new(one_input(inputs, "GpuExec")?)))
     }
 
     fn execute(

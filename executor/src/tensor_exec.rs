@@ -33,6 +33,7 @@ use futures::StreamExt as _;
 
 use crate::RunError;
 use crate::kernel::TensorOp;
+use crate::one_input::one_input;
 
 /// The extension node that runs a row-wise [`TensorOp`] over the batches of its input.
 #[derive(Debug)]
@@ -138,13 +139,8 @@ impl ExecutionPlan for TensorKernelExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let [input] = children.as_slice() else {
-            return Err(DataFusionError::Internal(format!(
-                "TensorKernelExec has one input, not {}",
-                children.len()
-            )));
-        };
-        Ok(Arc::new(TensorKernelExec::new(self.op.clone(), input.clone(), self.schema())))
+        let input = one_input(children, "TensorKernelExec")?;
+        Ok(Arc::new(TensorKernelExec::new(self.op.clone(), input, self.schema())))
     }
 
     fn execute(

@@ -27,6 +27,7 @@ use datafusion::physical_plan::{
 use futures::StreamExt as _;
 
 use crate::RunError;
+use crate::one_input::one_input;
 use crate::write::{Format, PartialFile, rows_written_schema};
 
 /// The extension node that writes its input to a file.
@@ -96,14 +97,10 @@ impl ExecutionPlan for WriteExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut inputs: Vec<Arc<dyn ExecutionPlan>>,
+        inputs: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match inputs.pop() {
-            Some(input) if inputs.is_empty() => {
-                Ok(Arc::new(WriteExec::new(self.path.clone(), self.format, input)))
-            }
-            _ => Err(DataFusionError::Internal("WriteExec has one input".into())),
-        }
+        let input = one_input(inputs, "WriteExec")?;
+        Ok(Arc::new(WriteExec::new(self.path.clone(), self.format, input)))
     }
 
     fn execute(
