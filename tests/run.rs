@@ -534,6 +534,7 @@ fn tensors_lists_and_tables_are_given_as_json() {
         (r#"names=["x", null]"#, "may not be null"),
         (r#"t=[{"name": "x"}]"#, "no value for column `id`"),
         (r#"t=[{"id": "x"}]"#, "Int64"),
+        (r#"t=[{"id": 1.5}]"#, "row 0, column `id`: 1.5 is not an integer"),
         ("t=[1]", "row is an object"),
     ] {
         let mut args: Vec<&str> = params.to_vec();

@@ -13,13 +13,16 @@ use aigrid_executor::RunOptions;
 use aigrid_stdlib::{Item, PACKAGES, PRELUDE};
 use serde_json::Value as Json;
 
-/// Whether `found` is `expected`, floats within 1e-5 (relative, or absolute below 1).
+/// Whether `found` is `expected`, floats within 1e-5 (relative, or absolute below 1). An
+/// integer is never a float: `3` does not agree with `3.0`, so an example states its type.
 fn agrees(found: &Json, expected: &Json) -> bool {
     match (found, expected) {
-        (Json::Number(a), Json::Number(b)) => match (a.as_f64(), b.as_f64()) {
-            (Some(a), Some(b)) => (a - b).abs() <= 1e-5 * b.abs().max(1.0),
-            _ => a == b,
-        },
+        (Json::Number(a), Json::Number(b)) if a.is_f64() && b.is_f64() => {
+            match (a.as_f64(), b.as_f64()) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                _ => false,
+            }
+        }
         (Json::Array(a), Json::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(a, b)| agrees(a, b))
         }

@@ -44,7 +44,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>, bias: tensor<f32, [3]>) -> tensor<f32, [N, 3]> {\n    return add(x, bias)\n}",
                 params: &[("x", "[[1, 2, 3], [4, 5, 6]]"), ("bias", "[10, 20, 30]")],
-                returns: "[[11, 22, 33], [14, 25, 36]]",
+                returns: "[[11.0, 22.0, 33.0], [14.0, 25.0, 36.0]]",
             },
         ),
         Item {
@@ -78,7 +78,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(a: tensor<f32, [2, 2]>, b: tensor<f32, [1, 2]>) -> tensor<f32, [3, 2]> {\n    return concat(a, b)\n}",
                 params: &[("a", "[[1, 2], [3, 4]]"), ("b", "[[5, 6]]")],
-                returns: "[[1, 2], [3, 4], [5, 6]]",
+                returns: "[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]",
             },
             typing: Typing::Concat,
         },
@@ -89,7 +89,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(q: tensor<f32, [1, 3]>, docs: tensor<f32, [N, 3]>) -> tensor<f32, [1, N]> {\n    return cosine_similarity(q, docs)\n}",
                 params: &[("q", "[[1, 0, 0]]"), ("docs", "[[2, 0, 0], [0, 1, 0], [3, 4, 0]]")],
-                returns: "[[1, 0, 0.6]]",
+                returns: "[[1.0, 0.0, 0.6]]",
             },
             typing: Typing::Declared,
         },
@@ -100,7 +100,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>, norms: tensor<f32, [N, 1]>) -> tensor<f32, [N, 3]> {\n    return div(x, norms)\n}",
                 params: &[("x", "[[2, 4, 6], [3, 6, 9]]"), ("norms", "[[2], [3]]")],
-                returns: "[[1, 2, 3], [1, 2, 3]]",
+                returns: "[[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]",
             },
         ),
         unary(
@@ -110,7 +110,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 2]>) -> tensor<f32, [N, 2]> {\n    return exp(x)\n}",
                 params: &[("x", "[[0, 1], [-1, 2]]")],
-                returns: "[[1, 2.7182817], [0.36787945, 7.389056]]",
+                returns: "[[1.0, 2.7182817], [0.36787945, 7.389056]]",
             },
         ),
         unary(
@@ -120,7 +120,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 2]>) -> tensor<f32, [N, 2]> {\n    return gelu(x)\n}",
                 params: &[("x", "[[0, 1], [-1, 2]]")],
-                returns: "[[0, 0.841192], [-0.158808, 1.9545977]]",
+                returns: "[[0.0, 0.841192], [-0.158808, 1.9545977]]",
             },
         ),
         Item {
@@ -130,7 +130,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> tensor<f32, [N, 3]> {\n    return l2_normalize(x)\n}",
                 params: &[("x", "[[3, 0, 4], [1, 2, 2]]")],
-                returns: "[[0.6, 0, 0.8], [0.33333334, 0.6666667, 0.6666667]]",
+                returns: "[[0.6, 0.0, 0.8], [0.33333334, 0.6666667, 0.6666667]]",
             },
             typing: Typing::Declared,
         },
@@ -141,7 +141,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f64, [N]>) -> tensor<f64, [N]> {\n    return log(x)\n}",
                 params: &[("x", "[1, 2.718281828459045, 2]")],
-                returns: "[0, 1, 0.6931471805599453]",
+                returns: "[0.0, 1.0, 0.6931471805599453]",
             },
         ),
         Item {
@@ -156,7 +156,7 @@ pub(crate) const PACKAGE: Package = Package {
                     ("a", "[[[1, 2, 3], [4, 5, 6]], [[1, 0, 0], [0, 1, 0]]]"),
                     ("b", "[[1, 0], [0, 1], [1, 1]]"),
                 ],
-                returns: "[[[4, 5], [10, 11]], [[1, 0], [0, 1]]]",
+                returns: "[[[4.0, 5.0], [10.0, 11.0]], [[1.0, 0.0], [0.0, 1.0]]]",
             },
             typing: Typing::Matmul,
         },
@@ -167,7 +167,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> f32 {\n    return max(x)\n}",
                 params: &[("x", "[[1, -5, 3], [4, 2, -6]]")],
-                returns: "4",
+                returns: "4.0",
             },
         ),
         reduce(
@@ -177,7 +177,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<i64, [N, 4]>) -> tensor<f64, [N]> {\n    return mean(x, axis = 1)\n}",
                 params: &[("x", "[[1, 2, 3, 4], [10, 20, 30, 40]]")],
-                returns: "[2.5, 25]",
+                returns: "[2.5, 25.0]",
             },
         ),
         reduce(
@@ -187,7 +187,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> tensor<f32, [3]> {\n    return min(x, axis = 0)\n}",
                 params: &[("x", "[[1, 5, 3], [4, 2, 6]]")],
-                returns: "[1, 2, 3]",
+                returns: "[1.0, 2.0, 3.0]",
             },
         ),
         binary(
@@ -197,7 +197,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> tensor<f32, [N, 3]> {\n    return mul(x, x)\n}",
                 params: &[("x", "[[1, 2, 3], [-1, -2, -3]]")],
-                returns: "[[1, 4, 9], [1, 4, 9]]",
+                returns: "[[1.0, 4.0, 9.0], [1.0, 4.0, 9.0]]",
             },
         ),
         unary(
@@ -217,7 +217,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> tensor<f32, [N, 3]> {\n    return relu(x)\n}",
                 params: &[("x", "[[-1, 0, 2], [3, -4, 0.5]]")],
-                returns: "[[0, 0, 2], [3, 0, 0.5]]",
+                returns: "[[0.0, 0.0, 2.0], [3.0, 0.0, 0.5]]",
             },
         ),
         Item {
@@ -227,7 +227,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(x: tensor<f32, [2, 3]>) -> tensor<f32, [3, 2]> {\n    return reshape(x, [-1, 2])\n}",
                 params: &[("x", "[[1, 2, 3], [4, 5, 6]]")],
-                returns: "[[1, 2], [3, 4], [5, 6]]",
+                returns: "[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]",
             },
             typing: Typing::Reshape,
         },
@@ -238,7 +238,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> tensor<f32, [N, 3]> {\n    return scale(x, 0.5)\n}",
                 params: &[("x", "[[1, 2, 3], [-4, 0, 1]]")],
-                returns: "[[0.5, 1, 1.5], [-2, 0, 0.5]]",
+                returns: "[[0.5, 1.0, 1.5], [-2.0, 0.0, 0.5]]",
             },
         ),
         unary(
@@ -258,7 +258,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(x: tensor<f32, [5, 2]>) -> tensor<f32, [3, 2]> {\n    return slice(x, 1, 4)\n}",
                 params: &[("x", "[[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]")],
-                returns: "[[2, 3], [4, 5], [6, 7]]",
+                returns: "[[2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]",
             },
             typing: Typing::Slice,
         },
@@ -279,7 +279,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(a: tensor<f32, [N, 3]>, b: tensor<f32, [N, 3]>) -> tensor<f32, [N, 3]> {\n    return sub(a, b)\n}",
                 params: &[("a", "[[5, 7, 9], [1, 1, 1]]"), ("b", "[[1, 2, 3], [1, 2, 3]]")],
-                returns: "[[4, 5, 6], [0, -1, -2]]",
+                returns: "[[4.0, 5.0, 6.0], [0.0, -1.0, -2.0]]",
             },
         ),
         reduce(
@@ -289,7 +289,7 @@ pub(crate) const PACKAGE: Package = Package {
             Example {
                 pipeline: "pipeline example(x: tensor<f32, [N, 3]>) -> tensor<f32, [N]> {\n    return sum(x, axis = 1)\n}",
                 params: &[("x", "[[1, 2, 3], [4, 5, 6]]")],
-                returns: "[6, 15]",
+                returns: "[6.0, 15.0]",
             },
         ),
         Item {
@@ -299,7 +299,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(scores: tensor<f32, [N, 5]>) -> tensor<f32, [N, 2]> {\n    return topk(scores, 2)\n}",
                 params: &[("scores", "[[0.1, 0.9, 0.3, 0.7, 0.5], [5, 1, 4, 2, 3]]")],
-                returns: "[[0.9, 0.7], [5, 4]]",
+                returns: "[[0.9, 0.7], [5.0, 4.0]]",
             },
             typing: Typing::TopK,
         },
@@ -321,7 +321,7 @@ pub(crate) const PACKAGE: Package = Package {
             example: Example {
                 pipeline: "pipeline example(m: tensor<f32, [2, 3]>) -> tensor<f32, [3, 2]> {\n    return transpose(m)\n}",
                 params: &[("m", "[[1, 2, 3], [4, 5, 6]]")],
-                returns: "[[1, 4], [2, 5], [3, 6]]",
+                returns: "[[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]",
             },
             typing: Typing::Declared,
         },

@@ -46,7 +46,7 @@ impl Value {
                     }
                 }
                 let schema = schema.clone();
-                let batch = decode(schema.clone(), rows)?;
+                let batch = decode(schema.clone(), rows, false)?;
                 Ok(Value::new(ty, schema, vec![batch]))
             }
             ValueType::Table(None) => {
@@ -102,13 +102,29 @@ fn one_column(
         .iter()
         .map(|item| Json::Object(Map::from_iter([(COLUMN.to_owned(), item.clone())])))
         .collect();
-    let batch = decode(schema.clone(), &rows)?;
+    let batch = decode(schema.clone(), &rows, true)?;
     Ok(Value::new(ty, schema, vec![batch]))
 }
 
 /// JSON objects as one batch of `schema`, through Arrow's JSON decoder (which checks each value
-/// against its column's type).
-fn decode(schema: SchemaRef, rows: &[Json]) -> Result<RecordBatch, RunError> {
+/// against its column's type). `items` says the rows are a list's items, for the errors.
+fn decode(schema: SchemaRef, rows: &[Json], items: bool) -> Result<RecordBatch, RunError> {
+    for (i, row) in rows.iter().enumerate() {
+        for field in schema.fields() {
+            if let Some(value) = row.get(field.name()) {
+                whole_numbers(field.data_type(), value).map_err(|found| {
+                    let at = match items {
+                        true => format!("element {i}"),
+                        false => format!("row {i}, column `{}`", field.name()),
+                    };
+                    bad(&format!(
+                        "{at}: {found} is not an integer, and {} holds integers",
+                        field.data_type()
+                    ))
+                })?;
+            }
+        }
+    }
     let describe = |e: datafusion::arrow::error::ArrowError| bad(&e.to_string());
     let mut decoder = ReaderBuilder::new(schema.clone())
         .with_batch_size(rows.len().max(1))
@@ -117,6 +133,28 @@ fn decode(schema: SchemaRef, rows: &[Json]) -> Result<RecordBatch, RunError> {
         .map_err(describe)?;
     decoder.serialize(rows).map_err(describe)?;
     Ok(decoder.flush().map_err(describe)?.unwrap_or_else(|| RecordBatch::new_empty(schema)))
+}
+
+/// Checks that the numbers in `json` that go into integer columns are whole: Arrow's decoder
+/// would cut `1.5` to `1` without a word. The error is the first number that is not.
+fn whole_numbers<'a>(ty: &DataType, json: &'a Json) -> Result<(), &'a Json> {
+    match (ty, json) {
+        (ty, Json::Number(n)) if ty.is_integer() => {
+            if n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|x| x.fract() == 0.0) {
+                Ok(())
+            } else {
+                Err(json)
+            }
+        }
+        (
+            DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _),
+            Json::Array(items),
+        ) => items.iter().try_for_each(|x| whole_numbers(item.data_type(), x)),
+        (DataType::Struct(fields), Json::Object(object)) => fields.iter().try_for_each(|f| {
+            object.get(f.name()).map_or(Ok(()), |x| whole_numbers(f.data_type(), x))
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// A batch as JSON rows, each an object of its columns (nulls written as `null`).
