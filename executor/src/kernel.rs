@@ -17,6 +17,8 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use crate::RunError;
 use crate::gather::Gathered;
 
+mod integers;
+
 /// A tensor operation of `std.tensor`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum TensorOp {
@@ -91,7 +93,8 @@ impl TensorOp {
     }
 
     /// Runs the operation on its inputs, in the order of its parameters. A kernel that takes
-    /// only floats runs on `i64` inputs converted to `f64` where that is exact (up to 2^53)
+    /// only floats runs on `i64` inputs converted to `f64` where that is exact (values and
+    /// the sums it forms up to 2^53; larger ones are refused, not rounded)
     /// and gives what the language says: `neg`, `relu`, `add`, `sub`, `mul`, `scale` by a whole
     /// number, reductions, `topk` and `matmul` convert back to `i64`, `mean` stays `f64`. The
     /// others (`exp`, `div`, `softmax`, ...) refuse integers; a fused chain runs step by step.
@@ -106,26 +109,13 @@ impl TensorOp {
                 let Some(back) = self.on_integers() else {
                     return Err(RunError::Kernel(KernelError::Type(why)));
                 };
+                self.exact_through_floats(inputs)?;
                 let floats =
                     inputs.iter().map(|t| convert(t, "f64")).collect::<Result<Vec<_>, _>>()?;
                 let result = self.run_native(&floats)?;
                 if back { convert(&result, "i64") } else { Ok(result) }
             }
             result => result,
-        }
-    }
-
-    /// Whether the operation runs on integers through floats exactly, and if so whether its
-    /// result is an integer again.
-    fn on_integers(&self) -> Option<bool> {
-        match self {
-            TensorOp::Unary(Unary::Neg | Unary::Relu) => Some(true),
-            TensorOp::Binary(Binary::Add | Binary::Sub | Binary::Mul) => Some(true),
-            TensorOp::Scale(factor) if factor.fract() == 0.0 => Some(true),
-            TensorOp::Reduce(Reduce::Mean, _) => Some(false),
-            TensorOp::Reduce(..) | TensorOp::Topk(_) | TensorOp::TopkIndices(_) => Some(true),
-            TensorOp::Matmul => Some(true),
-            _ => None,
         }
     }
 

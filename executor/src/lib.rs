@@ -28,6 +28,7 @@ mod cache;
 mod codec;
 mod counted;
 mod declared;
+mod elements;
 mod gather;
 mod journal;
 mod kernel;

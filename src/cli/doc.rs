@@ -171,13 +171,25 @@ fn item_text(package: Option<&Package>, item: &Item) -> String {
             .collect()
     };
     format!(
-        "{full}\n\n{}\n{}\nExample (example.ag):\n\n{}\n{}    returns {}\n",
+        "{full}\n\n{}\n{}{}\nExample (example.ag):\n\n{}\n{}    returns {}\n",
         indent(item.signature),
         item.doc.trim_end().to_owned() + "\n",
+        computes_on(item).map(|line| format!("\n{line}\n")).unwrap_or_default(),
         indent(&example_file(package, item)),
         indent(&format!("$ {}", example_command(item))),
         item.example.returns,
     )
+}
+
+/// The line that says which tensor element types the operation computes on, if it computes.
+fn computes_on(item: &Item) -> Option<String> {
+    let names = item.elements().names();
+    let (last, rest) = names.split_last()?;
+    Some(format!(
+        "Computes on tensors of {} or {last}; cast others first (`cast(x, \"{}\")`).",
+        rest.join(", "),
+        names.first().unwrap_or(last),
+    ))
 }
 
 fn package_json(package: &Package) -> serde_json::Value {
@@ -194,6 +206,7 @@ fn item_json(package: Option<&Package>, item: &Item) -> serde_json::Value {
         "name": package.map_or_else(|| item.name.to_owned(), |p| format!("{}.{}", p.name, item.name)),
         "signature": item.signature,
         "doc": item.doc,
+        "elements": item.elements().names(),
         "example": { "file": example_file(package, item), "params": params, "returns": returns },
     })
 }
@@ -216,10 +229,11 @@ pub fn markdown() -> String {
         out += &format!("\n## {name}\n\n{doc}\n");
         for item in items {
             out += &format!(
-                "\n### {}\n\n```text\n{}\n```\n\n{}\n\n```ag\n{}```\n\n```sh\n{}\n```\n\nreturns `{}`\n",
+                "\n### {}\n\n```text\n{}\n```\n\n{}\n\n{}```ag\n{}```\n\n```sh\n{}\n```\n\nreturns `{}`\n",
                 item.name,
                 item.signature,
                 item.doc.trim_end(),
+                computes_on(item).map(|line| format!("{line}\n\n")).unwrap_or_default(),
                 example_file(package, item),
                 example_command(item),
                 item.example.returns,

@@ -128,6 +128,36 @@ impl Typing {
     }
 }
 
+/// The tensor element types an operation computes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elements {
+    /// Any element type: the operation does not compute on the elements (`cast`, I/O, tables).
+    Any,
+    /// `f32`, `f64` and `i64`: arithmetic, reductions, `matmul` and the operations that move
+    /// elements (`reshape`, `concat`, ...).
+    Numbers,
+    /// `f32` and `f64`: functions whose results are not integers (`exp`, `div`, `softmax`, ...).
+    Floats,
+}
+
+impl Elements {
+    /// The element type names it allows, as `.ag` writes them; empty for [`Elements::Any`].
+    pub fn names(self) -> &'static [&'static str] {
+        match self {
+            Elements::Any => &[],
+            Elements::Numbers => &["f32", "f64", "i64"],
+            Elements::Floats => &["f32", "f64"],
+        }
+    }
+}
+
+impl Item {
+    /// The element types of the tensors it computes on; a tensor of another type is cast first.
+    pub fn elements(&self) -> Elements {
+        tensor::elements(self.name)
+    }
+}
+
 impl Package {
     /// The item called `name`, if the package has one.
     pub fn item(&self, name: &str) -> Option<&'static Item> {

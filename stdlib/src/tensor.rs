@@ -1,6 +1,20 @@
 //! `std.tensor`: tensor kernels.
 
-use crate::{Example, Item, Package, Typing};
+use crate::{Elements, Example, Item, Package, Typing};
+
+/// The element types the operation called `name` computes on: any for `cast` and for
+/// operations outside this package, floats for the functions whose results are not integers.
+pub(crate) fn elements(name: &str) -> Elements {
+    const FLOATS: &[&str] =
+        &["cosine_similarity", "div", "exp", "gelu", "l2_normalize", "log", "sigmoid", "softmax"];
+    if FLOATS.contains(&name) {
+        Elements::Floats
+    } else if name != "cast" && PACKAGE.item(name).is_some() {
+        Elements::Numbers
+    } else {
+        Elements::Any
+    }
+}
 
 /// An elementwise operation of one tensor.
 const fn unary(

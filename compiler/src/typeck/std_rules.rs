@@ -54,6 +54,9 @@ impl Checker<'_, '_> {
                 return Type::Unknown;
             }
         }
+        if !self.computes_on(item, given) {
+            return Type::Unknown;
+        }
         let call = Call { callable, given, binding, span };
         // Column names and join kinds decide the result's columns: they must be literals.
         let literal_params: &[usize] = match item.typing {
@@ -107,6 +110,54 @@ impl Checker<'_, '_> {
                 })
             }
         }
+    }
+
+    /// Whether the operation's kernels compute on the element type of its tensor arguments;
+    /// an error says to cast the first one that they do not.
+    fn computes_on(&mut self, item: &Item, given: &[ArgValue<'_>]) -> bool {
+        let allowed = item.elements().names();
+        if allowed.is_empty() {
+            return true;
+        }
+        let element = |arg: &ArgValue<'_>| match arg.ty.non_null() {
+            Type::Tensor(Tensor { elem: Elem::Scalar(scalar), .. }) => Some(*scalar),
+            _ => None,
+        };
+        // Tensors of different element types: the operation's rule says they differ.
+        let mut elements = given.iter().filter_map(element);
+        if let Some(first) = elements.next()
+            && elements.any(|e| e != first)
+        {
+            return true;
+        }
+        for arg in given {
+            let Some(scalar) = element(arg) else { continue };
+            if allowed.contains(&scalar.name()) {
+                continue;
+            }
+            let target = if scalar.is_float() || allowed.len() == 2 { "f32" } else { "i64" };
+            let name = match arg.expr.map(|e| &e.kind) {
+                Some(ExprKind::Name(ident)) => ident.name.to_string(),
+                _ => "...".to_owned(),
+            };
+            let types = match allowed {
+                [rest @ .., last] if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => allowed.join(", "),
+            };
+            let found = self.dims.show(&arg.ty);
+            self.error(TypeError::Mismatch {
+                expected: format!("a tensor of {types}"),
+                found,
+                span: arg.span,
+                origin: None,
+                help: Some(format!(
+                    "`{}` computes on {types}; convert the tensor first: `cast({name}, \"{target}\")`",
+                    item.name
+                )),
+            });
+            return false;
+        }
+        true
     }
 
     fn write(&mut self, call: &Call<'_, '_>) -> Type {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use super::Value;
 use crate::RunError;
+use crate::elements::{cast_column, computed};
 
 /// The column name of a list's or a scalar's one column.
 const COLUMN: &str = "value";
@@ -26,7 +27,10 @@ impl Value {
         match &ty {
             ValueType::Tensor { elem, dims } => {
                 let tensor = tensor_from_json(elem, dims, json)?;
-                Value::tensor(ty, &tensor)
+                let (field, array) = tensor.to_arrow("tensor")?;
+                // Other element types are read as the kernels' and cast to theirs.
+                let (field, array) = cast_column(&field, &array, elem)?;
+                Value::with_field(ty, field, array)
             }
             ValueType::Table(Some(schema)) => {
                 let Json::Array(rows) = json else {
@@ -75,7 +79,16 @@ impl Value {
     /// table is written as a flat array of each row's elements.
     pub fn to_json(&self) -> Result<Json, RunError> {
         match &self.ty {
-            ValueType::Tensor { .. } => Ok(tensor_to_json(&self.to_tensor()?)),
+            ValueType::Tensor { elem, .. } if computed(elem) => {
+                Ok(tensor_to_json(&self.to_tensor()?))
+            }
+            ValueType::Tensor { elem, .. } => {
+                let (field, array) = self.array()?;
+                let wide = if elem.is_floating() { DataType::Float64 } else { DataType::Int64 };
+                let (field, array) = cast_column(&field, &array, &wide)?;
+                let json = tensor_to_json(&Tensor::from_arrow(&field, array.as_ref())?);
+                Ok(if *elem == DataType::Boolean { booleans(json) } else { json })
+            }
             ValueType::Table(_) => rows(&self.batch()?),
             ValueType::List(..) => Ok(Json::Array(column(&self.batch()?)?)),
             ValueType::Scalar(..) => {
@@ -226,11 +239,16 @@ fn tensor_from_json(
     // No capacity from the shape: it is read from the first element of each level only, and
     // `flatten` checks the rest.
     let mut numbers = Vec::new();
-    flatten(json, &shape, &mut numbers)?;
+    flatten(json, &shape, *elem == DataType::Boolean, &mut numbers)?;
     let tensor = match elem {
+        DataType::Boolean => {
+            Tensor::new(shape, Data::I64(numbers.iter().map(|n| n.0 as i64).collect()))
+        }
         DataType::Float32 => Tensor::f32(shape, numbers.iter().map(|n| n.0 as f32).collect()),
-        DataType::Float64 => Tensor::f64(shape, numbers.iter().map(|n| n.0).collect()),
-        DataType::Int64 => {
+        DataType::Float64 | DataType::Float16 => {
+            Tensor::f64(shape, numbers.iter().map(|n| n.0).collect())
+        }
+        ty if ty.is_integer() => {
             let ints =
                 numbers.iter().map(|n| n.1).collect::<Option<Vec<i64>>>().ok_or_else(|| {
                     bad("an integer tensor's elements are integers, without a fraction")
@@ -247,22 +265,27 @@ fn tensor_from_json(
 }
 
 /// The numbers of nested arrays of `shape`, row-major: each as a float, and as an integer when
-/// it is one.
+/// it is one. With `booleans`, the elements are `true` and `false`, read as 1 and 0.
 fn flatten(
     json: &Json,
     shape: &[usize],
+    booleans: bool,
     out: &mut Vec<(f64, Option<i64>)>,
 ) -> Result<(), RunError> {
     let Some((&size, inner)) = shape.split_first() else {
-        let Json::Number(n) = json else {
-            return Err(bad(&format!("a tensor's element is a number, not {json}")));
-        };
-        out.push((n.as_f64().unwrap_or(f64::NAN), n.as_i64()));
+        match json {
+            Json::Bool(b) if booleans => out.push((f64::from(u8::from(*b)), Some(i64::from(*b)))),
+            Json::Number(n) if !booleans => out.push((n.as_f64().unwrap_or(f64::NAN), n.as_i64())),
+            _ if booleans => {
+                return Err(bad(&format!("a bool tensor's element is true or false, not {json}")));
+            }
+            _ => return Err(bad(&format!("a tensor's element is a number, not {json}"))),
+        }
         return Ok(());
     };
     match json {
         Json::Array(items) if items.len() == size => {
-            items.iter().try_for_each(|item| flatten(item, inner, out))
+            items.iter().try_for_each(|item| flatten(item, inner, booleans, out))
         }
         Json::Array(items) => Err(bad(&format!(
             "the arrays of one level of a tensor must have one length, not {size} and {}",
@@ -283,6 +306,15 @@ fn tensor_to_json(tensor: &Tensor) -> Json {
         Data::I64(v) => v.iter().map(|&x| Json::from(x)).collect(),
     };
     nest(&numbers, tensor.shape())
+}
+
+/// Nested arrays of 0 and 1 as nested arrays of `false` and `true`.
+fn booleans(json: Json) -> Json {
+    match json {
+        Json::Array(items) => Json::Array(items.into_iter().map(booleans).collect()),
+        Json::Number(n) => Json::Bool(n.as_i64() != Some(0)),
+        other => other,
+    }
 }
 
 /// A float as JSON: `null` when it is not finite (JSON has no NaN).

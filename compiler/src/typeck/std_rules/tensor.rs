@@ -351,20 +351,30 @@ impl Checker<'_, '_> {
     pub(super) fn cast(&mut self, call: &Call<'_, '_>) -> Type {
         let input = call.ty(0);
         let target = call.string_literal(1).map(|(name, _, _)| name);
-        let Some(scalar) = target.as_deref().and_then(Scalar::from_name).filter(|s| s.is_element())
-        else {
+        // `bf16` is stored as its bits (`u16`): a cast would convert the bits, not the value.
+        let converts = |s: &Scalar| s.is_element() && *s != Scalar::Bf16;
+        let Some(scalar) = target.as_deref().and_then(Scalar::from_name).filter(converts) else {
             self.error(TypeError::InvalidArgument {
                 reason: match &target {
-                    Some(name) => format!("`{name}` is not a tensor element type"),
+                    Some(name) => format!("`cast` does not convert to `{name}`"),
                     None => "the element type must be a string literal".into(),
                 },
                 span: call.span_of(1),
                 help: Some(
-                    "use an element type name the kernels hold: \"f32\", \"f64\" or \"i64\"".into(),
+                    "name a tensor element type other than bf16: \"f32\", \"f64\", \"i64\", \"i32\", \"bool\", ..."
+                        .into(),
                 ),
             });
             return Type::Unknown;
         };
+        if let Type::Tensor(Tensor { elem: Elem::Scalar(Scalar::Bf16), .. }) = input.non_null() {
+            self.error(TypeError::InvalidArgument {
+                reason: "`cast` does not convert from bf16, which is stored as its bits".into(),
+                span: call.span_of(0),
+                help: Some("read the data as f32 or f16".into()),
+            });
+            return Type::Unknown;
+        }
         match input {
             Type::Tensor(Tensor { dims, .. }) => {
                 Type::Tensor(Tensor { elem: Elem::Scalar(scalar), dims })
