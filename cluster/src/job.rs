@@ -255,8 +255,9 @@ async fn fetch_partition(
         Some(endpoint),
         grpc.io_retries_times,
         grpc.io_retry_wait_time_ms,
-        0,
-        0,
+        // HTTP/2's default windows (64 KiB) hold a fetch to one window per round trip.
+        grpc.initial_connection_window_size,
+        grpc.initial_stream_window_size,
     )
     .await
     .map_err(|e| fetch(format!("cannot reach worker {}:{}: {e}", worker.host, worker.port)))?;
