@@ -10,9 +10,12 @@ use std::time::{Duration, Instant};
 
 use aigrid_executor::{TaskStop, recount_ai_calls};
 use ballista_core::JobId;
+use ballista_core::client_pool::{BallistaClientPool, PooledClient};
+use ballista_core::extension::BallistaConfigGrpcEndpoint;
 use ballista_core::serde::protobuf::{
     RuntimeStatsReport, ShuffleWritePartition, TaskColumnStats, WindowStateReport,
 };
+use ballista_core::utils::GrpcClientConfig;
 use ballista_executor::client_pool::DefaultBallistaClientPool;
 use ballista_executor::execution_engine::{
     DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor,
@@ -51,6 +54,7 @@ pub struct WorkerMetrics {
     pub(crate) failed: Counter,
     pub(crate) bytes: Counter,
     pub(crate) fetch_seconds: Histogram,
+    peer_fetches: Counter,
     tasks: Family<TaskEnd, Counter>,
     running: Gauge,
     task_seconds: Histogram,
@@ -97,8 +101,15 @@ impl Default for WorkerMetrics {
             "Time from a fetch's request to the end of its answer",
             fetch_seconds.clone(),
         );
+        let peer_fetches = Counter::default();
+        registry.register(
+            "peer_fetches",
+            "Task outputs this worker fetched from other workers, over their Flight services",
+            peer_fetches.clone(),
+        );
         WorkerMetrics {
             registry,
+            peer_fetches,
             fetches,
             failed,
             bytes,
@@ -123,8 +134,38 @@ pub(crate) fn counting_engine(
     metrics: Arc<WorkerMetrics>,
     client_ttl: Duration,
 ) -> Arc<dyn ExecutionEngine> {
-    let pool = Arc::new(DefaultBallistaClientPool::with_eviction_thread(client_ttl));
+    let pool = Arc::new(CountingPool {
+        inner: DefaultBallistaClientPool::with_eviction_thread(client_ttl),
+        fetches: metrics.peer_fetches.clone(),
+    });
     Arc::new(CountingEngine { inner: DefaultExecutionEngine::with_client_pool(pool), metrics })
+}
+
+/// Ballista's pool of connections to other workers, each fetch from one counted: a task's
+/// shuffle reader takes a connection from it for every task output it reads from another
+/// worker (and reads its own worker's outputs from the disk).
+#[derive(Debug)]
+struct CountingPool {
+    inner: DefaultBallistaClientPool,
+    fetches: Counter,
+}
+
+#[async_trait::async_trait]
+impl BallistaClientPool for CountingPool {
+    async fn acquire(
+        &self,
+        host: &str,
+        port: u16,
+        config: &GrpcClientConfig,
+        customize_endpoint: Option<Arc<BallistaConfigGrpcEndpoint>>,
+    ) -> ballista_core::error::Result<PooledClient> {
+        self.fetches.inc();
+        self.inner.acquire(host, port, config, customize_endpoint).await
+    }
+
+    async fn evict_idle(&self) {
+        self.inner.evict_idle().await;
+    }
 }
 
 /// An execution engine whose tasks are counted.

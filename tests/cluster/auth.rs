@@ -1,6 +1,7 @@
 //! The cluster's token: a cluster started with one runs a pipeline for a driver that has it,
 //! and every server of it (the coordinator, each worker's task service and Flight service)
 //! refuses calls without it. And its TLS: a cluster given a TLS directory speaks only TLS.
+//! Both hold for the workers' fetches from each other: a shuffle runs with either.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,29 @@ fn churn(scratch: &Scratch, out: &str, more: &[&str]) -> (i32, String, String) {
         .args(["run", "--no-cache", "-q"])
         .args(["examples/churn_features.ag", "--param", &out])
         .args(more))
+}
+
+/// Runs on the cluster at `url` (with `more` arguments) a pipeline whose job has a shuffle,
+/// and checks its result: the two partitions of a union are aggregated by two tasks, then
+/// partitioned by key for the final sums, so that on workers of one slot each the tasks of the
+/// second stage fetch task outputs from both workers.
+fn grouped(scratch: &Scratch, url: &str, more: &[&str]) {
+    scratch.write(
+        "grouped.ag",
+        "pipeline main(t: table { k: utf8, v: i64 }) -> table { k: utf8, total: i64? } {\n    \
+         return sql(\"SELECT k, sum(v) AS total FROM (SELECT * FROM t UNION ALL SELECT * FROM t) \
+         GROUP BY k ORDER BY k\", t = t)\n}\n",
+    );
+    let rows: Vec<String> =
+        (0..64).map(|i| format!("{{\"k\": \"k{}\", \"v\": {i}}}", i % 8)).collect();
+    let (status, stdout, stderr) = run(aigridc()
+        .current_dir(scratch.path())
+        .args(["run", "--no-cache", "grouped.ag", "--cluster", url])
+        .args(more)
+        .args(["--param", &format!("t=[{}]", rows.join(", "))]));
+    assert_eq!(status, 0, "{stderr}");
+    // k0 is 2 × (0 + 8 + ... + 56) = 448; k7 is 2 × (7 + 15 + ... + 63) = 560.
+    assert!(stdout.contains("| k0 | 448   |") && stdout.contains("| k7 | 560   |"), "{stdout}");
 }
 
 /// The status of `GET path` at `url`, with the token as a bearer token or without.
@@ -65,7 +89,8 @@ fn a_cluster_with_a_token_serves_those_who_have_it_and_refuses_every_call_withou
     let with_token = ["--token-file", token_file];
     let coordinator = coordinator_with(&scratch, "127.0.0.1:0", &with_token);
     let url = coordinator.url.as_str();
-    let mut workers = [worker_with(url, "2", &with_token), worker_with(url, "2", &with_token)];
+    // One slot each: the two tasks of a stage run on both workers, one each.
+    let mut workers = [worker_with(url, "1", &with_token), worker_with(url, "1", &with_token)];
 
     // With the token, a run gives what it gives in-process, and its AI calls, made on a
     // worker, are counted in its report as in-process.
@@ -76,6 +101,20 @@ fn a_cluster_with_a_token_serves_those_who_have_it_and_refuses_every_call_withou
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(scratch.read("on.csv"), scratch.read("in.csv"));
     assert!(stderr.contains("served by logreg-tabular: 1; 0 failed attempts"), "{stderr}");
+    // A shuffle makes the workers fetch each other's task outputs, through each other's
+    // check of the token.
+    grouped(&scratch, url, &with_token);
+    let peer_fetches: u64 = workers
+        .iter()
+        .map(|worker| {
+            let header = format!("Authorization: Bearer {TOKEN}\r\n");
+            let (status, metrics) = try_http_get_with(&worker.url, "/metrics", &header)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(status, 200, "{metrics}");
+            super::metric(&metrics, "aigrid_peer_fetches_total")
+        })
+        .sum();
+    assert!(peer_fetches > 0, "no worker fetched from the other");
 
     // Without it, or with another, the driver is refused and says why.
     let other = scratch.path().join("other");
@@ -151,7 +190,8 @@ fn a_cluster_with_tls_speaks_only_tls_and_runs_for_drivers_that_trust_it() {
         coordinator.banner
     );
     let url = coordinator.url.as_str();
-    let workers = [worker_with(url, "2", &secure), worker_with(url, "2", &secure)];
+    // One slot each, for the shuffle below.
+    let workers = [worker_with(url, "1", &secure), worker_with(url, "1", &secure)];
     assert!(workers[0].banner.contains("task outputs on https://"), "{}", workers[0].banner);
 
     // A driver with the cluster's TLS and token gets what it gets in-process.
@@ -161,6 +201,8 @@ fn a_cluster_with_tls_speaks_only_tls_and_runs_for_drivers_that_trust_it() {
         churn(&scratch, "on.csv", &[&["--cluster", url], &secure[..]].concat());
     assert_eq!(status, 0, "{stderr}");
     assert_eq!(scratch.read("on.csv"), scratch.read("in.csv"));
+    // Workers fetch from each other over TLS (the token test counts these fetches).
+    grouped(&scratch, url, &secure);
 
     // Without TLS, a driver is told to give it, and plain HTTP gets no answer.
     let (status, _, stderr) =

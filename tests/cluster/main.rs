@@ -113,7 +113,7 @@ fn scrape(url: &str) -> String {
 }
 
 /// The value of the sample `name` (with its labels) in `metrics`; `u64::MAX` when absent.
-fn metric(metrics: &str, name: &str) -> u64 {
+pub(crate) fn metric(metrics: &str, name: &str) -> u64 {
     let line = metrics.lines().find(|line| line.split(' ').next() == Some(name));
     line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX)
 }
