@@ -2,6 +2,7 @@
 //! time, cache blocking, rayon threads for large products).
 
 use crate::tensor::{Data, KernelError, Tensor};
+use rayon::prelude::*;
 
 /// Below this many multiply-adds a product runs on one thread.
 const PARALLEL_MIN: usize = 1 << 18;
@@ -66,18 +67,31 @@ fn batch_pairs(batch: &[usize], batch_a: &[usize], batch_b: &[usize]) -> Vec<(us
 }
 
 /// The products of the matrices of `a` (`[m, k]` each) and `b` (`[k, n]` each) paired by
-/// `pairs`, one after the other.
+/// `pairs`: small products (each below [`PARALLEL_MIN`] multiply-adds, run on one thread by
+/// GEMM) are spread over threads pair by pair when there is enough work in all; large ones run
+/// one after the other, each on every thread.
 fn batched<T: crate::float::Float>(
     a: &[T],
     b: &[T],
     pairs: &[(usize, usize)],
     (m, k, n): (usize, usize, usize),
 ) -> Vec<T> {
-    let mut out = Vec::with_capacity(pairs.len() * m * n);
-    for &(i, j) in pairs {
+    let mut out = vec![T::ZERO; pairs.len() * m * n];
+    if m == 0 || n == 0 {
+        return out;
+    }
+    let one = m.saturating_mul(n).saturating_mul(k);
+    let pair = |(i, j): (usize, usize), into: &mut [T], parallel: bool| {
         let x = &a[i * m * k..(i + 1) * m * k];
         let y = &b[j * k * n..(j + 1) * k * n];
-        out.extend(product(x, y, m, k, n, false));
+        product_into(into, x, y, (m, k, n), false, parallel);
+    };
+    if one < PARALLEL_MIN && one.saturating_mul(pairs.len()) >= PARALLEL_MIN {
+        out.par_chunks_mut(m * n).zip(pairs.par_iter()).for_each(|(into, &p)| pair(p, into, false));
+    } else {
+        for (into, &p) in out.chunks_mut(m * n).zip(pairs) {
+            pair(p, into, true);
+        }
     }
     out
 }
@@ -126,10 +140,30 @@ fn product<T: crate::float::Float>(
     transposed: bool,
 ) -> Vec<T> {
     let mut out = vec![T::ZERO; m * n];
-    if m == 0 || n == 0 || k == 0 {
-        return out;
+    product_into(&mut out, a, b, (m, k, n), transposed, true);
+    out
+}
+
+/// The `[m, n]` product of `a` and `b` (as [`product`] takes them) written into `out`, which
+/// holds `m * n` elements; over rayon's threads when `parallel` and the product is large.
+fn product_into<T: crate::float::Float>(
+    out: &mut [T],
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+    transposed: bool,
+    parallel: bool,
+) {
+    // What the unsafe call below relies on; the callers pass slices of checked shapes.
+    assert!(out.len() == m * n && a.len() >= m * k && b.len() >= k * n, "matmul operand sizes");
+    if m == 0 || n == 0 {
+        return;
     }
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
+    if k == 0 {
+        out.fill(T::ZERO);
+        return;
+    }
+    let parallelism = if !parallel || m.saturating_mul(n).saturating_mul(k) < PARALLEL_MIN {
         gemm::Parallelism::None
     } else {
         gemm::Parallelism::Rayon(rayon::current_num_threads())
@@ -138,7 +172,7 @@ fn product<T: crate::float::Float>(
     let (n_, k_) = (n as isize, k as isize);
     // `b`'s strides along a column of the product (cs) and along the inner dimension (rs).
     let (b_cs, b_rs) = if transposed { (k_, 1) } else { (1, n_) };
-    // SAFETY: `a` holds m*k elements, `b` k*n (either layout) and `out` m*n (checked by the tensors' shapes),
+    // SAFETY: `a` holds m*k elements, `b` k*n (either layout) and `out` m*n (asserted above),
     // each read or written with the strides given, which stay within those lengths; `out`
     // does not alias `a` or `b`; `read_dst` is false, so `out`'s zeros are never read.
     #[allow(unsafe_code)]
@@ -165,5 +199,4 @@ fn product<T: crate::float::Float>(
             parallelism,
         );
     }
-    out
 }

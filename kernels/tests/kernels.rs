@@ -228,6 +228,9 @@ fn batched_matmul_multiplies_each_broadcast_pair_of_matrices() {
         (vec![3, 2, 4], vec![4, 5], vec![3, 2, 5]),
         (vec![2, 4], vec![3, 4, 5], vec![3, 2, 5]),
         (vec![2, 1, 2, 4], vec![3, 4, 5], vec![2, 3, 2, 5]),
+        // Many small products, enough work in all to be spread over threads pair by pair.
+        (vec![8192, 2, 4], vec![4, 5], vec![8192, 2, 5]),
+        (vec![8192, 2, 4], vec![8192, 4, 5], vec![8192, 2, 5]),
     ] {
         let (a, b) = (tensor(&a_shape, 5), tensor(&b_shape, 7));
         let c = matmul(&a, &b).unwrap_or_else(|e| panic!("{e}"));
