@@ -11,25 +11,19 @@ use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::arrow::util::display::FormatOptions;
 
 use crate::RunError;
+use aigrid_compiler::ValueType;
 
 /// The Arrow type of the tensor element type called `name` in `.ag` source, if it is one that
 /// `cast` converts (`bf16`, stored as its bits, is not).
 pub fn element_type(name: &str) -> Option<DataType> {
-    Some(match name {
-        "bool" => DataType::Boolean,
-        "i8" => DataType::Int8,
-        "i16" => DataType::Int16,
-        "i32" => DataType::Int32,
-        "i64" => DataType::Int64,
-        "u8" => DataType::UInt8,
-        "u16" => DataType::UInt16,
-        "u32" => DataType::UInt32,
-        "u64" => DataType::UInt64,
-        "f16" => DataType::Float16,
-        "f32" => DataType::Float32,
-        "f64" => DataType::Float64,
-        _ => return None,
-    })
+    match aigrid_compiler::value_type(name)? {
+        ValueType::Scalar(ty, _)
+            if name != "bf16" && (ty.is_numeric() || ty == DataType::Boolean) =>
+        {
+            Some(ty)
+        }
+        _ => None,
+    }
 }
 
 /// Whether the kernels compute on elements of type `ty`.
@@ -46,26 +40,35 @@ pub fn cast_column(
     array: &ArrayRef,
     to: &DataType,
 ) -> Result<(Field, ArrayRef), RunError> {
+    let target = cast_field(field, to)?;
+    if target == *field {
+        return Ok((target, array.clone()));
+    }
+    let options = CastOptions { safe: false, format_options: FormatOptions::default() };
+    let cast = cast_with_options(array, target.data_type(), &options).map_err(|e| {
+        RunError::Data(format!("cast of a tensor of {} to {to}: {e}", item_type(field)))
+    })?;
+    Ok((target, cast))
+}
+
+/// The field of a tensor column `field` with its elements of type `to`: its name, shape and
+/// nullability kept.
+pub fn cast_field(field: &Field, to: &DataType) -> Result<Field, RunError> {
     let DataType::FixedSizeList(item, size) = field.data_type() else {
         return Err(RunError::Internal(format!("a tensor column of {}", field.data_type())));
     };
     if item.data_type() == to {
-        return Ok((field.clone(), array.clone()));
+        return Ok(field.clone());
     }
     let item = Arc::new(Field::new_list_field(to.clone(), true));
-    let target = DataType::FixedSizeList(item, *size);
-    let options = CastOptions { safe: false, format_options: FormatOptions::default() };
-    let cast = cast_with_options(array, &target, &options).map_err(|e| {
-        RunError::Data(format!("cast of a tensor of {} to {to}: {e}", item_name(field)))
-    })?;
-    let field = Field::new(field.name(), target, field.is_nullable())
-        .with_metadata(field.metadata().clone());
-    Ok((field, cast))
+    Ok(Field::new(field.name(), DataType::FixedSizeList(item, *size), field.is_nullable())
+        .with_metadata(field.metadata().clone()))
 }
 
-fn item_name(field: &Field) -> String {
+/// The element type of a tensor column's field.
+pub fn item_type(field: &Field) -> DataType {
     match field.data_type() {
-        DataType::FixedSizeList(item, _) => item.data_type().to_string(),
-        other => other.to_string(),
+        DataType::FixedSizeList(item, _) => item.data_type().clone(),
+        other => other.clone(),
     }
 }

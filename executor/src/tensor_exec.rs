@@ -32,7 +32,7 @@ use datafusion::physical_plan::{
 use futures::StreamExt as _;
 
 use crate::RunError;
-use crate::elements::{cast_column, element_type};
+use crate::elements::{cast_column, cast_field, element_type, item_type};
 use crate::kernel::TensorOp;
 use crate::one_input::one_input;
 
@@ -59,10 +59,10 @@ impl TensorKernelExec {
         }
         // A cast converts the column: it runs on every element type, the kernels' or not.
         if let TensorOp::Cast(name) = &op {
-            let to = cast_target(name)?;
-            let empty = datafusion::arrow::array::new_empty_array(field.data_type());
-            let (field, _) = cast_column(field, &empty, &to)?;
-            let schema = Arc::new(Schema::new(vec![field]));
+            let to = element_type(name).ok_or_else(|| {
+                RunError::Param(format!("`{name}` is not an element type `cast` converts to"))
+            })?;
+            let schema = Arc::new(Schema::new(vec![cast_field(field, &to)?]));
             return Ok(Some(TensorKernelExec::new(op, input, schema)));
         }
         // The result's row shape depends on the operation (a top-k, a reduction): it is the
@@ -109,20 +109,14 @@ fn apply(op: &TensorOp, batch: &RecordBatch, schema: &SchemaRef) -> Result<Recor
     let (Some(field), Some(column)) = (input.fields().first(), batch.columns().first()) else {
         return Err(RunError::Internal("a tensor batch without a column".into()));
     };
-    if let TensorOp::Cast(name) = op {
-        let (_, array) = cast_column(field, column, &cast_target(name)?)?;
+    // A cast's target is its output's element type, found once in `row_wise`.
+    if let (TensorOp::Cast(_), Some(output)) = (op, schema.fields().first()) {
+        let (_, array) = cast_column(field, column, &item_type(output))?;
         return Ok(RecordBatch::try_new(schema.clone(), vec![array])?);
     }
     let tensor = Tensor::from_arrow(field, column.as_ref())?;
     let (_, array) = op.run(&[tensor])?.to_arrow("tensor")?;
     Ok(RecordBatch::try_new(schema.clone(), vec![array])?)
-}
-
-/// The element type `cast` converts to.
-fn cast_target(name: &str) -> Result<DataType, RunError> {
-    element_type(name).ok_or_else(|| {
-        RunError::Param(format!("`{name}` is not an element type `cast` converts to"))
-    })
 }
 
 impl DisplayAs for TensorKernelExec {
