@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use aigrid_builtins::Library;
+use aigrid_executor::Stores;
 use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::extension::SessionConfigExt as _;
 use ballista_core::ids::new_instance_id;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 
 use crate::auth::{interceptor, shape};
@@ -136,6 +138,8 @@ pub async fn serve_worker(
     let tls = security.tls.is_some();
     let server_tls = security.tls.as_ref().map(Tls::server).transpose()?;
     let metrics = Arc::new(WorkerMetrics::default());
+    let spills = work_dir.clone();
+    let stores = Arc::new(Stores::default());
     let executor_id = executor_id(&new_instance_id(), options.gpus.len());
     let config = ExecutorProcessConfig {
         executor_id,
@@ -167,6 +171,15 @@ pub async fn serve_worker(
                 .with_ballista_use_tls(tls);
             config.options_mut().execution.enable_file_stream_work_stealing = false;
             config
+        })),
+        // Tasks read and write object-store URLs through stores made from this worker's own
+        // environment (its credentials); DataFusion spills under the work directory.
+        override_runtime_producer: Some(Arc::new(move |_| {
+            let runtime = RuntimeEnvBuilder::new()
+                .with_temp_file_path(spills.clone())
+                .with_object_store_registry(stores.clone())
+                .build()?;
+            Ok(Arc::new(runtime))
         })),
         override_arrow_flight_service: Some(flight_server(
             metrics.clone(),

@@ -36,6 +36,7 @@ use crate::gather::GatherExec;
 use crate::kernel::{Kernel, TensorOp};
 use crate::placement::GpuExec;
 use crate::responses::Responses;
+use crate::store::Location;
 use crate::tensor_exec::TensorKernelExec;
 use crate::write::Format;
 use crate::write_exec::WriteExec;
@@ -96,7 +97,7 @@ enum Node {
         schema: usize,
     },
     Write {
-        path: PathBuf,
+        location: Location,
         format: Format,
     },
     Tensor {
@@ -201,7 +202,7 @@ impl AigridCodec {
         } else if let Some(exec) = node.downcast_ref::<TensorKernelExec>() {
             Node::Tensor { op: exec.op().clone(), schema: blobs.add(&exec.schema(), &[])? }
         } else if let Some(exec) = node.downcast_ref::<WriteExec>() {
-            Node::Write { path: exec.path().clone(), format: exec.format() }
+            Node::Write { location: exec.location().clone(), format: exec.format() }
         } else if node.downcast_ref::<GpuExec>().is_some() {
             Node::Gpu
         } else {
@@ -306,7 +307,9 @@ impl AigridCodec {
                     schema,
                 ))
             }
-            Node::Write { path, format } => Arc::new(WriteExec::new(path, format, one_input()?)),
+            Node::Write { location, format } => {
+                Arc::new(WriteExec::new(location, format, one_input()?))
+            }
             Node::Tensor { op, schema } => {
                 Arc::new(TensorKernelExec::new(op, one_input()?, blob(blobs, schema)?.0))
             }

@@ -202,7 +202,14 @@ pub(crate) fn session(remote: bool) -> SessionContext {
         optimizer.enable_join_dynamic_filter_pushdown = false;
         optimizer.enable_aggregate_dynamic_filter_pushdown = false;
     }
-    SessionContext::new_with_config(config)
+    // Reads of object-store URLs go through the process's stores.
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::store::Stores::default()))
+        .build_arc();
+    match runtime {
+        Ok(runtime) => SessionContext::new_with_config_rt(config, runtime),
+        Err(_) => SessionContext::new_with_config(config),
+    }
 }
 
 impl<'a> Driver<'a> {

@@ -10,7 +10,6 @@
 //! removes the temporary file, so no file that looks complete is left behind.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Int64Array, RecordBatch};
@@ -28,32 +27,33 @@ use futures::StreamExt as _;
 
 use crate::RunError;
 use crate::one_input::one_input;
+use crate::store::Location;
 use crate::write::{Format, PartialFile, rows_written_schema};
 
 /// The extension node that writes its input to a file.
 #[derive(Debug)]
 pub struct WriteExec {
-    path: PathBuf,
+    location: Location,
     format: Format,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
 }
 
 impl WriteExec {
-    /// A write of `input`'s rows to `path` in `format`.
-    pub fn new(path: PathBuf, format: Format, input: Arc<dyn ExecutionPlan>) -> WriteExec {
+    /// A write of `input`'s rows to `location` in `format`.
+    pub fn new(location: Location, format: Format, input: Arc<dyn ExecutionPlan>) -> WriteExec {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(rows_written_schema()),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Final,
             Boundedness::Bounded,
         );
-        WriteExec { path, format, input, properties: Arc::new(properties) }
+        WriteExec { location, format, input, properties: Arc::new(properties) }
     }
 
     /// The destination.
-    pub fn path(&self) -> &PathBuf {
-        &self.path
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// The format.
@@ -64,7 +64,7 @@ impl WriteExec {
 
 impl DisplayAs for WriteExec {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "WriteExec: {:?} {}", self.format, self.path.display())
+        write!(f, "WriteExec: {:?} {}", self.format, self.location)
     }
 }
 
@@ -100,7 +100,7 @@ impl ExecutionPlan for WriteExec {
         inputs: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let input = one_input(inputs, "WriteExec")?;
-        Ok(Arc::new(WriteExec::new(self.path.clone(), self.format, input)))
+        Ok(Arc::new(WriteExec::new(self.location.clone(), self.format, input)))
     }
 
     fn execute(
@@ -114,12 +114,14 @@ impl ExecutionPlan for WriteExec {
             )));
         }
         let input = self.input.clone();
-        let (path, format) = (self.path.clone(), self.format);
+        let (location, format) = (self.location.clone(), self.format);
+        let stores = context.runtime_env().object_store_registry.clone();
         let run = async move {
             let schema = input.schema();
             let (sender, mut receiver) = tokio::sync::mpsc::channel::<Piece>(2);
             let writer = tokio::task::spawn_blocking(move || {
-                let mut file = PartialFile::create(&path, format, &schema)?;
+                let mut file =
+                    PartialFile::create(&location, format, &schema, Some(stores.as_ref()))?;
                 while let Some(piece) = receiver.blocking_recv() {
                     match piece {
                         Piece::Batch(batch) => file.write(&batch)?,

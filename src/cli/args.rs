@@ -149,8 +149,9 @@ pub struct RunArgs {
     /// The `.ag` file, or a plan (`.json`, `.yaml`) written by `aigridc build`.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
-    /// Write the pipeline's result to this file (`.parquet`, `.arrow`, `.csv`, `.json`)
-    /// instead of printing it (with `--resume`: by default where the first attempt was to).
+    /// Write the pipeline's result to this file or object-store URL (`.parquet`, `.arrow`,
+    /// `.csv`, `.json`) instead of printing it (with `--resume`: by default where the first
+    /// attempt was to).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// After the run, print what each node did: rows, time, AI requests.

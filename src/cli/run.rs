@@ -2,12 +2,11 @@
 //! prints its result or writes it to `--output`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use aigrid_builtins::{Library, ModelStore};
 use aigrid_cluster::Access;
 use aigrid_compiler::{Plan, ValueType};
-use aigrid_executor::{Cache, Format, RunError, RunOptions, Value};
+use aigrid_executor::{Cache, Format, Location, RunError, RunOptions, Value};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::ExitStatus;
@@ -53,17 +52,21 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     let recorded = journaled.as_ref().map(|run| run.record.output.clone());
     let output_path =
         args.output.clone().or(recorded.filter(|o| !o.is_empty()).map(std::path::PathBuf::from));
-    let output_format = match &output_path {
-        Some(path) => match Format::of(path) {
-            Some(format) => Some((path, format)),
+    let output_format = match output_path.map(|path| Location::parse(&path.to_string_lossy())) {
+        Some(Ok(location)) => match Format::of(&location) {
+            Some(format) => Some((location, format)),
             None => {
                 output::error(&format!(
-                    "`{}`: the output's extension says its format: .parquet, .arrow, .csv or .json",
-                    path.display()
+                    "`{location}`: the output's extension says its format: .parquet, .arrow, .csv \
+                     or .json"
                 ));
                 return ExitStatus::Error;
             }
         },
+        Some(Err(error)) => {
+            output::error(&error.to_string());
+            return ExitStatus::Error;
+        }
         None => None,
     };
     let store = ModelStore::from_env();
@@ -182,7 +185,7 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     }
     let Some(value) = run.output else { return ExitStatus::Success };
     match output_format {
-        Some((path, format)) => write_output(path, format, &value, args.quiet),
+        Some((location, format)) => write_output(&location, format, &value, args.quiet),
         None => print_value(&value),
     }
 }
@@ -225,11 +228,11 @@ fn load(args: &RunArgs) -> Result<(Plan, BTreeMap<String, String>), ExitStatus> 
     }
 }
 
-fn write_output(path: &Path, format: Format, value: &Value, quiet: bool) -> ExitStatus {
-    match aigrid_executor::write_file(path, format, &value.batches) {
+fn write_output(location: &Location, format: Format, value: &Value, quiet: bool) -> ExitStatus {
+    match aigrid_executor::write_file(location, format, &value.batches) {
         Ok(rows) => {
             if !quiet {
-                output::note(&format!("wrote {rows} rows to {}\n", path.display()));
+                output::note(&format!("wrote {rows} rows to {location}\n"));
             }
             ExitStatus::Success
         }

@@ -5,7 +5,7 @@ use crate::{Example, Item, Package, Typing};
 /// The `std.io` package.
 pub(crate) const PACKAGE: Package = Package {
     name: "std.io",
-    doc: "Reads and writes tables and tensors: CSV, Parquet, JSON lines and Arrow IPC files.",
+    doc: "Reads and writes tables and tensors: CSV, Parquet, JSON lines and Arrow IPC files. A path is a local file, a directory (every file in it with the format's extension, in name order), or an object-store URL: `s3://bucket/key`, `gs://`, `az://`, `abfs://`, `http(s)://`; a URL ending in `/` reads every object under it. Each store takes its credentials, region and endpoint from the environment, as its SDK does (`AWS_*`, `GOOGLE_*`, `AZURE_*`). A write appears whole or not at all: a local file is renamed into place, an object is uploaded in parts and completed.",
     items: &[
         Item {
             name: "read_arrow",

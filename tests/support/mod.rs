@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use insta_cmd::get_cargo_bin;
 
 pub mod python_ai;
+pub mod s3;
 
 /// Two items, each with one syntax error: a `let` without `=`, and a call missing its `)`.
 pub const TWO_ERRORS: &str = "\
@@ -244,11 +245,12 @@ pub fn try_http_get_with(url: &str, path: &str, headers: &str) -> std::io::Resul
     Ok((status, body.to_string()))
 }
 
-/// What the tests install: pyarrow, and NumPy for its tensors.
-const PACKAGES: [&str; 2] = ["pyarrow==26.0.1", "numpy==2.4.6"];
+/// What the tests install: pyarrow, NumPy for its tensors, and moto's S3 server (with boto3)
+/// for object-store URLs.
+const PACKAGES: [&str; 3] = ["pyarrow==26.0.1", "numpy==2.4.6", "moto[server]==5.2.5"];
 
 /// A Python with pyarrow: a virtual environment under Cargo's target directory, made from
-/// `python3` (or `$AIGRID_PYTHON`) with pyarrow installed from PyPI on first use. `None` only
+/// `python3` (or `$AIGRID_PYTHON`) with [`PACKAGES`] installed from PyPI on first use. `None` only
 /// when there is no Python; a failed install fails the test.
 pub fn python_with_pyarrow() -> Option<PathBuf> {
     let python = std::env::var_os("AIGRID_PYTHON").map_or_else(|| "python3".into(), PathBuf::from);
@@ -260,7 +262,7 @@ pub fn python_with_pyarrow() -> Option<PathBuf> {
     let bin = dir.join(if cfg!(windows) { "Scripts/python.exe" } else { "bin/python" });
     let ready = |bin: &std::path::Path| {
         Command::new(bin)
-            .args(["-c", "import numpy, pyarrow.flight"])
+            .args(["-c", "import numpy, pyarrow.flight, moto.server, boto3"])
             .output()
             .is_ok_and(|o| o.status.success())
     };

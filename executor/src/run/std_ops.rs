@@ -10,6 +10,7 @@ use super::{Driver, Slot};
 use crate::RunError;
 use crate::gather::GatherExec;
 use crate::kernel::Kernel;
+use crate::store::Location;
 use crate::value::Value;
 use crate::write::Format;
 use crate::write_exec::WriteExec;
@@ -29,9 +30,7 @@ impl Driver<'_> {
             }
             "write_csv" | "write_jsonl" | "write_parquet" | "write_arrow" => {
                 // Absolute, so that a cluster worker writes where the run was started.
-                let dst = self.string_arg(node, "dst")?;
-                let path = std::path::absolute(&dst)
-                    .map_err(|error| RunError::Io(format!("`{dst}`: {error}")))?;
+                let location = Location::parse(&self.string_arg(node, "dst")?)?.absolute()?;
                 let format = match op {
                     "write_csv" => Format::Csv,
                     "write_jsonl" => Format::JsonLines,
@@ -39,7 +38,7 @@ impl Driver<'_> {
                     _ => Format::Arrow,
                 };
                 let input = self.physical_input(node, "value").await?;
-                self.pending(ty, Arc::new(WriteExec::new(path, format, input)))
+                self.pending(ty, Arc::new(WriteExec::new(location, format, input)))
             }
             "lower" | "split" | "regex_extract" | "tokenize" => self.text_node(node, op, ty).await,
             "chunk" => {

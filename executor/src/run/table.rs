@@ -18,6 +18,7 @@ use crate::RunError;
 use crate::declared::declare;
 use crate::gather::GatherExec;
 use crate::kernel::{Kernel, nullable};
+use crate::store::{Location, Object};
 
 use crate::value::Value;
 
@@ -60,8 +61,20 @@ impl Driver<'_> {
         ty: &ValueType,
     ) -> Result<LogicalPlan, RunError> {
         let path = self.string_arg(node, "src")?;
-        if !Path::new(&path).exists() {
+        let location = Location::parse(&path)?;
+        if let Location::Path(local) = &location
+            && !local.exists()
+        {
             return Err(RunError::Io(format!("{path}: no such file")));
+        }
+        if let Location::Url(url) = &location
+            && !url.path().ends_with('/')
+        {
+            let object =
+                Object::at(url, self.context.runtime_env().object_store_registry.as_ref())?;
+            if !object.exists().await? {
+                return Err(RunError::Io(format!("{path}: no such object")));
+            }
         }
         let declared = match ty {
             ValueType::Table(Some(schema)) if node.declared => Some(schema.clone()),
@@ -70,7 +83,10 @@ impl Driver<'_> {
         let frame = match op {
             "read_csv" => {
                 let schema = match &declared {
-                    Some(declared) => Some(csv_schema(&path, declared)?),
+                    Some(declared) => {
+                        let header = self.csv_header(&path, &location).await?;
+                        Some(csv_schema(&path, &header, declared)?)
+                    }
                     None => None,
                 };
                 let mut options = CsvReadOptions::new().has_header(true);
@@ -255,12 +271,56 @@ fn extension(path: &str) -> &str {
         .map_or("", |e| &path[path.len() - e.len() - 1..])
 }
 
+/// The longest CSV header line read from an object.
+const LONGEST_HEADER: u64 = 1 << 20;
+
+impl Driver<'_> {
+    /// The header line of the CSV file at `location`; of a directory or a prefix ending in `/`,
+    /// of its first `.csv` file in name order (DataFusion reads them all, in that order).
+    async fn csv_header(&self, path: &str, location: &Location) -> Result<Vec<u8>, RunError> {
+        let io = |e: std::io::Error| RunError::Io(format!("{path}: {e}"));
+        let none = || RunError::Io(format!("{path}: no .csv file in it"));
+        match location {
+            Location::Path(local) => {
+                let file = if local.is_dir() {
+                    let mut names: Vec<_> = std::fs::read_dir(local)
+                        .map_err(io)?
+                        .filter_map(|entry| Some(entry.ok()?.path()))
+                        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "csv"))
+                        .collect();
+                    names.sort();
+                    names.into_iter().next().ok_or_else(none)?
+                } else {
+                    local.clone()
+                };
+                let file = std::fs::File::open(file).map_err(io)?;
+                let mut line = Vec::new();
+                std::io::BufRead::read_until(&mut std::io::BufReader::new(file), b'\n', &mut line)
+                    .map_err(io)?;
+                Ok(line)
+            }
+            Location::Url(url) => {
+                let stores = self.context.runtime_env().object_store_registry.clone();
+                let mut object = Object::at(url, stores.as_ref())?;
+                if url.path().ends_with('/') {
+                    object = object.first_under(".csv").await?.ok_or_else(none)?;
+                }
+                let start = object.read_start(LONGEST_HEADER + 1).await?;
+                match start.iter().position(|b| *b == b'\n') {
+                    Some(end) => Ok(start[..=end].to_vec()),
+                    None if start.len() as u64 <= LONGEST_HEADER => Ok(start.to_vec()),
+                    None => Err(RunError::Data(format!("{path}: the header line is over 1 MiB"))),
+                }
+            }
+        }
+    }
+}
+
 /// The schema to parse a CSV file with: its columns in file order, declared ones with their
 /// declared types (nullable: a missing value is checked afterwards), the others as text.
-fn csv_schema(path: &str, declared: &SchemaRef) -> Result<Schema, RunError> {
-    let file = std::fs::File::open(path).map_err(|e| RunError::Io(format!("{path}: {e}")))?;
+fn csv_schema(path: &str, header: &[u8], declared: &SchemaRef) -> Result<Schema, RunError> {
     let format = datafusion::arrow::csv::reader::Format::default().with_header(true);
-    let (header, _) = format.infer_schema(std::io::BufReader::new(file), Some(0))?;
+    let (header, _) = format.infer_schema(header, Some(0))?;
     let names: Vec<&String> = header.fields().iter().map(|f| f.name()).collect();
     for field in declared.fields() {
         if !names.contains(&field.name()) {
