@@ -91,6 +91,21 @@ fn pipelines_read_and_write_s3_urls_as_they_do_local_files() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("EDSGER"), "{stdout}");
 
+    // An Arrow file written by arrow-rs (64-byte aligned) reads back from the store too.
+    scratch.write(
+        "arrow.ag",
+        "use std.io.{read_arrow}\n\npipeline main(src: path) -> table { id: i64, name: utf8 } {\n    \
+         let people: table { id: i64, name: utf8 } = read_arrow(src)\n    return people\n}\n",
+    );
+    let (code, stdout, stderr) = run(s3.point(&mut scratch.aigridc()).args([
+        "run",
+        "arrow.ag",
+        "--param",
+        "src=s3://lake/out/result.arrow",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("GRACE"), "{stdout}");
+
     // A prefix ending in `/` reads every CSV object under it, as a directory does.
     s3.put("lake", "parts/a.csv", b"id,name\n1,Ada\n");
     s3.put("lake", "parts/b.csv", b"id,name\n2,Grace\n3,Edsger\n");

@@ -563,6 +563,9 @@ impl ExecutionPlan for AiCallExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        if let Some(responses) = &self.call.responses {
+            responses.use_stores(context.runtime_env().object_store_registry.clone());
+        }
         let input = self.input.execute(partition, context)?;
         let (call, tally) = (self.call.clone(), self.tally.clone());
         let size = call.batch_size.max(1);

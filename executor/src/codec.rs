@@ -11,7 +11,6 @@
 //! it, so that the call fails over, and a process that only plans (a coordinator) needs none.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -85,7 +84,7 @@ enum Node {
         constants: serde_json::Map<String, serde_json::Value>,
         timeout_ms: Option<u64>,
         /// Where answers are kept, and the node they belong to.
-        responses: Option<(PathBuf, u32)>,
+        responses: Option<(Location, u32)>,
     },
     Chunk {
         column: String,
@@ -186,7 +185,7 @@ impl AigridCodec {
                 streamed: call.streamed.clone(),
                 constants: call.constants.clone(),
                 timeout_ms: call.timeout.map(|t| t.as_millis() as u64),
-                responses: call.responses.as_ref().map(|r| (r.dir().to_path_buf(), r.node())),
+                responses: call.responses.as_ref().map(|r| (r.dir().clone(), r.node())),
             }
         } else if let Some(exec) = node.downcast_ref::<GatherExec>() {
             match exec.op().as_any().downcast_ref::<Kernel>() {
@@ -426,7 +425,7 @@ mod tests {
             calls: Default::default(),
             null_rows: Default::default(),
             failed_attempts: Default::default(),
-            responses: Some(Responses::new("responses".into(), 7)),
+            responses: Some(Responses::new(std::path::PathBuf::from("responses").into(), 7)),
             reused: Default::default(),
             uncounted: Default::default(),
         };
@@ -446,8 +445,8 @@ mod tests {
         let exec = decoded.downcast_ref::<AiCallExec>().unwrap_or_else(|| panic!("{decoded:?}"));
         assert_eq!(exec.call().bindings[0].endpoint, "grpc://127.0.0.1:1");
         assert_eq!((exec.call().retry, exec.call().on_error_null), (2, false));
-        let responses = exec.call().responses.as_ref().map(|r| (r.dir().to_path_buf(), r.node()));
-        assert_eq!(responses, Some(("responses".into(), 7)));
+        let responses = exec.call().responses.as_ref().map(|r| (r.dir().clone(), r.node()));
+        assert_eq!(responses, Some((std::path::PathBuf::from("responses").into(), 7)));
 
         // A plan naming a built-in AI this process does not offer decodes (a coordinator
         // plans without models); calling it fails, naming it.

@@ -7,9 +7,10 @@
 //! and skips the nodes that only fed kept stages.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::RunError;
+use crate::store::Location;
 
 /// A finished stage whose value is kept in the run's work directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub struct KeptStage {
     /// The node that ended the stage.
     pub node: u32,
     /// Its value, an Arrow IPC file in the work directory.
-    pub file: PathBuf,
+    pub file: Location,
     /// The XXH3-128 of that file.
     pub hash: u128,
     /// Rows of the value.
@@ -30,8 +31,9 @@ pub struct KeptStage {
 /// Records the stages of one run as they finish.
 #[async_trait::async_trait]
 pub trait Journal: Send + Sync + fmt::Debug {
-    /// The run's work directory: the kept stages are in it. It outlives a failed run.
-    fn work_dir(&self) -> &Path;
+    /// The run's work directory (a path, or an object-store URL): the kept stages are in it.
+    /// It outlives a failed run.
+    fn work_dir(&self) -> &Location;
 
     /// The stages an earlier attempt of this run finished (none for a new run).
     fn kept(&self) -> Vec<KeptStage>;

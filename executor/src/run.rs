@@ -71,9 +71,10 @@ pub struct RunOptions {
     /// The most bytes of stage outputs kept in memory for later readers; past it the largest
     /// are written to Arrow IPC files in the work directory. `None`: no limit.
     pub memory_budget: Option<usize>,
-    /// Where spilled stage outputs go (a directory per run inside it, removed at the end);
-    /// `None`: the system's temporary directory.
-    pub work_dir: Option<std::path::PathBuf>,
+    /// Where spilled stage outputs go (a directory per run inside it, removed at the end): a
+    /// path, or on a cluster an object-store URL every worker reaches; `None`: the system's
+    /// temporary directory.
+    pub work_dir: Option<crate::store::Location>,
     /// Runs the stages somewhere else (a cluster) instead of in this process.
     pub remote: Option<Arc<dyn RemoteStages>>,
     /// Records each finished stage, and gives the stages an earlier attempt of the run kept;
@@ -251,7 +252,23 @@ impl<'a> Driver<'a> {
         }
     }
 
+    /// Runs the plan; a work directory at a URL is then removed (kept after a failure with a
+    /// journal), whatever the outcome. A cancelled run leaves its objects behind.
     async fn run(mut self) -> Result<Run, RunError> {
+        let result = self.run_nodes().await;
+        // Values spilled to the work directory go first.
+        self.values.clear();
+        if let Some(work_dir) = &mut self.work_dir {
+            let stores = self.context.runtime_env().object_store_registry.clone();
+            let closed = work_dir.close(stores.as_ref()).await;
+            if result.is_ok() {
+                closed?;
+            }
+        }
+        result
+    }
+
+    async fn run_nodes(&mut self) -> Result<Run, RunError> {
         let mut calls: Vec<(usize, Arc<AiCall>)> = Vec::new();
         let mut streamed: Vec<(usize, Arc<RowCount>)> = Vec::new();
         let observer = self.options.observer.clone();

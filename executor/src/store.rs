@@ -205,6 +205,29 @@ impl Object {
         }))
     }
 
+    /// The schema in the footer of the Arrow IPC file this object is.
+    pub async fn arrow_schema(&self) -> Result<datafusion::arrow::datatypes::Schema, RunError> {
+        use datafusion::arrow::ipc;
+        let bad =
+            |why: String| RunError::Data(format!("{}: not an Arrow IPC file: {why}", self.url));
+        let size = self.store.head(&self.path).await.map_err(|e| self.error(e))?.size;
+        let tail = self
+            .store
+            .get_range(&self.path, size.saturating_sub(10)..size)
+            .await
+            .map_err(|e| self.error(e))?;
+        let tail: [u8; 10] = tail[..].try_into().map_err(|_| bad("too short".into()))?;
+        let footer_len = ipc::reader::read_footer_length(tail).map_err(|e| bad(e.to_string()))?;
+        let start = size
+            .checked_sub(10 + footer_len as u64)
+            .ok_or_else(|| bad("the footer is longer than the file".into()))?;
+        let footer =
+            self.store.get_range(&self.path, start..size - 10).await.map_err(|e| self.error(e))?;
+        let footer = ipc::root_as_footer(&footer).map_err(|e| bad(e.to_string()))?;
+        let schema = footer.schema().ok_or_else(|| bad("its footer has no schema".into()))?;
+        Ok(ipc::convert::fb_to_schema(schema))
+    }
+
     /// Replaces the object with `bytes`, whole or not at all.
     pub async fn write(&self, bytes: Vec<u8>) -> Result<(), RunError> {
         self.store.put(&self.path, bytes.into()).await.map_err(|e| self.error(e))?;
@@ -287,6 +310,17 @@ fn make_store(url: &Url) -> object_store::Result<Arc<dyn ObjectStore>> {
             });
         }
     })
+}
+
+/// Runs `future`, an object store's, to completion from synchronous code on a thread of a
+/// multi-threaded Tokio runtime (a task's or a blocking one), whose IO it uses.
+pub fn wait<T>(
+    future: impl std::future::Future<Output = Result<T, RunError>>,
+) -> Result<T, RunError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
+        Err(_) => Err(RunError::Internal("an object store used outside of a runtime".into())),
+    }
 }
 
 /// How many parts of an upload are sent at once: with parts of 5 MiB, at most 40 MiB wait in

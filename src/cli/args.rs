@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use aigrid_executor::Location;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod cluster;
@@ -37,7 +38,7 @@ pub enum Command {
     /// Bind a pipeline's `ai` requirements and pin the choice in `aigrid.lock`.
     Bind(BindArgs),
     /// Compile, bind and run a pipeline (or run a plan file built by `aigridc build`).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Draw a pipeline's optimised graph (Graphviz dot, Mermaid or JSON).
     Graph(GraphArgs),
     /// Run a discovery server, or list, query, register and remove the cards of grid AIs.
@@ -152,8 +153,8 @@ pub struct RunArgs {
     /// Write the pipeline's result to this file or object-store URL (`.parquet`, `.arrow`,
     /// `.csv`, `.json`) instead of printing it (with `--resume`: by default where the first
     /// attempt was to).
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_parser = parse_location)]
+    pub output: Option<Location>,
     /// After the run, print what each node did: rows, time, AI requests.
     #[arg(long)]
     pub analyze: bool,
@@ -166,9 +167,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = parse_size)]
     pub memory_budget: usize,
     /// Where a run writes what it spills (a directory per run, removed at its end); by default
-    /// the system's temporary directory.
-    #[arg(long, value_name = "DIR")]
-    pub work_dir: Option<PathBuf>,
+    /// the system's temporary directory. With `--cluster`, every worker must reach it: a shared
+    /// filesystem, or an object-store URL (`s3://bucket/prefix`).
+    #[arg(long, value_name = "DIR", value_parser = parse_location)]
+    pub work_dir: Option<Location>,
     /// Print nothing but the result and errors (no progress, no summary).
     #[arg(long, short)]
     pub quiet: bool,
@@ -384,6 +386,11 @@ pub enum OutputFormat {
 
 /// A size in bytes: a number, optionally followed by `B`, `KB`/`KiB`, `MB`/`MiB`, `GB`/`GiB`
 /// (decimal or binary multiples).
+/// A path or an object-store URL.
+fn parse_location(text: &str) -> Result<Location, String> {
+    Location::parse(text).map_err(|e| e.to_string())
+}
+
 fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());

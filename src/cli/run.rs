@@ -50,10 +50,19 @@ pub fn run(args: &RunArgs) -> ExitStatus {
     };
     // A resumed run writes its result where its first attempt was to (unless told otherwise).
     let recorded = journaled.as_ref().map(|run| run.record.output.clone());
-    let output_path =
-        args.output.clone().or(recorded.filter(|o| !o.is_empty()).map(std::path::PathBuf::from));
-    let output_format = match output_path.map(|path| Location::parse(&path.to_string_lossy())) {
-        Some(Ok(location)) => match Format::of(&location) {
+    let output_location = match args.output.clone() {
+        Some(location) => Some(location),
+        None => match recorded.filter(|o| !o.is_empty()).map(|o| Location::parse(&o)) {
+            Some(Ok(location)) => Some(location),
+            Some(Err(error)) => {
+                output::error(&error.to_string());
+                return ExitStatus::Error;
+            }
+            None => None,
+        },
+    };
+    let output_format = match output_location {
+        Some(location) => match Format::of(&location) {
             Some(format) => Some((location, format)),
             None => {
                 output::error(&format!(
@@ -63,10 +72,6 @@ pub fn run(args: &RunArgs) -> ExitStatus {
                 return ExitStatus::Error;
             }
         },
-        Some(Err(error)) => {
-            output::error(&error.to_string());
-            return ExitStatus::Error;
-        }
         None => None,
     };
     let store = ModelStore::from_env();

@@ -2,13 +2,13 @@
 //! `aigridc run --cluster` records a run (or goes on with one, `--resume`) in it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aigrid_cluster::journal::proto::{RunRecord, RunState, StartRunRequest};
 use aigrid_cluster::journal::{Heartbeat, JournalClient, RunJournal};
 use aigrid_cluster::{Access, ClusterError, block_on};
 use aigrid_compiler::Plan;
+use aigrid_executor::Location;
 
 use super::ExitStatus;
 use super::args::{CardsFormat, RunsArgs, StatusArgs};
@@ -41,25 +41,28 @@ impl Journaled {
         access: &Access,
         plan: &Plan,
         params: &BTreeMap<String, String>,
-        work_parent: Option<&PathBuf>,
+        work_parent: Option<&Location>,
         source: &str,
-        output: Option<&PathBuf>,
+        output: Option<&Location>,
     ) -> Result<Journaled, ClusterError> {
-        let parent = work_parent.cloned().unwrap_or_else(std::env::temp_dir);
-        let parent = std::path::absolute(&parent)?;
+        let absolute = |location: Location| {
+            location.absolute().map_err(|e| ClusterError::Io(std::io::Error::other(e.to_string())))
+        };
+        let parent = work_parent.cloned().unwrap_or_else(|| Location::Path(std::env::temp_dir()));
+        let parent = absolute(parent)?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let work_dir = parent.join(format!("aigrid-run-{}-{nanos}", std::process::id()));
+        let work_dir = parent.join(&format!("aigrid-run-{}-{nanos}", std::process::id()));
         let request = StartRunRequest {
             plan: plan.to_json(),
             params: params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            work_dir: work_dir.to_string_lossy().into_owned(),
+            work_dir: work_dir.to_string(),
             source: source.to_string(),
             driver: driver(),
             nodes: u32::try_from(plan.nodes.len()).unwrap_or(u32::MAX),
             output: match output {
-                Some(path) => std::path::absolute(path)?.to_string_lossy().into_owned(),
+                Some(location) => absolute(location.clone())?.to_string(),
                 None => String::new(),
             },
         };

@@ -2,10 +2,11 @@
 //! 127.0.0.1 give byte-identical outputs to the same runs in-process; a worker killed with
 //! SIGKILL in the middle of a run costs a re-run of its tasks, not the run, and not the AI
 //! requests they had made. `auth` has the cluster's token, `faults` corrupt task outputs,
-//! `placement` GPU stages.
+//! `placement` GPU stages, `object_store` a work directory at an S3 URL.
 
 mod auth;
 mod faults;
+mod object_store;
 mod placement;
 #[path = "../support/mod.rs"]
 mod support;

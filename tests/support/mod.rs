@@ -181,6 +181,16 @@ pub const EXAMPLES: [&str; 6] =
 /// that need MiniLM are skipped, saying so, when it is not fetched, unless
 /// `AIGRID_REQUIRE_MODELS=1`. Returns how many examples it compared.
 pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) -> usize {
+    examples_give_the_same_bytes_with(scratch, &EXAMPLES, other, &[])
+}
+
+/// [`examples_give_the_same_bytes`] for `examples`, with `env` set for every run.
+pub fn examples_give_the_same_bytes_with(
+    scratch: &Scratch,
+    examples: &[&str],
+    other: &[&str],
+    env: &[(&str, String)],
+) -> usize {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let minilm = aigrid_builtins::ModelStore::from_env().minilm().is_ok();
     if !minilm {
@@ -194,7 +204,7 @@ pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) -> usize 
         fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
     let mut compared = 0;
-    for example in EXAMPLES {
+    for example in examples {
         let source = format!("examples/{example}.ag");
         if !minilm && fs::read_to_string(root.join(&source)).is_ok_and(|s| s.contains("384")) {
             println!("skipped {example}: MiniLM is not fetched (aigridc models fetch minilm)");
@@ -206,6 +216,7 @@ pub fn examples_give_the_same_bytes(scratch: &Scratch, other: &[&str]) -> usize 
             let written = dir.join("written");
             let result = dir.join("result.arrow");
             let mut command = aigridc();
+            command.envs(env.iter().map(|(k, v)| (k, v)));
             command.current_dir(root).args(["run", "--no-cache", &source, "-q", "--param"]);
             command.arg(format!("out={}", written.display())).arg("-o").arg(&result).args(args);
             let (status, _, stderr) = run(&mut command);

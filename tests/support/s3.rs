@@ -91,7 +91,11 @@ impl S3 {
         let output = self.client(&["list", bucket]).output();
         let output = output.unwrap_or_else(|e| panic!("cannot run the S3 client: {e}"));
         assert!(output.status.success(), "cannot list {bucket}");
-        String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 }
 

@@ -2,11 +2,11 @@
 //! [`RunJournal`] is the executor's [`Journal`] for one run, and [`Heartbeat`] tells the
 //! coordinator that the run's driver is alive.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use aigrid_executor::{Journal, KeptStage, RunError};
+use aigrid_executor::{Journal, KeptStage, Location, RunError};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
@@ -160,7 +160,7 @@ impl JournalClient {
 pub struct RunJournal {
     access: Access,
     run: u64,
-    work_dir: PathBuf,
+    work_dir: Location,
     kept: Vec<KeptStage>,
     /// Connected on first use, inside the run's runtime.
     client: tokio::sync::OnceCell<JournalClient>,
@@ -173,7 +173,9 @@ impl RunJournal {
         RunJournal {
             access: access.clone(),
             run: run.id,
-            work_dir: PathBuf::from(&run.work_dir),
+            // Recorded by `aigridc run` from a path or a URL it parsed.
+            work_dir: Location::parse(&run.work_dir)
+                .unwrap_or_else(|_| Location::Path(PathBuf::from(&run.work_dir))),
             kept,
             client: tokio::sync::OnceCell::new(),
         }
@@ -190,7 +192,7 @@ fn kept_stage(stage: &Stage) -> Option<KeptStage> {
     };
     Some(KeptStage {
         node: stage.node,
-        file: PathBuf::from(&stage.file),
+        file: Location::parse(&stage.file).ok()?,
         hash: u128::from_str_radix(&stage.hash, 16).ok()?,
         rows: stage.rows,
         wrote,
@@ -199,7 +201,7 @@ fn kept_stage(stage: &Stage) -> Option<KeptStage> {
 
 #[async_trait::async_trait]
 impl Journal for RunJournal {
-    fn work_dir(&self) -> &Path {
+    fn work_dir(&self) -> &Location {
         &self.work_dir
     }
 
@@ -222,7 +224,7 @@ impl Journal for RunJournal {
         let record = Stage {
             node: stage.node,
             what: what.to_string(),
-            file: stage.file.to_string_lossy().into_owned(),
+            file: stage.file.to_string(),
             hash: format!("{:032x}", stage.hash),
             rows: stage.rows,
             wrote,

@@ -3,60 +3,91 @@
 //! the intact kept values and skips every node that only fed them.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 
 use aigrid_compiler::{PlanNode, PlanOp};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::ipc::writer::FileWriter;
+use datafusion::arrow::ipc::MetadataVersion;
+use datafusion::arrow::ipc::writer::{FileWriter, IpcWriteOptions};
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use xxhash_rust::xxh3::Xxh3;
 
-use super::cached::{absolute, is_read, is_write};
+use super::cached::{is_read, is_write};
 use super::spill::Spill;
 use super::{Driver, NodeReport, Slot, describe};
 use crate::RunError;
 use crate::cache::file_hash;
 use crate::journal::KeptStage;
+use crate::store::{Location, Object, ObjectSink, wait};
 
 /// Writes a stage's value to `file` and says what to record of it: `None` when a write's
-/// destination cannot be hashed (the stage is then not kept: it runs again on resume).
+/// destination cannot be hashed (an object, or a file gone; the stage is then not kept: it
+/// runs again on resume).
 pub(super) fn keep(
     node: u32,
-    file: PathBuf,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    wrote: Option<PathBuf>,
+    file: Location,
+    stores: &dyn ObjectStoreRegistry,
+    (schema, batches): (&SchemaRef, &[RecordBatch]),
+    wrote: Option<Location>,
 ) -> Result<Option<KeptStage>, RunError> {
-    let hash = write_ipc(&file, schema, batches)?;
     let wrote = match wrote {
-        Some(path) => match file_hash(&path) {
+        Some(Location::Path(path)) => match file_hash(&path) {
             Ok(hash) => Some((path, hash)),
             Err(_) => return Ok(None),
         },
+        Some(Location::Url(_)) => return Ok(None),
         None => None,
     };
+    let hash = write_ipc(&file, stores, schema, batches)?;
     let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
     Ok(Some(KeptStage { node, hash, file, rows, wrote }))
 }
 
-/// Writes `batches` to the Arrow IPC file `path`; the XXH3-128 of what it wrote (as
-/// [`file_hash`] would give it, without reading the file again).
+/// Writes `batches` to the Arrow IPC file at `location` (an object through `stores`); the
+/// XXH3-128 of what it wrote (as [`file_hash`] would give it, without reading it again).
 pub(super) fn write_ipc(
-    path: &Path,
+    location: &Location,
+    stores: &dyn ObjectStoreRegistry,
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u128, RunError> {
-    let io = |e: std::io::Error| RunError::Io(format!("{}: {e}", path.display()));
-    let file = std::fs::File::create(path).map_err(io)?;
-    let hashed = Hashed { inner: std::io::BufWriter::new(file), hasher: Xxh3::new() };
-    let mut writer = FileWriter::try_new(hashed, schema)?;
-    for batch in batches {
-        writer.write(batch)?;
+    let io = |e: std::io::Error| RunError::Io(format!("{location}: {e}"));
+    let encode = |sink: &mut dyn std::io::Write| -> Result<u128, RunError> {
+        let hashed =
+            Hashed { inner: std::io::BufWriter::with_capacity(1 << 20, sink), hasher: Xxh3::new() };
+        // Aligned to 8 bytes, not arrow-rs's default 64: DataFusion infers the schema of an
+        // Arrow file in an object store assuming the 8-byte preamble ("ARROW1" and 2 bytes).
+        let options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?;
+        let mut writer = FileWriter::try_new_with_options(hashed, schema, options)?;
+        for batch in batches {
+            writer.write(batch)?;
+        }
+        writer.finish()?;
+        let mut hashed = writer.into_inner()?;
+        std::io::Write::flush(&mut hashed.inner).map_err(io)?;
+        Ok(hashed.hasher.digest128())
+    };
+    match location {
+        Location::Path(path) => encode(&mut std::fs::File::create(path).map_err(io)?),
+        // Uploaded as it is encoded; the object appears when the upload completes.
+        Location::Url(url) => tokio::task::block_in_place(|| {
+            let mut sink = ObjectSink::create(url, Some(stores))?;
+            let hash = encode(&mut sink)?;
+            sink.finish()?;
+            Ok(hash)
+        }),
     }
-    writer.finish()?;
-    let mut hashed = writer.into_inner()?;
-    std::io::Write::flush(&mut hashed.inner).map_err(io)?;
-    Ok(hashed.hasher.digest128())
+}
+
+/// The content hash of the file at `location` (an object through `stores`).
+fn location_hash(location: &Location, stores: &dyn ObjectStoreRegistry) -> Result<u128, RunError> {
+    match location {
+        Location::Path(path) => file_hash(path),
+        Location::Url(url) => {
+            let bytes = wait(Object::at(url, stores)?.read())?;
+            Ok(xxhash_rust::xxh3::xxh3_128(&bytes))
+        }
+    }
 }
 
 /// A writer that hashes what goes through it.
@@ -87,10 +118,12 @@ pub(super) fn journals(node: &PlanNode) -> bool {
 }
 
 /// Whether `stage`'s files are as the journal recorded them.
-fn intact(stage: &KeptStage) -> bool {
-    let same = |path: &Path, hash: u128| file_hash(path).is_ok_and(|now| now == hash);
-    same(&stage.file, stage.hash)
-        && stage.wrote.as_ref().is_none_or(|(path, hash)| same(path, *hash))
+fn intact(stage: &KeptStage, stores: &dyn ObjectStoreRegistry) -> bool {
+    location_hash(&stage.file, stores).is_ok_and(|now| now == stage.hash)
+        && stage
+            .wrote
+            .as_ref()
+            .is_none_or(|(path, hash)| file_hash(path).is_ok_and(|now| now == *hash))
 }
 
 impl Driver<'_> {
@@ -99,10 +132,11 @@ impl Driver<'_> {
     pub(super) fn plan_resume(&mut self) {
         let Some(journal) = &self.options.journal else { return };
         let count = self.plan.nodes.len();
+        let stores = self.stores();
         self.kept = journal
             .kept()
             .into_iter()
-            .filter(|stage| (stage.node as usize) < count && intact(stage))
+            .filter(|stage| (stage.node as usize) < count && intact(stage, stores.as_ref()))
             .map(|stage| (stage.node, stage))
             .collect();
         if self.kept.is_empty() {
@@ -155,15 +189,17 @@ impl Driver<'_> {
     }
 
     /// Where the journal keeps the value of `node`, if it does, and the file a write wrote.
-    pub(super) fn keeps(&self, node: &PlanNode) -> Option<(PathBuf, Option<PathBuf>)> {
+    pub(super) fn keeps(&self, node: &PlanNode) -> Option<(Location, Option<Location>)> {
         self.options.journal.as_ref()?;
         if !journals(node) {
             return None;
         }
-        let dir = self.work_dir.as_ref()?.path();
-        let file = dir.join(format!("stage-{}.arrow", node.id));
+        let dir = self.work_dir.as_ref()?.location();
+        let file = dir.join(&format!("stage-{}.arrow", node.id));
         let wrote = match is_write(node) {
-            true => Some(absolute(&self.string_arg(node, "dst").ok()?)),
+            true => {
+                Some(Location::parse(&self.string_arg(node, "dst").ok()?).ok()?.absolute().ok()?)
+            }
             false => None,
         };
         Some((file, wrote))
@@ -180,7 +216,8 @@ impl Driver<'_> {
         else {
             return Ok(());
         };
-        if let Some(stage) = keep(node.id, file, schema, batches, wrote)? {
+        let stores = self.stores();
+        if let Some(stage) = keep(node.id, file, stores.as_ref(), (schema, batches), wrote)? {
             journal.finished(&stage, &describe(node)).await?;
             self.kept.insert(node.id, stage);
         }

@@ -124,12 +124,13 @@ impl Driver<'_> {
         let collect = self.collector().collect(plan);
         let journal = self.options.journal.clone().zip(self.keeps(node));
         let (id, what) = (node.id, describe(node));
+        let stores = self.stores();
         let run = async move {
             let (schema, batches) = collect.await?;
             let Some((journal, (file, wrote))) = journal else {
                 return Ok((schema, batches, None));
             };
-            let kept = keep(id, file, &schema, &batches, wrote)?;
+            let kept = keep(id, file, stores.as_ref(), (&schema, &batches), wrote)?;
             if let Some(stage) = &kept {
                 journal.finished(stage, &what).await?;
             }

@@ -106,8 +106,18 @@ impl Driver<'_> {
                 self.context.read_json(&path, options).await?
             }
             "read_arrow" => {
-                let options =
+                let mut options =
                     ArrowReadOptions { file_extension: extension(&path), ..Default::default() };
+                // DataFusion infers the schema of an Arrow file in an object store assuming an
+                // 8-byte preamble; arrow-rs writes 64. The footer says it either way.
+                let schema = match &location {
+                    Location::Url(url) if !url.path().ends_with('/') => {
+                        let stores = self.context.runtime_env().object_store_registry.clone();
+                        Some(Object::at(url, stores.as_ref())?.arrow_schema().await?)
+                    }
+                    _ => None,
+                };
+                options.schema = schema.as_ref();
                 self.context.read_arrow(&path, options).await?
             }
             _ => {
