@@ -21,24 +21,27 @@ impl PythonAi {
 
     /// Starts the AI with more arguments (`--delay`, `--mode`...).
     pub fn start_with(python: &Path, calls: &Path, args: &[&str]) -> PythonAi {
-        let mut child = Command::new(python)
-            .arg(script())
-            .arg("--calls")
-            .arg(calls)
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the Python AI: {e}"));
-        let Some(stdout) = child.stdout.take() else { panic!("no stdout") };
-        let line = std::io::BufReader::new(stdout).lines().next().and_then(Result::ok);
-        let port =
-            line.as_deref().and_then(|l| l.strip_prefix("PORT ")).and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            panic!("the Python AI did not start: {line:?}");
-        };
+        let mut command = Command::new(python);
+        command.arg(script()).arg("--calls").arg(calls).args(args);
+        let (child, port) = spawn_with_port(&mut command, "the Python AI");
         PythonAi { child, port }
     }
+}
+
+/// Starts `command`, a server that prints `PORT <n>` as its first line, and reads the port.
+pub fn spawn_with_port(command: &mut Command, what: &str) -> (Child, u16) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let Some(stdout) = child.stdout.take() else { panic!("no stdout") };
+    let line = std::io::BufReader::new(stdout).lines().next().and_then(Result::ok);
+    let port = line.as_deref().and_then(|l| l.strip_prefix("PORT ")).and_then(|p| p.parse().ok());
+    let Some(port) = port else {
+        let _ = child.kill();
+        panic!("{what} did not start: {line:?}");
+    };
+    (child, port)
 }
 
 impl Drop for PythonAi {

@@ -1,7 +1,7 @@
 //! A local S3 (moto's server, tests/s3/server.py) for the tests of object-store URLs, and a
 //! client of it (tests/s3/client.py, boto3) that checks what aigrid wrote without aigrid.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -20,21 +20,9 @@ impl S3 {
             println!("skipped: no Python (python3 or $AIGRID_PYTHON) to run a local S3");
             return None;
         };
-        let mut child = Command::new(&python)
-            .arg(script("server.py"))
-            .args(buckets)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the S3 server: {e}"));
-        let Some(stdout) = child.stdout.take() else { panic!("no stdout") };
-        let line = std::io::BufReader::new(stdout).lines().next().and_then(Result::ok);
-        let port =
-            line.as_deref().and_then(|l| l.strip_prefix("PORT ")).and_then(|p| p.parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            panic!("the S3 server did not start: {line:?}");
-        };
+        let mut command = Command::new(&python);
+        command.arg(script("server.py")).args(buckets).stdin(Stdio::piped());
+        let (child, port) = super::python_ai::spawn_with_port(&mut command, "the S3 server");
         Some(S3 { child, python, port })
     }
 
