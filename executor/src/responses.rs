@@ -44,7 +44,6 @@ impl Responses {
 
     /// The object of `key`, when the answers are kept in an object store.
     fn object(&self, key: Key) -> Option<Object> {
-        let Location::Url(_) = &self.dir else { return None };
         let Location::Url(url) = self.dir.join(&format!("{}.arrow", key.hex())) else {
             return None;
         };

@@ -258,8 +258,8 @@ impl<'a> Driver<'a> {
         let result = self.run_nodes().await;
         // Values spilled to the work directory go first.
         self.values.clear();
+        let stores = self.stores();
         if let Some(work_dir) = &mut self.work_dir {
-            let stores = self.context.runtime_env().object_store_registry.clone();
             let closed = work_dir.close(stores.as_ref()).await;
             if result.is_ok() {
                 closed?;

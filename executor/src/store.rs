@@ -167,11 +167,11 @@ impl Object {
         }
     }
 
-    /// Whether the object is there.
-    pub async fn exists(&self) -> Result<bool, RunError> {
+    /// The object's size in bytes; `None` when it is not there.
+    pub async fn size(&self) -> Result<Option<u64>, RunError> {
         match self.store.head(&self.path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(error) => Err(self.error(error)),
         }
     }
@@ -182,35 +182,35 @@ impl Object {
         got.bytes().await.map_err(|e| self.error(e))
     }
 
-    /// Up to `limit` bytes from the start of the object.
-    pub async fn read_start(&self, limit: u64) -> Result<bytes::Bytes, RunError> {
-        let size = self.store.head(&self.path).await.map_err(|e| self.error(e))?.size;
+    /// Up to `limit` bytes from the start of the object, which holds `size`.
+    pub async fn read_start(&self, size: u64, limit: u64) -> Result<bytes::Bytes, RunError> {
         self.store.get_range(&self.path, 0..size.min(limit)).await.map_err(|e| self.error(e))
     }
 
     /// The first object (in name order) under this one, a prefix, whose name ends with
-    /// `suffix`.
-    pub async fn first_under(&self, suffix: &str) -> Result<Option<Object>, RunError> {
+    /// `suffix`, and its size.
+    pub async fn first_under(&self, suffix: &str) -> Result<Option<(Object, u64)>, RunError> {
         let listed: Vec<_> =
             self.store.list(Some(&self.path)).try_collect().await.map_err(|e| self.error(e))?;
         let first = listed
             .into_iter()
-            .map(|meta| meta.location)
-            .filter(|path| path.as_ref().ends_with(suffix))
-            .min();
-        Ok(first.map(|path| {
+            .filter(|meta| meta.location.as_ref().ends_with(suffix))
+            .min_by(|a, b| a.location.cmp(&b.location));
+        Ok(first.map(|meta| {
             let mut url = self.url.clone();
-            url.set_path(&format!("/{path}"));
-            Object { url, store: self.store.clone(), path }
+            url.set_path(&format!("/{}", meta.location));
+            (Object { url, store: self.store.clone(), path: meta.location }, meta.size)
         }))
     }
 
-    /// The schema in the footer of the Arrow IPC file this object is.
-    pub async fn arrow_schema(&self) -> Result<datafusion::arrow::datatypes::Schema, RunError> {
+    /// The schema in the footer of the Arrow IPC file this object is, of `size` bytes.
+    pub async fn arrow_schema(
+        &self,
+        size: u64,
+    ) -> Result<datafusion::arrow::datatypes::Schema, RunError> {
         use datafusion::arrow::ipc;
         let bad =
             |why: String| RunError::Data(format!("{}: not an Arrow IPC file: {why}", self.url));
-        let size = self.store.head(&self.path).await.map_err(|e| self.error(e))?.size;
         let tail = self
             .store
             .get_range(&self.path, size.saturating_sub(10)..size)

@@ -67,15 +67,17 @@ impl Driver<'_> {
         {
             return Err(RunError::Io(format!("{path}: no such file")));
         }
-        if let Location::Url(url) = &location
-            && !url.path().ends_with('/')
-        {
-            let object =
-                Object::at(url, self.context.runtime_env().object_store_registry.as_ref())?;
-            if !object.exists().await? {
-                return Err(RunError::Io(format!("{path}: no such object")));
+        // A URL of one object: the object and its size, asked once for what follows.
+        let object = match &location {
+            Location::Url(url) if !url.path().ends_with('/') => {
+                let object = Object::at(url, self.stores().as_ref())?;
+                let Some(size) = object.size().await? else {
+                    return Err(RunError::Io(format!("{path}: no such object")));
+                };
+                Some((object, size))
             }
-        }
+            _ => None,
+        };
         let declared = match ty {
             ValueType::Table(Some(schema)) if node.declared => Some(schema.clone()),
             _ => None,
@@ -84,7 +86,7 @@ impl Driver<'_> {
             "read_csv" => {
                 let schema = match &declared {
                     Some(declared) => {
-                        let header = self.csv_header(&path, &location).await?;
+                        let header = self.csv_header(&path, &location, object).await?;
                         Some(csv_schema(&path, &header, declared)?)
                     }
                     None => None,
@@ -110,12 +112,9 @@ impl Driver<'_> {
                     ArrowReadOptions { file_extension: extension(&path), ..Default::default() };
                 // DataFusion infers the schema of an Arrow file in an object store assuming an
                 // 8-byte preamble; arrow-rs writes 64. The footer says it either way.
-                let schema = match &location {
-                    Location::Url(url) if !url.path().ends_with('/') => {
-                        let stores = self.context.runtime_env().object_store_registry.clone();
-                        Some(Object::at(url, stores.as_ref())?.arrow_schema().await?)
-                    }
-                    _ => None,
+                let schema = match &object {
+                    Some((object, size)) => Some(object.arrow_schema(*size).await?),
+                    None => None,
                 };
                 options.schema = schema.as_ref();
                 self.context.read_arrow(&path, options).await?
@@ -285,9 +284,15 @@ fn extension(path: &str) -> &str {
 const LONGEST_HEADER: u64 = 1 << 20;
 
 impl Driver<'_> {
-    /// The header line of the CSV file at `location`; of a directory or a prefix ending in `/`,
-    /// of its first `.csv` file in name order (DataFusion reads them all, in that order).
-    async fn csv_header(&self, path: &str, location: &Location) -> Result<Vec<u8>, RunError> {
+    /// The header line of the CSV file at `location` (`object` and its size, when it is one);
+    /// of a directory or a prefix ending in `/`, of its first `.csv` file in name order
+    /// (DataFusion reads them all, in that order).
+    async fn csv_header(
+        &self,
+        path: &str,
+        location: &Location,
+        object: Option<(Object, u64)>,
+    ) -> Result<Vec<u8>, RunError> {
         let io = |e: std::io::Error| RunError::Io(format!("{path}: {e}"));
         let none = || RunError::Io(format!("{path}: no .csv file in it"));
         match location {
@@ -310,12 +315,14 @@ impl Driver<'_> {
                 Ok(line)
             }
             Location::Url(url) => {
-                let stores = self.context.runtime_env().object_store_registry.clone();
-                let mut object = Object::at(url, stores.as_ref())?;
-                if url.path().ends_with('/') {
-                    object = object.first_under(".csv").await?.ok_or_else(none)?;
-                }
-                let start = object.read_start(LONGEST_HEADER + 1).await?;
+                let (object, size) = match object {
+                    Some(object) => object,
+                    None => Object::at(url, self.stores().as_ref())?
+                        .first_under(".csv")
+                        .await?
+                        .ok_or_else(none)?,
+                };
+                let start = object.read_start(size, LONGEST_HEADER + 1).await?;
                 match start.iter().position(|b| *b == b'\n') {
                     Some(end) => Ok(start[..=end].to_vec()),
                     None if start.len() as u64 <= LONGEST_HEADER => Ok(start.to_vec()),
