@@ -16,7 +16,8 @@
 //!   output: `BallistaClient::fetch_partition`, file blocks), and with the job (the worker's
 //!   scan and its write of the task output file).
 //!
-//! Run with `cargo bench --bench cluster`.
+//! Run with `cargo bench --bench cluster`; `cargo bench --bench cluster -- transfer` runs only
+//! the sections whose name (`job`, `example`, `dag`, `transfer`) contains the argument.
 
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
@@ -86,6 +87,15 @@ fn one_row() -> Arc<dyn ExecutionPlan> {
     MemorySourceConfig::try_new_exec(&[vec![batch]], schema, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Whether the section `name` runs: the first argument that is not an option (cargo passes
+/// `--bench`) filters them by name, as criterion's does.
+fn wanted(name: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_none_or(|filter| name.contains(&filter))
+}
+
 fn main() {
     let journal = std::env::temp_dir().join(format!("aigrid-bench-journal-{}", std::process::id()));
     let journal = journal.to_string_lossy().into_owned();
@@ -100,11 +110,28 @@ fn main() {
     let cluster =
         Cluster::new(&Access { url: url.clone(), security: Security::default() }, library)
             .unwrap_or_else(|e| panic!("{e}"));
+    if wanted("job") {
+        trivial_job(&runtime, &cluster, &url);
+    }
+    if wanted("example") {
+        example(&url);
+    }
+    if wanted("dag") {
+        dag(&url);
+    }
+    if wanted("transfer") {
+        transfer(&runtime, &cluster);
+    }
+    let _ = std::fs::remove_dir_all(&journal);
+}
+
+/// A one-row job, submit to result, through aigrid and through plain Ballista.
+fn trivial_job(runtime: &tokio::runtime::Runtime, cluster: &Cluster, url: &str) {
     let config = SessionConfig::new_with_ballista();
     let codec = BallistaPhysicalExtensionCodec::default();
     let plain = || async {
         let stream = execute_physical_plan::<PhysicalPlanNode>(
-            url.clone(),
+            url.to_string(),
             &config.ballista_config(),
             one_row(),
             &codec,
@@ -142,7 +169,10 @@ fn main() {
         plain.as_secs_f64() * 1e3,
         (aigrid.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0
     );
+}
 
+/// `examples/churn_features.ag` through `aigridc run`, in-process and on the cluster at `url`.
+fn example(url: &str) {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = std::env::temp_dir().join(format!("aigrid-bench-cluster-{}.csv", std::process::id()));
     let param = format!("out={}", out.display());
@@ -168,7 +198,7 @@ fn main() {
         median(times)
     };
     let local = time(None);
-    let remote = time(Some(&url));
+    let remote = time(Some(url));
     let _ = std::fs::remove_file(&out);
     println!(
         "examples/churn_features.ag, median of {RUNS}: in-process {:.0} ms, on 2 workers {:.0} ms (+{:.0} ms)",
@@ -176,10 +206,6 @@ fn main() {
         remote.as_secs_f64() * 1e3,
         (remote.as_secs_f64() - local.as_secs_f64()) * 1e3
     );
-
-    dag(&url);
-    transfer(&runtime, &cluster);
-    let _ = std::fs::remove_dir_all(&journal);
 }
 
 /// The source of the 10,000-node no-op DAG (as `executor/benches/overhead.rs`).
