@@ -18,6 +18,7 @@ mod metrics;
 mod placement;
 mod tls;
 mod worker;
+mod worker_blocks;
 mod worker_flight;
 mod worker_metrics;
 

@@ -1,6 +1,7 @@
 //! The worker's Arrow Flight server: Ballista's Flight service, which serves task outputs to
 //! other workers and to the run's driver, with each fetch counted, and the worker's Prometheus
-//! metrics at `/metrics` on the same port. It replaces Ballista's own Flight server through
+//! metrics at `/metrics` on the same port. Fetches of whole task output files skip the
+//! service's copies (`worker_blocks`). It replaces Ballista's own Flight server through
 //! `ExecutorProcessConfig::override_arrow_flight_service`, with the same gRPC settings.
 
 use std::pin::Pin;
@@ -13,7 +14,7 @@ use arrow_flight::{
     HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaResult, Ticket,
 };
 use axum::http::header;
-use axum::routing::get;
+use axum::routing::{get, post};
 use ballista_core::error::BallistaError;
 use ballista_core::utils::create_grpc_server;
 use ballista_executor::ArrowFlightServerProvider;
@@ -25,6 +26,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::MAX_MESSAGE;
 use crate::auth::{RequireToken, Token};
 use crate::metrics::CONTENT_TYPE;
+use crate::worker_blocks::{Blocks, DO_ACTION};
 use crate::worker_metrics::{Fetch, WorkerMetrics};
 
 /// The Flight server of a worker that counts into `metrics`; with a `token`, only calls that
@@ -39,17 +41,21 @@ pub fn flight_server(
         let token = token.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let flight = Counted { inner: BallistaFlightService::new(work_dir), metrics };
+            let flight = Counted { inner: BallistaFlightService::new(work_dir.clone()), metrics };
             let scrape = flight.metrics.clone();
+            let flight = FlightServiceServer::new(flight)
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE);
+            let blocks = Blocks { flight: flight.clone(), work_dir, metrics: scrape.clone() };
             let mut services = tonic::service::RoutesBuilder::default();
-            services.add_service(
-                FlightServiceServer::new(flight)
-                    .max_decoding_message_size(MAX_MESSAGE)
-                    .max_encoding_message_size(MAX_MESSAGE),
-            );
+            services.add_service(flight);
             let routes = services
                 .routes()
                 .into_axum_router()
+                .route(
+                    DO_ACTION,
+                    post(move |request: axum::extract::Request| blocks.clone().answer(request)),
+                )
                 .route(
                     "/metrics",
                     get(move || async move {
@@ -81,9 +87,9 @@ struct Counted {
 type Boxed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// Observes a fetch's time when its answer ends (or its client goes away).
-struct FetchTimer {
-    started: Instant,
-    metrics: Arc<WorkerMetrics>,
+pub(crate) struct FetchTimer {
+    pub started: Instant,
+    pub metrics: Arc<WorkerMetrics>,
 }
 
 impl Drop for FetchTimer {
