@@ -97,13 +97,16 @@ fn wanted(name: &str) -> bool {
 }
 
 fn main() {
-    let journal = std::env::temp_dir().join(format!("aigrid-bench-journal-{}", std::process::id()));
-    let journal = journal.to_string_lossy().into_owned();
-    let coordinator = server(&["coordinator", "--listen", "127.0.0.1:0", "--data", &journal]);
+    // The journal and the workers' task outputs (gigabytes, for the transfer), removed at the
+    // end: a killed worker leaves its directory behind.
+    let scratch = std::env::temp_dir().join(format!("aigrid-bench-cluster-{}", std::process::id()));
+    let place = |name: &str| scratch.join(name).to_string_lossy().into_owned();
+    let coordinator =
+        server(&["coordinator", "--listen", "127.0.0.1:0", "--data", &place("journal")]);
     let url = coordinator.1.clone();
-    let _workers = [
-        server(&["worker", "--coordinator", &url, "--slots", "1"]),
-        server(&["worker", "--coordinator", &url, "--slots", "1"]),
+    let workers = [
+        server(&["worker", "--coordinator", &url, "--slots", "1", "--work-dir", &place("w1")]),
+        server(&["worker", "--coordinator", &url, "--slots", "1", "--work-dir", &place("w2")]),
     ];
     let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let library = Library::new(&ModelStore::from_env());
@@ -122,7 +125,8 @@ fn main() {
     if wanted("transfer") {
         transfer(&runtime, &cluster);
     }
-    let _ = std::fs::remove_dir_all(&journal);
+    drop((workers, coordinator));
+    let _ = std::fs::remove_dir_all(&scratch);
 }
 
 /// A one-row job, submit to result, through aigrid and through plain Ballista.
