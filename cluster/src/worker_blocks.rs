@@ -1,7 +1,7 @@
-//! A worker's answer to a fetch of a whole task output file (Ballista's `IO_BLOCK_TRANSPORT`
-//! action), written without copying: the file is mapped, cut at its Arrow IPC messages, and
-//! each piece goes to the socket as it lies in the page cache, behind a gRPC message header
-//! written by hand.
+//! A worker's answer to a fetch of a whole task output (Ballista's `IO_BLOCK_TRANSPORT` action:
+//! a file of its own, or a partition of a sort-shuffle output), written without copying: the
+//! file is mapped, cut at its Arrow IPC messages, and each piece goes to the socket as it lies
+//! in the page cache, behind a gRPC message header written by hand.
 //!
 //! Ballista's Flight service answers the same call with 8 MiB blocks read into fresh buffers
 //! and encoded again by tonic (two copies on the worker), cut anywhere, so that the reader's
@@ -12,12 +12,12 @@
 //! decodes them in place. The answer is the same gRPC stream of `arrow_flight::Result`s, so
 //! every Ballista reader (other workers' shuffle reads, the run's fetches) takes it unchanged.
 //!
-//! Any other call, and any fetch this does not handle (byte ranges, sort-shuffle and index
-//! files, a file that is not an IPC stream, a file that cannot be opened), goes to Ballista's
+//! Any other call, and any fetch this does not handle (byte ranges, index files, a file that is
+//! not made of IPC streams, a file or partition that cannot be found), goes to Ballista's
 //! service as it came, which answers or refuses it as before.
 
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,7 +28,9 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use ballista_core::execution_plans::create_shuffle_path;
-use ballista_core::execution_plans::sort_shuffle::is_sort_shuffle_output;
+use ballista_core::execution_plans::sort_shuffle::{
+    ShuffleIndex, get_index_path, is_sort_shuffle_output,
+};
 use ballista_core::serde::decode_protobuf;
 use ballista_core::serde::scheduler::{Action as BallistaAction, ShuffleFileKind, ShuffleLayout};
 use datafusion::arrow::ipc::root_as_message;
@@ -75,8 +77,8 @@ impl<S: arrow_flight::flight_service_server::FlightService> Blocks<S> {
         // A request body that cannot be read goes on to Ballista's service as an empty one,
         // which refuses it as a malformed call.
         let body = axum::body::to_bytes(body, MAX_REQUEST).await.unwrap_or_default();
-        if let Some(path) = self.whole_file(&body)
-            && let Some(answer) = self.file(path)
+        if let Some(wanted) = self.wanted(&body)
+            && let Some(answer) = self.file(wanted)
         {
             return answer;
         }
@@ -87,9 +89,9 @@ impl<S: arrow_flight::flight_service_server::FlightService> Blocks<S> {
         }
     }
 
-    /// The task output file that `body`, a gRPC `DoAction` request, fetches whole; `None` for
-    /// any other request.
-    fn whole_file(&self, body: &[u8]) -> Option<PathBuf> {
+    /// The task output that `body`, a gRPC `DoAction` request, fetches whole; `None` for any
+    /// other request.
+    fn wanted(&self, body: &[u8]) -> Option<Wanted> {
         let (&[0], rest) = body.split_at_checked(1)? else { return None };
         let (length, message) = rest.split_at_checked(4)?;
         let length = u32::from_be_bytes(length.try_into().ok()?) as usize;
@@ -105,7 +107,7 @@ impl<S: arrow_flight::flight_service_server::FlightService> Blocks<S> {
             stage_id,
             partition_id,
             file_id,
-            layout: ShuffleLayout::Passthrough,
+            layout,
             file_kind: ShuffleFileKind::Data,
             byte_ranges,
             ..
@@ -116,23 +118,38 @@ impl<S: arrow_flight::flight_service_server::FlightService> Blocks<S> {
         if !byte_ranges.is_empty() {
             return None;
         }
+        let sorted = layout == ShuffleLayout::Sort;
         let path =
-            create_shuffle_path(&self.work_dir, &job_id, stage_id, partition_id, file_id, false)
+            create_shuffle_path(&self.work_dir, &job_id, stage_id, partition_id, file_id, sorted)
                 .ok()?;
-        (!is_sort_shuffle_output(&path)).then_some(path)
+        match (sorted, is_sort_shuffle_output(&path)) {
+            (false, false) => Some(Wanted { path, partition: None }),
+            (true, true) => Some(Wanted { path, partition: Some(partition_id) }),
+            _ => None,
+        }
     }
 
-    /// The answer to a fetch of the file at `path`; `None` if it cannot be opened or is not an
-    /// IPC stream.
-    fn file(&self, path: PathBuf) -> Option<Response> {
-        let file = std::fs::File::open(&path).ok()?;
+    /// The answer to a fetch of `wanted`; `None` if its file cannot be opened or is not made of
+    /// IPC streams.
+    fn file(&self, wanted: Wanted) -> Option<Response> {
+        let file = std::fs::File::open(&wanted.path).ok()?;
         // Mapping a file is `unsafe` as its bytes change if the file does.
         // SAFETY: a task output file is written whole before its task reports done, and only
         // fetched after that; it is never written again, only removed with its job, which
         // leaves the mapping intact.
         #[allow(unsafe_code)]
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-        let pieces = pieces(&map)?;
+        let ranges = match wanted.partition {
+            None => vec![0..map.len()],
+            Some(partition) => sorted_ranges(&wanted.path, partition, map.len())?,
+        };
+        let mut all = Vec::new();
+        for range in ranges {
+            let offset = range.start;
+            let within = pieces(map.get(range)?)?;
+            all.extend(within.into_iter().map(|p| p.start + offset..p.end + offset));
+        }
+        let pieces = all;
         let bytes = Bytes::from_owner(map);
         self.metrics.fetches.get_or_create(&Fetch { kind: "do_action" }).inc();
         let timer = FetchTimer { started: Instant::now(), metrics: self.metrics.clone() };
@@ -152,6 +169,27 @@ impl<S: arrow_flight::flight_service_server::FlightService> Blocks<S> {
             .body(Body::new(StreamBody::new(frames)))
             .ok()
     }
+}
+
+/// A task output a fetch asks for whole: a file of its own, or one partition of a sort-shuffle
+/// output (every partition of a task in one file, with an index beside it).
+struct Wanted {
+    path: PathBuf,
+    partition: Option<usize>,
+}
+
+/// The byte ranges of `partition` in the sort-shuffle output at `path`, `length` bytes long, as
+/// Ballista's service sends them: the schema-header stream that starts the file, then the
+/// partition's streams; `None` if the index does not give them.
+fn sorted_ranges(path: &Path, partition: usize, length: usize) -> Option<Vec<Range<usize>>> {
+    let index = ShuffleIndex::read_from_file(&get_index_path(path)).ok()?;
+    if partition >= index.partition_count() {
+        return None;
+    }
+    let header = usize::try_from(index.header_end_offset()).ok()?;
+    let (start, end) = index.get_partition_range(partition);
+    let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+    (header <= start && start <= end && end <= length).then(|| vec![0..header, start..end])
 }
 
 /// The gRPC message header and protobuf field header (`Result.body`, field 1) ahead of
@@ -282,14 +320,23 @@ mod tests {
     }
 
     fn fetch(file_id: Option<u64>, byte_ranges: Vec<ByteRange>) -> Request {
+        fetch_of(ShuffleLayout::Passthrough, 0, file_id, byte_ranges)
+    }
+
+    fn fetch_of(
+        layout: ShuffleLayout,
+        partition_id: usize,
+        file_id: Option<u64>,
+        byte_ranges: Vec<ByteRange>,
+    ) -> Request {
         let action = BallistaAction::FetchPartition {
             job_id: "job".into(),
             stage_id: 1,
-            partition_id: 0,
+            partition_id,
             host: "127.0.0.1".into(),
             port: 0,
             file_id,
-            layout: ShuffleLayout::Passthrough,
+            layout,
             file_kind: ShuffleFileKind::Data,
             byte_ranges,
         };
@@ -348,6 +395,46 @@ mod tests {
         let answer = blocks.answer(fetch(Some(8), vec![])).await;
         let status = answer.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(status.as_deref(), Some("13"), "Internal: the file cannot be opened");
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+
+    #[tokio::test]
+    async fn a_partition_of_a_sort_shuffle_output_is_its_header_stream_and_its_own_streams() {
+        let work_dir = std::env::temp_dir().join(format!("aigrid-sorted-{}", std::process::id()));
+        let work_dir_name = work_dir.to_string_lossy().into_owned();
+        let job = "job".into();
+        let path = create_shuffle_path(&work_dir_name, &job, 1, 0, Some(3), true).unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let (header, first, second) = (stream(&[]), stream(&[10]), stream(&[20, 3 << 20]));
+        std::fs::write(&path, [header.clone(), first.clone(), second.clone()].concat()).unwrap();
+        let mut index = ShuffleIndex::new(2);
+        index.set_offset(0, header.len() as i64);
+        index.set_offset(1, (header.len() + first.len()) as i64);
+        index.set_total_length((header.len() + first.len() + second.len()) as i64);
+        index.write_to_file(&get_index_path(&path)).unwrap();
+        let blocks = Blocks {
+            flight: FlightServiceServer::new(BallistaFlightService::new(work_dir_name.clone())),
+            work_dir: work_dir_name,
+            metrics: Arc::new(WorkerMetrics::default()),
+        };
+
+        let request = fetch_of(ShuffleLayout::Sort, 1, Some(3), vec![]);
+        let (messages, status) = grpc_messages(blocks.clone().answer(request).await).await;
+        assert_eq!(status.as_deref(), Some("0"));
+        let bodies: Vec<Bytes> = messages
+            .iter()
+            .map(|m| arrow_flight::Result::decode(m.clone()).unwrap().body)
+            .collect();
+        assert!(messages.iter().zip(&bodies).all(|(m, b)| m.len() - b.len() == PREFIX));
+        assert_eq!(bodies.concat(), [header, second].concat());
+        // The header stream; the partition's schema and small batch; its 12 MiB batch, alone;
+        // its end-of-stream marker.
+        assert_eq!(bodies.iter().map(Bytes::len).filter(|&n| n == 8).count(), 1);
+        assert_eq!(bodies.len(), 4);
+        // A partition the index does not have is Ballista's to refuse.
+        let answer = blocks.answer(fetch_of(ShuffleLayout::Sort, 2, Some(3), vec![])).await;
+        let status = answer.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(status.as_deref(), Some("11"), "OutOfRange");
         let _ = std::fs::remove_dir_all(&work_dir);
     }
 
