@@ -140,7 +140,7 @@ impl<S: arrow_flight::flight_service_server::FlightService> Blocks<S> {
         #[allow(unsafe_code)]
         let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
         let ranges = match wanted.partition {
-            None => vec![0..map.len()],
+            None => std::iter::once(0..map.len()).collect(),
             Some(partition) => sorted_ranges(&wanted.path, partition, map.len())?,
         };
         let mut all = Vec::new();
