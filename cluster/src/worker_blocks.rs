@@ -7,8 +7,10 @@
 //! and encoded again by tonic (two copies on the worker), cut anywhere, so that the reader's
 //! Arrow decoder copies every message that straddles two blocks and realigns the rest (the
 //! blocks reach it two to five bytes past an aligned address). Here each gRPC message holds
-//! whole IPC messages, and its protobuf header is padded so that they start eight bytes past
-//! the start of the message, where the reader's buffer is aligned: Ballista's reader then
+//! whole IPC messages, so the reader never copies one that straddles two pieces, and its
+//! protobuf header is padded so that they start eight bytes past the start of the message:
+//! where tonic's buffer starts that message at an aligned address (its usual case, not a
+//! guarantee; `benches/cluster.rs` still sees some batches realigned), Ballista's reader
 //! decodes them in place. The answer is the same gRPC stream of `arrow_flight::Result`s, so
 //! every Ballista reader (other workers' shuffle reads, the run's fetches) takes it unchanged.
 //!
@@ -61,8 +63,8 @@ const WHOLE: usize = 15 << 20;
 /// padded to eight bytes, so that they are as aligned as the reader's buffer.
 const PREFIX: usize = 8;
 
-/// The `DoAction` route of a worker: fetches of whole task output files are answered here,
-/// every other call by `flight`.
+/// The `DoAction` route of a worker: fetches of whole task outputs (a file of its own, or a
+/// sort-shuffle partition) are answered here, every other call by `flight`.
 #[derive(Clone)]
 pub(crate) struct Blocks<S> {
     pub flight: FlightServiceServer<S>,
