@@ -151,7 +151,7 @@ fn map<T: Float>(values: &[T], f: impl Fn(&[T], &mut [T]) + Sync) -> Vec<T> {
 }
 
 /// The strides of `shape` read as `out`'s shape: 0 along broadcast dimensions.
-fn strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+pub(crate) fn strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let mut strides = vec![0; out.len()];
     let mut step = 1;
     for (i, &n) in shape.iter().enumerate().rev() {

@@ -34,7 +34,7 @@ pub enum Step {
 }
 
 /// Checks that every step reads an input of `inputs` or an earlier step.
-fn check(steps: &[Step], inputs: usize) -> Result<(), KernelError> {
+pub(crate) fn check(steps: &[Step], inputs: usize) -> Result<(), KernelError> {
     if inputs == 0 {
         return Err(KernelError::Shape("a fused chain needs an input".into()));
     }

@@ -16,36 +16,49 @@ macro_rules! each {
 
 /// The same elements in another shape with as many elements; the buffer is shared.
 pub fn reshape(x: &Tensor, shape: &[usize]) -> Result<Tensor, KernelError> {
-    let (from, to) = (x.shape().iter().product::<usize>(), shape.iter().product::<usize>());
-    if from != to {
+    check_reshape(x.shape(), shape)?;
+    Tensor::new(shape.to_vec(), x.data().clone())
+}
+
+/// Checks that `from` and `to` have as many elements.
+pub(crate) fn check_reshape(from: &[usize], to: &[usize]) -> Result<(), KernelError> {
+    let (count, wanted) = (from.iter().product::<usize>(), to.iter().product::<usize>());
+    if count != wanted {
         return Err(KernelError::Shape(format!(
-            "cannot reshape {:?} ({from} elements) to {shape:?} ({to})",
-            x.shape()
+            "cannot reshape {from:?} ({count} elements) to {to:?} ({wanted})"
         )));
     }
-    Tensor::new(shape.to_vec(), x.data().clone())
+    Ok(())
 }
 
 /// The axes of `x` reordered: axis `i` of the result is axis `permutation[i]` of `x`.
 pub fn transpose(x: &Tensor, permutation: &[usize]) -> Result<Tensor, KernelError> {
-    let rank = x.shape().len();
+    let (shape, read) = permuted(x.shape(), permutation)?;
+    let data = each!(x.data(), v => permute(v, &shape, &read).into());
+    Tensor::new(shape, data)
+}
+
+/// The shape of `shape` with its axes reordered by `permutation`, and the strides at which
+/// the result's axes read the input.
+pub(crate) fn permuted(
+    shape: &[usize],
+    permutation: &[usize],
+) -> Result<(Vec<usize>, Vec<usize>), KernelError> {
+    let rank = shape.len();
     let mut seen = vec![false; rank];
     let valid = permutation.len() == rank
         && permutation.iter().all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
     if !valid {
         return Err(KernelError::Shape(format!(
-            "{permutation:?} is not a permutation of the {rank} axes of {:?}",
-            x.shape()
+            "{permutation:?} is not a permutation of the {rank} axes of {shape:?}"
         )));
     }
-    let shape: Vec<usize> = permutation.iter().map(|&a| x.shape()[a]).collect();
+    let out: Vec<usize> = permutation.iter().map(|&a| shape[a]).collect();
     let mut strides = vec![1; rank];
     for i in (0..rank.saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * x.shape()[i + 1];
+        strides[i] = strides[i + 1] * shape[i + 1];
     }
-    let read: Vec<usize> = permutation.iter().map(|&a| strides[a]).collect();
-    let data = each!(x.data(), v => permute(v, &shape, &read).into());
-    Tensor::new(shape, data)
+    Ok((out, permutation.iter().map(|&a| strides[a]).collect()))
 }
 
 /// The elements at each index of `shape`, in order, read at the offsets `strides` give.
@@ -75,38 +88,12 @@ fn permute<T: Copy>(values: &[T], shape: &[usize], strides: &[usize]) -> Vec<T> 
 
 /// `tensors` joined along `axis`; their other dimensions and element types agree.
 pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor, KernelError> {
+    let parts: Vec<(&[usize], &str)> =
+        tensors.iter().map(|t| (t.shape(), t.data().dtype())).collect();
+    let shape = concat_shape(&parts, axis)?;
     let Some(first) = tensors.first() else {
         return Err(KernelError::Shape("concat needs a tensor".into()));
     };
-    let rank = first.shape().len();
-    if axis >= rank {
-        return Err(KernelError::Shape(format!("axis {axis} of tensors with {rank} axes")));
-    }
-    let mut shape = first.shape().to_vec();
-    shape[axis] = 0;
-    for t in tensors {
-        let same = t.shape().len() == rank
-            && t.shape()
-                .iter()
-                .zip(first.shape())
-                .enumerate()
-                .all(|(d, (a, b))| d == axis || a == b);
-        if !same {
-            return Err(KernelError::Shape(format!(
-                "concat along axis {axis} of shapes {:?} and {:?}",
-                first.shape(),
-                t.shape()
-            )));
-        }
-        if t.data().dtype() != first.data().dtype() {
-            return Err(KernelError::Type(format!(
-                "concat of {} and {} tensors",
-                first.data().dtype(),
-                t.data().dtype()
-            )));
-        }
-        shape[axis] += t.shape()[axis];
-    }
     let outer: usize = shape[..axis].iter().product();
     let inner: usize = shape[axis + 1..].iter().product();
     let blocks: Vec<usize> = tensors.iter().map(|t| t.shape()[axis] * inner).collect();
@@ -127,6 +114,36 @@ pub fn concat(tensors: &[&Tensor], axis: usize) -> Result<Tensor, KernelError> {
     Tensor::new(shape, data)
 }
 
+/// The shape of the parts (shape and element type each) joined along `axis`, checked.
+pub(crate) fn concat_shape(
+    parts: &[(&[usize], &str)],
+    axis: usize,
+) -> Result<Vec<usize>, KernelError> {
+    let Some(&(first, dtype)) = parts.first() else {
+        return Err(KernelError::Shape("concat needs a tensor".into()));
+    };
+    let rank = first.len();
+    if axis >= rank {
+        return Err(KernelError::Shape(format!("axis {axis} of tensors with {rank} axes")));
+    }
+    let mut shape = first.to_vec();
+    shape[axis] = 0;
+    for &(part, part_dtype) in parts {
+        let same = part.len() == rank
+            && part.iter().zip(first).enumerate().all(|(d, (a, b))| d == axis || a == b);
+        if !same {
+            return Err(KernelError::Shape(format!(
+                "concat along axis {axis} of shapes {first:?} and {part:?}"
+            )));
+        }
+        if part_dtype != dtype {
+            return Err(KernelError::Type(format!("concat of {dtype} and {part_dtype} tensors")));
+        }
+        shape[axis] += part[axis];
+    }
+    Ok(shape)
+}
+
 /// For each of `outer` blocks, the next block of each part, in order.
 fn join<T: Copy>(parts: &[&[T]], outer: usize, blocks: &[usize]) -> Vec<T> {
     let mut out = Vec::with_capacity(outer * blocks.iter().sum::<usize>());
@@ -140,17 +157,7 @@ fn join<T: Copy>(parts: &[&[T]], outer: usize, blocks: &[usize]) -> Vec<T> {
 
 /// Entries `start..end` of `axis`; along the first axis the buffer is shared.
 pub fn slice(x: &Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor, KernelError> {
-    let shape = x.shape();
-    let Some(&n) = shape.get(axis) else {
-        return Err(KernelError::Shape(format!("axis {axis} of a tensor of shape {shape:?}")));
-    };
-    if start > end || end > n {
-        return Err(KernelError::Shape(format!("slice {start}..{end} of an axis of {n} entries")));
-    }
-    let outer: usize = shape[..axis].iter().product();
-    let inner: usize = shape[axis + 1..].iter().product();
-    let mut out_shape = shape.to_vec();
-    out_shape[axis] = end - start;
+    let Sliced { outer, n, inner, shape } = sliced(x.shape(), axis, start, end)?;
     let data = if outer == 1 {
         each!(x.data(), v => v.slice(start * inner, (end - start) * inner))
     } else {
@@ -162,5 +169,36 @@ pub fn slice(x: &Tensor, axis: usize, start: usize, end: usize) -> Result<Tensor
             out.into()
         })
     };
-    Tensor::new(out_shape, data)
+    Tensor::new(shape, data)
+}
+
+/// A slice of an axis: the tensor seen as `[outer, n, inner]` around it, and the result's shape.
+pub(crate) struct Sliced {
+    pub outer: usize,
+    pub n: usize,
+    pub inner: usize,
+    pub shape: Vec<usize>,
+}
+
+/// Checks a slice `start..end` of `axis` of a tensor of `shape`.
+pub(crate) fn sliced(
+    shape: &[usize],
+    axis: usize,
+    start: usize,
+    end: usize,
+) -> Result<Sliced, KernelError> {
+    let Some(&n) = shape.get(axis) else {
+        return Err(KernelError::Shape(format!("axis {axis} of a tensor of shape {shape:?}")));
+    };
+    if start > end || end > n {
+        return Err(KernelError::Shape(format!("slice {start}..{end} of an axis of {n} entries")));
+    }
+    let mut out = shape.to_vec();
+    out[axis] = end - start;
+    Ok(Sliced {
+        outer: shape[..axis].iter().product(),
+        n,
+        inner: shape[axis + 1..].iter().product(),
+        shape: out,
+    })
 }

@@ -10,6 +10,7 @@
 //! [`concat()`], [`slice()`]). Text: [`lower`], [`split`], [`regex_extract`] and [`chunk`] over
 //! Arrow string columns, and feature hashing of texts ([`hash_vectorize`]).
 
+pub mod cuda;
 mod elementwise;
 mod float;
 mod fused;

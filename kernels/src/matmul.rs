@@ -11,34 +11,51 @@ const PARALLEL_MIN: usize = 1 << 18;
 /// `f64`): the product of the last two dimensions, over leading batch dimensions that broadcast
 /// as NumPy's `matmul` does (`[B, M, K] @ [K, N]` multiplies each of the `B` matrices by `b`).
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
+    let MatmulShape { shape, pairs, m, k, n } = matmul_shape(a.shape(), b.shape())?;
+    let Some(pairs) = pairs else {
+        return multiply(a, b, (m, k, n), false);
+    };
+    match (a.data(), b.data()) {
+        (Data::F32(x), Data::F32(y)) => Tensor::f32(shape, batched(x, y, &pairs, (m, k, n))),
+        (Data::F64(x), Data::F64(y)) => Tensor::f64(shape, batched(x, y, &pairs, (m, k, n))),
+        (x, y) => Err(type_error(x.dtype(), y.dtype())),
+    }
+}
+
+/// The shapes of a product `a @ b`, checked.
+pub(crate) struct MatmulShape {
+    /// The product's shape.
+    pub shape: Vec<usize>,
+    /// For a batched product, the matrix of `a` and of `b` behind each matrix of the result;
+    /// `None` for two matrices.
+    pub pairs: Option<Vec<(usize, usize)>>,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+/// Checks the shapes of `a @ b` and says how the product is formed.
+pub(crate) fn matmul_shape(a: &[usize], b: &[usize]) -> Result<MatmulShape, KernelError> {
     let (Some((batch_a, &[m, k])), Some((batch_b, &[k2, n]))) =
-        (a.shape().split_last_chunk::<2>(), b.shape().split_last_chunk::<2>())
+        (a.split_last_chunk::<2>(), b.split_last_chunk::<2>())
     else {
         return Err(KernelError::Shape(format!(
-            "matmul takes tensors of at least two dimensions, not shapes {:?} and {:?}",
-            a.shape(),
-            b.shape()
+            "matmul takes tensors of at least two dimensions, not shapes {a:?} and {b:?}"
         )));
     };
     if k != k2 {
         return Err(KernelError::Shape(format!(
-            "matmul of {:?} and {:?}: the inner dimensions differ ({k} and {k2})",
-            a.shape(),
-            b.shape()
+            "matmul of {a:?} and {b:?}: the inner dimensions differ ({k} and {k2})"
         )));
     }
     if batch_a.is_empty() && batch_b.is_empty() {
-        return multiply(a, b, (m, k, n), false);
+        return Ok(MatmulShape { shape: vec![m, n], pairs: None, m, k, n });
     }
     let batch = crate::elementwise::broadcast_shape(batch_a, batch_b)?;
     let pairs = batch_pairs(&batch, batch_a, batch_b);
     let mut shape = batch;
     shape.extend([m, n]);
-    match (a.data(), b.data()) {
-        (Data::F32(x), Data::F32(y)) => Tensor::f32(shape, batched(x, y, &pairs, (m, k, n))),
-        (Data::F64(x), Data::F64(y)) => Tensor::f64(shape, batched(x, y, &pairs, (m, k, n))),
-        (x, y) => Err(type_error(x, y)),
-    }
+    Ok(MatmulShape { shape, pairs: Some(pairs), m, k, n })
 }
 
 /// For each matrix of a broadcast batch of shape `batch`, the index of the matrix of `a`
@@ -96,11 +113,9 @@ fn batched<T: crate::float::Float>(
     out
 }
 
-fn type_error(x: &Data, y: &Data) -> KernelError {
+pub(crate) fn type_error(x: &str, y: &str) -> KernelError {
     KernelError::Type(format!(
-        "matmul needs two float tensors of one element type, not {} and {}",
-        x.dtype(),
-        y.dtype()
+        "matmul needs two float tensors of one element type, not {x} and {y}"
     ))
 }
 
@@ -126,7 +141,7 @@ fn multiply(
     match (a.data(), b.data()) {
         (Data::F32(x), Data::F32(y)) => Tensor::f32(vec![m, n], product(x, y, m, k, n, transposed)),
         (Data::F64(x), Data::F64(y)) => Tensor::f64(vec![m, n], product(x, y, m, k, n, transposed)),
-        (x, y) => Err(type_error(x, y)),
+        (x, y) => Err(type_error(x.dtype(), y.dtype())),
     }
 }
 

@@ -23,7 +23,7 @@ pub enum Reduce {
 }
 
 /// `x` seen as `[outer, n, inner]` around `axis`.
-fn split(shape: &[usize], axis: usize) -> Result<(usize, usize, usize), KernelError> {
+pub(crate) fn split(shape: &[usize], axis: usize) -> Result<(usize, usize, usize), KernelError> {
     if axis >= shape.len() {
         return Err(KernelError::Shape(format!(
             "axis {axis} of a tensor of shape {shape:?}, which has {} axes",
@@ -137,8 +137,8 @@ fn rows_into<T: Float>(x: &[T], width: usize, out: &mut [T], f: impl Fn(&[T], &m
     }
 }
 
-fn last_axis(x: &Tensor, what: &str) -> Result<usize, KernelError> {
-    x.shape()
+pub(crate) fn last_axis(shape: &[usize], what: &str) -> Result<usize, KernelError> {
+    shape
         .last()
         .copied()
         .ok_or_else(|| KernelError::Shape(format!("{what} needs a tensor with at least one axis")))
@@ -147,7 +147,7 @@ fn last_axis(x: &Tensor, what: &str) -> Result<usize, KernelError> {
 /// Softmax over the last axis, computed as `exp(x - max) / sum`, so large values do not
 /// overflow.
 pub fn softmax(x: &Tensor) -> Result<Tensor, KernelError> {
-    let width = last_axis(x, "softmax")?;
+    let width = last_axis(x.shape(), "softmax")?;
     fn run<T: Float>(row: &[T], out: &mut [T]) {
         let max = row.iter().copied().fold(None, |m: Option<T>, v| match m {
             Some(m) if m >= v => Some(m),
@@ -168,7 +168,7 @@ pub fn softmax(x: &Tensor) -> Result<Tensor, KernelError> {
 
 /// Each row of the last axis divided by its Euclidean norm (a zero row stays zero).
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor, KernelError> {
-    let width = last_axis(x, "l2_normalize")?;
+    let width = last_axis(x.shape(), "l2_normalize")?;
     map_rows(x, width, "l2_normalize", normalize_row::<f32>, normalize_row::<f64>)
 }
 
@@ -219,11 +219,16 @@ fn map_rows(
 /// The cosine similarity of every row of `a` (`[N, D]`) with every row of `b` (`[M, D]`):
 /// `[N, M]`.
 pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> {
-    let (&[_, d], &[_, d2]) = (a.shape(), b.shape()) else {
+    cosine_shape(a.shape(), b.shape())?;
+    let (a, b) = (l2_normalize(a)?, l2_normalize(b)?);
+    crate::matmul::matmul_transposed(&a, &b)
+}
+
+/// The rows of `a`, of `b` and their length, for a cosine similarity, checked.
+pub(crate) fn cosine_shape(a: &[usize], b: &[usize]) -> Result<(usize, usize, usize), KernelError> {
+    let (&[n, d], &[m, d2]) = (a, b) else {
         return Err(KernelError::Shape(format!(
-            "cosine_similarity takes two matrices, not shapes {:?} and {:?}",
-            a.shape(),
-            b.shape()
+            "cosine_similarity takes two matrices, not shapes {a:?} and {b:?}"
         )));
     };
     if d != d2 {
@@ -231,21 +236,26 @@ pub fn cosine_similarity(a: &Tensor, b: &Tensor) -> Result<Tensor, KernelError> 
             "cosine_similarity of rows of {d} and {d2} elements"
         )));
     }
-    let (a, b) = (l2_normalize(a)?, l2_normalize(b)?);
-    crate::matmul::matmul_transposed(&a, &b)
+    Ok((n, m, d))
+}
+
+/// The row length of `x` and the shape of its top `k`, checked.
+pub(crate) fn topk_shape(x: &[usize], k: usize) -> Result<(usize, Vec<usize>), KernelError> {
+    let width = last_axis(x, "topk")?;
+    if k > width {
+        return Err(KernelError::Shape(format!("topk of {k} in rows of {width}")));
+    }
+    let mut shape = x.to_vec();
+    if let Some(last) = shape.last_mut() {
+        *last = k;
+    }
+    Ok((width, shape))
 }
 
 /// The `k` largest values of each row of the last axis, largest first (ties: the lower index
 /// first), and their indices (`i64`).
 pub fn topk(x: &Tensor, k: usize) -> Result<(Tensor, Tensor), KernelError> {
-    let width = last_axis(x, "topk")?;
-    if k > width {
-        return Err(KernelError::Shape(format!("topk of {k} in rows of {width}")));
-    }
-    let mut shape = x.shape().to_vec();
-    if let Some(last) = shape.last_mut() {
-        *last = k;
-    }
+    let (width, shape) = topk_shape(x.shape(), k)?;
     fn run<T: Float>(x: &[T], width: usize, k: usize) -> (Vec<T>, Vec<i64>) {
         let rows = x.len().checked_div(width).unwrap_or(0);
         let mut values = Vec::with_capacity(rows * k);

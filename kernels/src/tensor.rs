@@ -40,6 +40,9 @@ pub enum KernelError {
     /// An operation on an element type it does not support.
     #[error("{0}")]
     Type(String),
+    /// The GPU failed, or there is no GPU to use (the reason says which).
+    #[error("GPU: {0}")]
+    Device(String),
     /// An argument out of its range: a bad pattern, a separator that is empty.
     #[error("{0}")]
     Argument(String),
