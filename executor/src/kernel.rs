@@ -17,6 +17,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use crate::RunError;
 use crate::gather::Gathered;
 
+mod gpu;
 mod integers;
 
 /// A tensor operation of `std.tensor`.
@@ -120,6 +121,9 @@ impl TensorOp {
     }
 
     fn run_native(&self, inputs: &[Tensor]) -> Result<Tensor, RunError> {
+        if let Some(result) = gpu::run(self, inputs) {
+            return Ok(result);
+        }
         let input = |i: usize| {
             inputs.get(i).ok_or_else(|| RunError::Internal("a tensor input is missing".into()))
         };
