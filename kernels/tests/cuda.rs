@@ -19,6 +19,52 @@ use aigrid_kernels::{
     transpose, unary,
 };
 
+/// The NVIDIA wheel of NVRTC, the CUDA release of the GPU machines (13.0).
+const NVRTC_WHEEL: &str = "nvidia-cuda-nvrtc==13.0.88";
+
+/// NVRTC needs no device, so the kernels' source compiles on every machine with Python: with
+/// the system's NVRTC, else with [`NVRTC_WHEEL`] from PyPI, unpacked under Cargo's target
+/// directory and loaded from there (CUDA then finds it loaded by its name).
+#[test]
+fn the_kernels_compile_with_nvrtc() {
+    if aigrid_kernels::cuda::compile_kernels().is_ok() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("nvrtc");
+    let lib = dir.join("nvidia/cu13/lib");
+    if !lib.join("libnvrtc.so.13").exists() {
+        let python = std::env::var("AIGRID_PYTHON").unwrap_or_else(|_| "python3".into());
+        let run = |args: &[&str]| {
+            let output = std::process::Command::new(&python).args(args).output();
+            output.map(|o| (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned()))
+        };
+        let Ok((true, _)) = run(&["--version"]) else {
+            eprintln!("skipped: no Python to install NVRTC with");
+            return;
+        };
+        let wheels = dir.join("wheel");
+        let wheels = wheels.to_string_lossy();
+        let (done, why) =
+            run(&["-m", "pip", "download", "--quiet", "--no-deps", "-d", &wheels, NVRTC_WHEEL])
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(done, "cannot download {NVRTC_WHEEL}: {why}");
+        let script = format!(
+            "import glob, zipfile; zipfile.ZipFile(glob.glob('{wheels}/*.whl')[0]).extractall('{}')",
+            dir.to_string_lossy()
+        );
+        let (done, why) = run(&["-c", &script]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(done, "cannot unpack NVRTC: {why}");
+    }
+    for name in ["libnvrtc-builtins.so.13.0", "libnvrtc.so.13"] {
+        // SAFETY: NVIDIA's NVRTC libraries, whose initialisers only set up the library.
+        #[allow(unsafe_code)]
+        let library = unsafe { libloading::Library::new(lib.join(name)) };
+        // Kept loaded for the rest of the process.
+        std::mem::forget(library.unwrap_or_else(|e| panic!("{name}: {e}")));
+    }
+    aigrid_kernels::cuda::compile_kernels().unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The GPU, or `None` after printing why there is none.
 fn gpu() -> Option<std::sync::Arc<Gpu>> {
     match Gpu::shared() {
