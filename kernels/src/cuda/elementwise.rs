@@ -1,7 +1,7 @@
 //! Elementwise operations on the GPU: functions, `scale`, arithmetic with NumPy broadcasting,
 //! and fused chains generated as one kernel.
 
-use cudarc::driver::{CudaSlice, PushKernelArg};
+use cudarc::driver::{CudaSlice, DeviceRepr, PushKernelArg};
 
 use super::tensor::{Element, GpuData, GpuTensor};
 use super::{Gpu, SOURCE, over_elements};
@@ -47,50 +47,34 @@ impl Gpu {
     /// `op` of every element of `x` (a float tensor).
     pub fn unary(&self, op: Unary, x: &GpuTensor) -> Result<GpuTensor, KernelError> {
         let refuse = format!("{op:?} needs a float tensor, not i64");
-        on_floats!(&*x.data, refuse, v => self.unary_of(v, &x.shape, unary_code(op)))
-    }
-
-    fn unary_of<T: Element>(
-        &self,
-        x: &CudaSlice<T>,
-        shape: &[usize],
-        op: i32,
-    ) -> Result<GpuTensor, KernelError> {
-        let n = x.len();
-        let mut out = self.output::<T>(n)?;
-        if n > 0 {
-            let function = self.function(&format!("unary_{}", T::SUFFIX))?;
-            let count = n as u64;
-            let mut args = self.stream.launch_builder(&function);
-            args.arg(x).arg(&mut out).arg(&count).arg(&op);
-            self.launch(args, over_elements(n))?;
-        }
-        Ok(GpuTensor::new(shape.to_vec(), T::wrap(out)))
+        on_floats!(&*x.data, refuse, v => self.map_of("unary", v, &x.shape, unary_code(op)))
     }
 
     /// `x * factor`.
     pub fn scale(&self, x: &GpuTensor, factor: f64) -> Result<GpuTensor, KernelError> {
         let refuse = "scale needs a float tensor, not i64".to_owned();
         match &*x.data {
-            GpuData::F32(v) => self.scale_of(v, &x.shape, factor as f32),
-            GpuData::F64(v) => self.scale_of(v, &x.shape, factor),
+            GpuData::F32(v) => self.map_of("scale", v, &x.shape, factor as f32),
+            GpuData::F64(v) => self.map_of("scale", v, &x.shape, factor),
             GpuData::I64(_) => Err(KernelError::Type(refuse)),
         }
     }
 
-    fn scale_of<T: Element>(
+    /// Runs the elementwise kernel `name`, `(x, out, n, extra)`, over every element of `x`.
+    fn map_of<T: Element, A: DeviceRepr>(
         &self,
+        name: &str,
         x: &CudaSlice<T>,
         shape: &[usize],
-        factor: T,
+        extra: A,
     ) -> Result<GpuTensor, KernelError> {
         let n = x.len();
         let mut out = self.output::<T>(n)?;
         if n > 0 {
-            let function = self.function(&format!("scale_{}", T::SUFFIX))?;
+            let function = self.function(&format!("{name}_{}", T::SUFFIX))?;
             let count = n as u64;
             let mut args = self.stream.launch_builder(&function);
-            args.arg(x).arg(&mut out).arg(&count).arg(&factor);
+            args.arg(x).arg(&mut out).arg(&count).arg(&extra);
             self.launch(args, over_elements(n))?;
         }
         Ok(GpuTensor::new(shape.to_vec(), T::wrap(out)))

@@ -53,8 +53,7 @@ impl Gpu {
     {
         let count = shape.iter().product::<usize>();
         if m == 0 || n == 0 || k == 0 {
-            let zeros = self.stream.alloc_zeros::<T>(count).map_err(|e| failed("allocating", e))?;
-            return Ok(GpuTensor::new(shape, T::wrap(zeros)));
+            return Ok(GpuTensor::new(shape, T::wrap(self.zeros(count)?)));
         }
         let mut out = self.output::<T>(count)?;
         let gemm = GemmConfig {
@@ -137,9 +136,7 @@ impl Gpu {
     {
         let shape = vec![rows_a, rows_b];
         if rows_a == 0 || rows_b == 0 || d == 0 {
-            let zeros = self.stream.alloc_zeros::<T>(rows_a * rows_b);
-            let zeros = zeros.map_err(|e| failed("allocating", e))?;
-            return Ok(GpuTensor::new(shape, T::wrap(zeros)));
+            return Ok(GpuTensor::new(shape, T::wrap(self.zeros(rows_a * rows_b)?)));
         }
         let mut out = self.output::<T>(rows_a * rows_b)?;
         // c^T = b a^T: `b` stored row-major is b^T column-major, so it is read transposed.

@@ -174,14 +174,23 @@ impl Gpu {
         unsafe { args.launch(config) }.map(drop).map_err(|e| failed("a kernel launch", e))
     }
 
-    /// A buffer of `len` elements that a kernel is about to write in full.
+    /// A buffer of `len` elements for a kernel to write.
     fn output<T: DeviceRepr>(&self, len: usize) -> Result<CudaSlice<T>, KernelError> {
         if len == 0 {
             return self.stream.null().map_err(|e| failed("allocating GPU memory", e));
         }
-        // SAFETY: the caller launches a kernel that writes every element before anything
-        // reads the buffer.
+        // SAFETY: the caller launches a kernel that writes every element it will read back
+        // before anything reads it (a reduction's index buffer, which a sum leaves unwritten,
+        // is dropped unread).
         unsafe { self.stream.alloc::<T>(len) }.map_err(|e| failed("allocating GPU memory", e))
+    }
+
+    /// `len` zeros: the result of a product over an empty dimension.
+    fn zeros<T: DeviceRepr + cudarc::driver::ValidAsZeroBits>(
+        &self,
+        len: usize,
+    ) -> Result<CudaSlice<T>, KernelError> {
+        self.stream.alloc_zeros::<T>(len).map_err(|e| failed("allocating GPU memory", e))
     }
 
     /// A small array of sizes in device memory (shapes and strides for a kernel).
