@@ -9,6 +9,7 @@
 mod build;
 mod error;
 mod expr;
+mod fast_path;
 mod grammar;
 mod prescan;
 
@@ -45,6 +46,11 @@ impl Parsed {
 
 /// Parses `text`, the contents of file `file`. Never panics; every problem is a diagnostic.
 pub fn parse(file: FileId, text: &str) -> Parsed {
+    parse_with(file, text, true)
+}
+
+/// [`parse`], optionally without the fast path (to compare the two in tests).
+fn parse_with(file: FileId, text: &str, fast: bool) -> Parsed {
     let mut parsed =
         Parsed { module: Module::default(), comments: Vec::new(), diagnostics: Vec::new() };
     if text.len() >= u32::MAX as usize {
@@ -65,11 +71,43 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
         parsed.diagnostics.push(Diagnostic::from_error(file, &error));
         return parsed;
     }
-    let mut errors = Vec::new();
-    let mut lexical = scan.errors.iter().copied().peekable();
-    let mut first_item: Option<Span> = None;
     // A byte-order mark is not part of the program.
-    let mut pos = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    if fast
+        && scan.errors.is_empty()
+        && let Some(module) = fast_path::module(file, text, start)
+    {
+        parsed.module = module;
+        return parsed;
+    }
+    parse_with_pest(file, text, start, &mut parsed, &scan.errors, &scan.unclosed);
+    parsed
+}
+
+/// The reference parse of `text` from `pos` (past a byte-order mark) with pest, into `parsed`:
+/// what the fast path gives up on, and every file with errors. A file the grammar's `file` rule
+/// accepts is built from that one parse; any other is read item by item, to recover from errors.
+fn parse_with_pest(
+    file: FileId,
+    text: &str,
+    mut pos: usize,
+    parsed: &mut Parsed,
+    lexical: &[LexError],
+    unclosed: &[(u32, u8)],
+) {
+    let span = |start: usize, end: usize| Span::new(file, start as u32, end as u32);
+    let mut errors = Vec::new();
+    let mut first_item: Option<Span> = None;
+    if let Ok(pairs) = Grammar::parse(Rule::file, &text[pos..]) {
+        let builder = Builder::new(file, pos, text, &parsed.comments);
+        for pair in pairs.flatten().filter(|pair| pair.as_rule() == Rule::top_item) {
+            let built = builder.top_item(pair);
+            add_item(built, &mut parsed.module, &mut first_item, &mut errors);
+        }
+        parsed.diagnostics = errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
+        return;
+    }
+    let mut lexical = lexical.iter().copied().peekable();
     loop {
         let start = skip_trivia(text, pos, &parsed.comments);
         if start >= text.len() {
@@ -79,22 +117,8 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
             Ok(mut pairs) => {
                 let Some(pair) = pairs.next() else { break };
                 let end = pos + pair.as_span().end();
-                match Builder::new(file, pos, text, &parsed.comments).top_item(pair) {
-                    Ok(TopItem::Package(package)) => match first_item {
-                        Some(first) => {
-                            errors.push(SyntaxError::MisplacedPackage { span: package.span, first })
-                        }
-                        None => {
-                            first_item = Some(package.span);
-                            parsed.module.package = Some(package);
-                        }
-                    },
-                    Ok(TopItem::Item(item)) => {
-                        first_item.get_or_insert(item.span);
-                        parsed.module.items.push(item);
-                    }
-                    Err(error) => errors.push(error),
-                }
+                let built = Builder::new(file, pos, text, &parsed.comments).top_item(pair);
+                add_item(built, &mut parsed.module, &mut first_item, &mut errors);
                 pos = end.max(pos + 1);
             }
             Err(error) => {
@@ -119,7 +143,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
                         let start = start as usize;
                         (SyntaxError::UnterminatedComment { span: span(start, start + 2) }, true)
                     }
-                    _ => match (scan.unclosed.last(), at >= text.len()) {
+                    _ => match (unclosed.last(), at >= text.len()) {
                         (Some(&(open, delimiter)), true) => {
                             let open = open as usize;
                             let closer = match delimiter {
@@ -151,7 +175,30 @@ pub fn parse(file: FileId, text: &str) -> Parsed {
         }
     }
     parsed.diagnostics = errors.iter().map(|e| Diagnostic::from_error(file, e)).collect();
-    parsed
+}
+
+/// Adds a built top-level item to `module`, or its error to `errors`; `first_item` is the first
+/// item so far, before which alone a `package` header may stand.
+fn add_item(
+    built: Result<TopItem, SyntaxError>,
+    module: &mut Module,
+    first_item: &mut Option<Span>,
+    errors: &mut Vec<SyntaxError>,
+) {
+    match built {
+        Ok(TopItem::Package(package)) => match *first_item {
+            Some(first) => errors.push(SyntaxError::MisplacedPackage { span: package.span, first }),
+            None => {
+                *first_item = Some(package.span);
+                module.package = Some(package);
+            }
+        },
+        Ok(TopItem::Item(item)) => {
+            first_item.get_or_insert(item.span);
+            module.items.push(item);
+        }
+        Err(error) => errors.push(error),
+    }
 }
 
 /// Parses the item that starts at `start` (its leading trivia begins at `pos`).

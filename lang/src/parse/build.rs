@@ -42,13 +42,15 @@ impl<'t> Builder<'t> {
             while end > start && bytes[end - 1].is_ascii_whitespace() {
                 end -= 1;
             }
-            // A comment can end here only before a line break (`//`) or after `*/`.
-            if !(bytes.get(end) == Some(&b'\n') || (end > start && bytes[end - 1] == b'/')) {
-                break;
-            }
+            // A comment that ends here, or whose rest is whitespace (a `//` comment's trailing
+            // spaces, the `\r` of a CRLF line end).
             let comment = self.comments.partition_point(|c| (c.span.end as usize) < end);
             match self.comments.get(comment) {
-                Some(c) if c.span.end as usize == end && c.span.start as usize >= start => {
+                Some(c)
+                    if (c.span.start as usize) < end
+                        && c.span.start as usize >= start
+                        && bytes[end..c.span.end as usize].iter().all(u8::is_ascii_whitespace) =>
+                {
                     end = c.span.start as usize;
                 }
                 _ => break,

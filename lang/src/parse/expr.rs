@@ -11,7 +11,7 @@ use super::build::{BuildResult, Builder};
 use super::error::SyntaxError;
 use super::grammar::Rule;
 use crate::ast::*;
-use crate::span::Spanned;
+use crate::span::{FileId, Span, Spanned};
 
 /// How deep an expression tree may be: keeps every recursive pass over the AST within stack.
 pub(crate) const MAX_EXPR_DEPTH: usize = 256;
@@ -117,23 +117,20 @@ impl Builder<'_> {
         let text = pair.as_str();
         let kind = match pair.as_rule() {
             Rule::ident => ExprKind::Name(self.ident(pair)),
-            Rule::int => ExprKind::Int(text.replace('_', "").parse().map_err(|_| {
-                SyntaxError::NumberOutOfRange {
+            Rule::int => {
+                ExprKind::Int(int_value(text).ok_or_else(|| SyntaxError::NumberOutOfRange {
                     what: "integer literal",
                     span,
                     help: format!("integers are 64-bit: at most {}", i64::MAX),
-                }
-            })?),
-            Rule::float => match text.replace('_', "").parse::<f64>() {
-                Ok(value) if value.is_finite() => ExprKind::Float(value),
-                _ => {
-                    return Err(SyntaxError::NumberOutOfRange {
-                        what: "float literal",
-                        span,
-                        help: format!("floats are 64-bit: at most {:e}", f64::MAX),
-                    });
-                }
-            },
+                })?)
+            }
+            Rule::float => {
+                ExprKind::Float(float_value(text).ok_or_else(|| SyntaxError::NumberOutOfRange {
+                    what: "float literal",
+                    span,
+                    help: format!("floats are 64-bit: at most {:e}", f64::MAX),
+                })?)
+            }
             Rule::duration => {
                 ExprKind::Duration(duration(text).ok_or(SyntaxError::NumberOutOfRange {
                     what: "duration",
@@ -190,55 +187,72 @@ impl Builder<'_> {
 
     /// Decodes a one-line string literal's escapes.
     pub(super) fn string(&self, pair: &Pair<'_, Rule>) -> BuildResult<EcoString> {
-        let text = pair.as_str();
-        let start = self.offset + pair.as_span().start();
-        let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
-        let mut out = EcoString::new();
-        let mut chars = body.char_indices().peekable();
-        while let Some((i, c)) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            let bad = |len: usize| SyntaxError::InvalidEscape {
-                escape: body[i..(i + len).min(body.len())].to_owned(),
-                span: self.span_of(start + 1 + i, start + 1 + (i + len).min(body.len())),
-            };
-            let Some((_, e)) = chars.next() else {
-                return Err(bad(1));
-            };
-            out.push(match e {
-                'n' => '\n',
-                'r' => '\r',
-                't' => '\t',
-                '0' => '\0',
-                '\\' => '\\',
-                '"' => '"',
-                'u' => {
-                    let rest = &body[i + 2..];
-                    let close = rest.find('}').filter(|_| rest.starts_with('{'));
-                    let Some(close) = close else {
-                        return Err(bad(2));
-                    };
-                    let hex = &rest[1..close];
-                    let decoded = (1..=6)
-                        .contains(&hex.len())
-                        .then(|| u32::from_str_radix(hex, 16).ok())
-                        .flatten()
-                        .and_then(char::from_u32);
-                    let Some(decoded) = decoded else {
-                        return Err(bad(close + 3));
-                    };
-                    for _ in 0..close + 1 {
-                        chars.next();
-                    }
-                    decoded
-                }
-                other => return Err(bad(1 + other.len_utf8())),
-            });
-        }
-        Ok(out)
+        string_value(pair.as_str(), self.offset + pair.as_span().start(), self.file)
     }
+}
+
+/// The value of the one-line string literal `text` (quotes included), which starts at offset
+/// `start` of `file`: its escapes decoded, or the first bad escape.
+pub(super) fn string_value(text: &str, start: usize, file: FileId) -> BuildResult<EcoString> {
+    let span_of = |start: usize, end: usize| Span::new(file, start as u32, end as u32);
+    let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+    let mut out = EcoString::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let bad = |len: usize| SyntaxError::InvalidEscape {
+            escape: body[i..(i + len).min(body.len())].to_owned(),
+            span: span_of(start + 1 + i, start + 1 + (i + len).min(body.len())),
+        };
+        let Some((_, e)) = chars.next() else {
+            return Err(bad(1));
+        };
+        out.push(match e {
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            '0' => '\0',
+            '\\' => '\\',
+            '"' => '"',
+            'u' => {
+                let rest = &body[i + 2..];
+                let close = rest.find('}').filter(|_| rest.starts_with('{'));
+                let Some(close) = close else {
+                    return Err(bad(2));
+                };
+                let hex = &rest[1..close];
+                let decoded = (1..=6)
+                    .contains(&hex.len())
+                    .then(|| u32::from_str_radix(hex, 16).ok())
+                    .flatten()
+                    .and_then(char::from_u32);
+                let Some(decoded) = decoded else {
+                    return Err(bad(close + 3));
+                };
+                for _ in 0..close + 1 {
+                    chars.next();
+                }
+                decoded
+            }
+            other => return Err(bad(1 + other.len_utf8())),
+        });
+    }
+    Ok(out)
+}
+
+/// The value of an `int` literal (digits with optional `_`), or `None` past `i64::MAX`.
+pub(super) fn int_value(text: &str) -> Option<i64> {
+    if text.contains('_') { text.replace('_', "").parse().ok() } else { text.parse().ok() }
+}
+
+/// The value of a `float` literal, or `None` if it is not finite.
+pub(super) fn float_value(text: &str) -> Option<f64> {
+    let value: f64 =
+        if text.contains('_') { text.replace('_', "").parse().ok()? } else { text.parse().ok()? };
+    value.is_finite().then_some(value)
 }
 
 fn binary_op(rule: Rule) -> Option<BinaryOp> {
