@@ -1,8 +1,14 @@
 //! Parse throughput: a generated file of about 1 MB holding 10,000 pipeline steps, parsed into
-//! the AST; and formatting the same file. Run with `cargo bench -p aigrid-lang`.
+//! the AST (by `parse`, and by pest alone, the reference parser, for comparison); and
+//! formatting the same file. Run with `cargo bench -p aigrid-lang`. The allocator is
+//! `aigridc`'s, mimalloc: most of a parse's memory traffic is the AST's allocations.
 
 use aigrid_lang::FileId;
 use divan::counter::BytesCount;
+
+/// The allocator of `aigridc`, whose parses this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     divan::main();
@@ -56,6 +62,15 @@ fn parse_10k_steps(bencher: divan::Bencher) {
     bencher
         .counter(BytesCount::of_str(&text))
         .bench(|| aigrid_lang::parse(FileId(0), divan::black_box(&text)));
+}
+
+#[divan::bench]
+fn parse_10k_steps_with_pest_only(bencher: divan::Bencher) {
+    let text = generate();
+    assert!(aigrid_lang::parse_with_pest_only(FileId(0), &text).is_ok());
+    bencher
+        .counter(BytesCount::of_str(&text))
+        .bench(|| aigrid_lang::parse_with_pest_only(FileId(0), divan::black_box(&text)));
 }
 
 #[divan::bench]

@@ -23,7 +23,7 @@ pub use diagnostic::{
     CodeDoc, Diagnostic, DiagnosticFormat, Label, Severity, explain_code, render,
 };
 pub use format::format;
-pub use parse::{KEYWORDS, Parsed, decode, duration, parse};
+pub use parse::{KEYWORDS, Parsed, decode, duration, parse, parse_with_pest_only};
 pub use source::{SourceFile, Sources};
 pub use span::{FileId, LineIndex, Span, Spanned};
 

@@ -196,6 +196,9 @@ impl Builder<'_> {
 pub(super) fn string_value(text: &str, start: usize, file: FileId) -> BuildResult<EcoString> {
     let span_of = |start: usize, end: usize| Span::new(file, start as u32, end as u32);
     let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+    if !body.contains('\\') {
+        return Ok(EcoString::from(body));
+    }
     let mut out = EcoString::new();
     let mut chars = body.char_indices().peekable();
     while let Some((i, c)) = chars.next() {

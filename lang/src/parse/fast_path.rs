@@ -65,6 +65,12 @@ fn is_word_byte(b: u8) -> bool {
 
 /// The grammar's keywords (`keyword`), which `ident` does not take.
 fn is_keyword(word: &[u8]) -> bool {
+    // Most names are not keywords: rule them out by length and first letter before comparing.
+    if !(2..=8).contains(&word.len())
+        || !matches!(word[0], b'a' | b'f' | b'i' | b'l' | b'n' | b'p' | b'r' | b't' | b'u' | b'w')
+    {
+        return false;
+    }
     matches!(
         word,
         b"package"
@@ -137,9 +143,13 @@ impl<'t> Parser<'t> {
         }
     }
 
-    /// Consumes `literal` if it is next.
+    /// Consumes `literal` if it is next (compared byte by byte: the literals are one or two
+    /// bytes, too short for `memcmp`).
+    #[inline]
     fn eat(&mut self, literal: &[u8]) -> bool {
-        if self.bytes[self.pos..].starts_with(literal) {
+        let found =
+            literal.iter().enumerate().all(|(i, &b)| self.bytes.get(self.pos + i) == Some(&b));
+        if found {
             self.pos += literal.len();
             true
         } else {
