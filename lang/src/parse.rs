@@ -79,24 +79,29 @@ fn parse_with(file: FileId, text: &str, fast: bool) -> Parsed {
     }
     // A byte-order mark is not part of the program.
     let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    // A parse of the whole text recurses as deep as its delimiters nest.
+    let whole = scan.deepest <= MAX_NESTING;
     if fast
+        && whole
         && scan.errors.is_empty()
         && let Some(module) = fast_path::module(file, text, start)
     {
         parsed.module = module;
         return parsed;
     }
-    parse_with_pest(file, text, start, &mut parsed, &scan.errors, &scan.unclosed);
+    parse_with_pest(file, text, start, whole, &mut parsed, &scan.errors, &scan.unclosed);
     parsed
 }
 
 /// The reference parse of `text` from `pos` (past a byte-order mark) with pest, into `parsed`:
 /// what the fast path gives up on, and every file with errors. A file the grammar's `file` rule
-/// accepts is built from that one parse; any other is read item by item, to recover from errors.
+/// accepts is built from that one parse (tried only where the whole text nests within bounds:
+/// `whole`); any other is read item by item, to recover from errors.
 fn parse_with_pest(
     file: FileId,
     text: &str,
     mut pos: usize,
+    whole: bool,
     parsed: &mut Parsed,
     lexical: &[LexError],
     unclosed: &[(u32, u8)],
@@ -104,7 +109,7 @@ fn parse_with_pest(
     let span = |start: usize, end: usize| Span::new(file, start as u32, end as u32);
     let mut errors = Vec::new();
     let mut first_item: Option<Span> = None;
-    if let Ok(pairs) = Grammar::parse(Rule::file, &text[pos..]) {
+    if whole && let Ok(pairs) = Grammar::parse(Rule::file, &text[pos..]) {
         let builder = Builder::new(file, pos, text, &parsed.comments);
         for pair in pairs.flatten().filter(|pair| pair.as_rule() == Rule::top_item) {
             let built = builder.top_item(pair);
@@ -218,13 +223,23 @@ fn parse_item(
     pos: usize,
     start: usize,
 ) -> Result<pest::iterators::Pairs<'_, Rule>, PestError> {
+    let window_of = |boundaries: usize| {
+        let end = (0..boundaries).try_fold(start, |at, _| next_item_start_after(text, at));
+        (&text[pos..end.unwrap_or(text.len())], end.is_some())
+    };
+    let (mut window, mut more) = window_of(1);
     let mut boundaries = 1;
     loop {
-        let end = (0..boundaries).try_fold(start, |at, _| next_item_start_after(text, at));
-        let window = &text[pos..end.unwrap_or(text.len())];
         match Grammar::parse(Rule::next_item, window) {
-            Err(error) if end.is_some() && error_position(&error) >= window.len() => {
-                boundaries *= 2
+            Err(error) if more && error_position(&error) >= window.len() => {
+                boundaries *= 2;
+                let (wider, wider_more) = window_of(boundaries);
+                // The prescan bounds nesting within an item; a window across lines that start
+                // items is parsed at once, so it must nest within bounds as a whole.
+                if prescan::scan(FileId(0), wider).deepest > MAX_NESTING {
+                    return Err(error);
+                }
+                (window, more) = (wider, wider_more);
             }
             result => return result,
         }

@@ -47,6 +47,31 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 }
 
 #[test]
+fn nesting_through_lines_that_start_like_items_is_bounded() {
+    // A line inside a bracket may start like an item (a field named `type`, an argument named
+    // `test`, a doc comment); the nesting bound must still hold there.
+    let n = 100_000;
+    let types = format!("type T = {}int{}\n", "table {\ntype: ".repeat(n), "}".repeat(n));
+    assert_eq!(codes(&types), ["AG0104"]);
+    let docs = format!("type T = {}int{}\n", "table {\n/// d\na: ".repeat(n), "}".repeat(n));
+    assert_eq!(codes(&docs), ["AG0104"]);
+    let args =
+        format!("pipeline p() {{\n    g({}1{})\n}}\n", "f(\ntest = ".repeat(n), ")".repeat(n));
+    assert_eq!(codes(&args), ["AG0104"]);
+    let parens =
+        format!("pipeline p() {{\n    let x = {}a{}\n}}\n", "(a\n///\n".repeat(n), ")".repeat(n));
+    assert_eq!(codes(&parens), ["AG0104"]);
+    // Left open, such brackets make the file's items too deep to parse as one.
+    let unclosed = format!("pipeline p() {{\n    g({}1\n}}\n", "f(\ntest = ".repeat(n / 10));
+    assert!(!codes(&unclosed).is_empty());
+    // Comparisons with a value named `list` are not type arguments: they do not nest.
+    let comparisons = "    let b = list < 3\n".repeat(100);
+    assert!(codes(&format!("pipeline p() {{\n{comparisons}}}\n")).is_empty());
+    let wheres = "ai f() -> T where list < 3\n".repeat(100);
+    assert!(codes(&wheres).is_empty());
+}
+
+#[test]
 fn nesting_within_the_limit_parses_and_formats() {
     let text = format!("pipeline p() {{\n    let x = {}1{}\n}}\n", "(".repeat(60), ")".repeat(60));
     common::assert_format_contract("60 parentheses", &text);

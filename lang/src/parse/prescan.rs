@@ -15,7 +15,8 @@ pub(crate) enum LexError {
     UnterminatedString { start: u32, raw: bool },
     /// A `/*` with no `*/`.
     UnterminatedComment { start: u32 },
-    /// An opening delimiter at depth [`MAX_NESTING`] + 1.
+    /// An opening delimiter at depth [`MAX_NESTING`] + 1, within an item or, among delimiters
+    /// that are closed again, anywhere.
     TooDeep { start: u32 },
 }
 
@@ -38,6 +39,9 @@ pub(crate) struct Scan {
     pub errors: Vec<LexError>,
     /// Delimiters still open at the end of the file, outermost first: (offset, character).
     pub unclosed: Vec<(u32, u8)>,
+    /// The deepest nesting of delimiters anywhere, counting those a broken item left open
+    /// (which [`LexError::TooDeep`] does not): how deep a parse of the whole text may recurse.
+    pub deepest: usize,
 }
 
 /// Scans `text`, which is file `file`.
@@ -45,6 +49,11 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
     let bytes = text.as_bytes();
     let mut scan = Scan::default();
     let mut open: Vec<(u32, u8)> = Vec::new();
+    // Every delimiter still open, whether or not a line that starts an item came since: what
+    // the parsers will recurse into (a line inside a bracket may start like an item).
+    let mut nesting: Vec<(u32, u8)> = Vec::new();
+    // The delimiters closed so far: (opening offset, closing offset).
+    let mut closed: Vec<(u32, u32)> = Vec::new();
     // The last word seen, to tell the `<` of `list<`/`tensor<` from a comparison.
     let mut last_word: &[u8] = b"";
     let mut i = 0;
@@ -70,11 +79,16 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                 continue;
             }
             PLAIN => {
+                close_comparisons(&mut open, b);
+                close_comparisons(&mut nesting, b);
                 last_word = b"";
                 i += 1;
                 continue;
             }
-            _ => {}
+            _ => {
+                close_comparisons(&mut open, b);
+                close_comparisons(&mut nesting, b);
+            }
         }
         match b {
             b'"' if bytes[i..].starts_with(b"\"\"\"") => {
@@ -132,8 +146,14 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                     break;
                 }
             },
-            b'(' | b'[' | b'{' => open.push((i as u32, b)),
-            b'<' if last_word == b"list" || last_word == b"tensor" => open.push((i as u32, b)),
+            b'(' | b'[' | b'{' => {
+                open.push((i as u32, b));
+                nesting.push((i as u32, b));
+            }
+            b'<' if last_word == b"list" || last_word == b"tensor" => {
+                open.push((i as u32, b));
+                nesting.push((i as u32, b));
+            }
             b')' | b']' | b'}' => {
                 let opener = match b {
                     b')' => b'(',
@@ -143,15 +163,23 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
                 if let Some(at) = open.iter().rposition(|&(_, c)| c == opener) {
                     open.truncate(at);
                 }
+                if let Some(at) = nesting.iter().rposition(|&(_, c)| c == opener) {
+                    closed.push((nesting[at].0, i as u32));
+                    nesting.truncate(at);
+                }
             }
-            b'>' if open.last().is_some_and(|&(_, c)| c == b'<')
-                && i > 0
-                && bytes[i - 1] != b'-' =>
-            {
-                open.pop();
+            b'>' if i > 0 && bytes[i - 1] != b'-' => {
+                if open.last().is_some_and(|&(_, c)| c == b'<') {
+                    open.pop();
+                }
+                if let Some(&(start, b'<')) = nesting.last() {
+                    closed.push((start, i as u32));
+                    nesting.pop();
+                }
             }
             _ => {}
         }
+        scan.deepest = scan.deepest.max(nesting.len());
         if open.len() > MAX_NESTING {
             scan.errors.push(LexError::TooDeep { start: i as u32 });
             break;
@@ -159,8 +187,42 @@ pub(crate) fn scan(file: FileId, text: &str) -> Scan {
         last_word = b"";
         i += 1;
     }
+    if !matches!(scan.errors.last(), Some(LexError::TooDeep { .. }))
+        && let Some(start) = too_deep(closed)
+    {
+        scan.errors.push(LexError::TooDeep { start });
+    }
     scan.unclosed = open;
     scan
+}
+
+/// Where delimiters that are closed again nest past [`MAX_NESTING`], across lines that start
+/// like items too (`table {\ntype: table {` nests): the opening delimiter one too deep.
+fn too_deep(mut closed: Vec<(u32, u32)>) -> Option<u32> {
+    // Closed pairs nest properly (a closer matches the innermost opener of its kind), so
+    // sorted by their openings, those still open at each opening are a stack.
+    closed.sort_unstable();
+    let mut ends: Vec<u32> = Vec::new();
+    for (start, end) in closed {
+        while ends.last().is_some_and(|&last| last < start) {
+            ends.pop();
+        }
+        ends.push(end);
+        if ends.len() > MAX_NESTING {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// Forgets the `<` of `list <`/`tensor <` left open on top of a stack at a byte no type holds:
+/// those were comparisons (`list < 3`), not type arguments.
+fn close_comparisons(nesting: &mut Vec<(u32, u8)>, b: u8) {
+    if matches!(b, b'=' | b'(' | b'+' | b'-' | b'*' | b'%' | b'!' | b'|' | b'&' | b'@' | b'"') {
+        while nesting.last().is_some_and(|&(_, c)| c == b'<') {
+            nesting.pop();
+        }
+    }
 }
 
 /// A byte that is nothing to the prescan but ends a word.
