@@ -387,6 +387,11 @@ impl<'t> Parser<'t> {
     /// `module_path`: `segment ~ ("." ~ segment)*`.
     fn module_path(&mut self) -> Option<Path> {
         let first = self.segment()?;
+        Some(self.dotted(first))
+    }
+
+    /// The rest of a dotted name after its first part: `("." ~ segment)*`, trivia allowed.
+    fn dotted(&mut self, first: Ident) -> Path {
         let start = first.span.start as usize;
         let mut segments = vec![first];
         while let Some(next) = self.optional(|p| {
@@ -396,7 +401,7 @@ impl<'t> Parser<'t> {
         }) {
             segments.push(next);
         }
-        Some(Path { segments, span: self.span(start, self.pos) })
+        Path { segments, span: self.span(start, self.pos) }
     }
 
     fn use_decl(&mut self) -> Option<UseDecl> {

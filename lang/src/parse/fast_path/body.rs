@@ -39,15 +39,7 @@ impl Parser<'_> {
             }
             _ => {
                 let first = self.ident()?;
-                let mut segments = vec![first];
-                while let Some(next) = self.optional(|p| {
-                    p.eat(b".").then_some(())?;
-                    p.skip();
-                    p.segment()
-                }) {
-                    segments.push(next);
-                }
-                TypeKind::Named(Path { segments, span: self.span(start, self.pos) })
+                TypeKind::Named(self.dotted(first))
             }
         };
         let ty = TypeExpr { kind, span: self.span(start, self.pos) };
