@@ -23,7 +23,7 @@ use crate::span::{FileId, Span, Spanned};
 /// rule, or `None` if that fails or the AST builder would report an error.
 pub(super) fn module(file: FileId, text: &str, start: usize) -> Option<Module> {
     let mut module = Module::default();
-    let mut parser = Parser { file, text, bytes: text.as_bytes(), pos: start, rejected: false };
+    let mut parser = Parser { file, text, pos: start, rejected: false };
     loop {
         parser.skip();
         if parser.pos >= text.len() {
@@ -44,13 +44,12 @@ enum TopItem {
     Item(Item),
 }
 
-/// A position in `text` (`bytes` is the same text). Every rule starts at its first token and, when
-/// it succeeds, leaves `pos` just past its last token; a rule that fails may leave `pos`
-/// anywhere, and optional parts restore it.
+/// A position in `text`. Every rule starts at its first token and, when it succeeds, leaves
+/// `pos` just past its last token; a rule that fails may leave `pos` anywhere, and optional
+/// parts restore it.
 pub(super) struct Parser<'t> {
     file: FileId,
     text: &'t str,
-    bytes: &'t [u8],
     pos: usize,
     /// Set where pest would parse but the AST builder would report an error (a number out of
     /// range, a bad escape, nesting too deep): the file goes to the pest path whatever else
@@ -107,16 +106,16 @@ impl<'t> Parser<'t> {
     }
 
     fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
+        self.text.as_bytes().get(self.pos).copied()
     }
 
     fn peek_at(&self, ahead: usize) -> Option<u8> {
-        self.bytes.get(self.pos + ahead).copied()
+        self.text.as_bytes().get(self.pos + ahead).copied()
     }
 
     /// Skips `WHITESPACE`: spaces, tabs, line breaks, `//` and `/* */` comments (not `///`).
     fn skip(&mut self) {
-        let bytes = self.bytes;
+        let bytes = self.text.as_bytes();
         loop {
             match bytes.get(self.pos) {
                 Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
@@ -147,8 +146,10 @@ impl<'t> Parser<'t> {
     /// bytes, too short for `memcmp`).
     #[inline]
     fn eat(&mut self, literal: &[u8]) -> bool {
-        let found =
-            literal.iter().enumerate().all(|(i, &b)| self.bytes.get(self.pos + i) == Some(&b));
+        let found = literal
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| self.text.as_bytes().get(self.pos + i) == Some(&b));
         if found {
             self.pos += literal.len();
             true
@@ -165,7 +166,7 @@ impl<'t> Parser<'t> {
 
     /// The word (`[A-Za-z0-9_]*`) starting here, not consumed.
     fn word(&self) -> &'t [u8] {
-        let bytes = self.bytes;
+        let bytes = self.text.as_bytes();
         let rest = &bytes[self.pos..];
         let len = rest.iter().position(|&b| !is_word_byte(b)).unwrap_or(rest.len());
         &rest[..len]
@@ -175,15 +176,6 @@ impl<'t> Parser<'t> {
     fn keyword(&mut self, keyword: &[u8]) -> Option<()> {
         self.skip();
         (self.word() == keyword).then(|| self.pos += keyword.len())
-    }
-
-    /// Whether keyword `keyword` is next, after trivia (not consumed).
-    fn at_keyword(&mut self, keyword: &[u8]) -> bool {
-        let save = self.pos;
-        self.skip();
-        let found = self.word() == keyword;
-        self.pos = save;
-        found
     }
 
     /// `segment`: any word that starts with a letter or `_`, keywords included.
@@ -262,7 +254,7 @@ impl<'t> Parser<'t> {
         loop {
             let save = self.pos;
             self.skip();
-            let bytes = self.bytes;
+            let bytes = self.text.as_bytes();
             if !(bytes[self.pos..].starts_with(b"///") && bytes.get(self.pos + 3) != Some(&b'/')) {
                 self.pos = save;
                 return docs;
@@ -311,8 +303,9 @@ impl<'t> Parser<'t> {
     fn top_item(&mut self) -> Option<TopItem> {
         let start = self.pos;
         let docs = self.docs();
-        if self.at_keyword(b"package") {
-            self.keyword(b"package")?;
+        self.skip();
+        if self.word() == b"package" {
+            self.pos += 7;
             self.skip();
             let name = self.module_path()?;
             self.expect(b"@")?;
@@ -356,7 +349,8 @@ impl<'t> Parser<'t> {
             if part > 0 && !self.eat(b".") {
                 return None;
             }
-            let digits = self.bytes[self.pos..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let digits =
+                self.text.as_bytes()[self.pos..].iter().take_while(|b| b.is_ascii_digit()).count();
             if digits == 0 {
                 return None;
             }
@@ -364,7 +358,7 @@ impl<'t> Parser<'t> {
         }
         for marker in [b"-", b"+"] {
             if self.eat(marker) {
-                let rest = &self.bytes[self.pos..];
+                let rest = &self.text.as_bytes()[self.pos..];
                 let len = rest
                     .iter()
                     .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')

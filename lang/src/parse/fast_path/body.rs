@@ -95,7 +95,8 @@ impl Parser<'_> {
             }
             let stmt = self.stmt()?;
             if let Some(previous) = stmts.last() {
-                let between = &self.bytes[previous.span.end as usize..stmt.span.start as usize];
+                let between =
+                    &self.text.as_bytes()[previous.span.end as usize..stmt.span.start as usize];
                 if !between.contains(&b'\n') {
                     return self.reject();
                 }

@@ -241,8 +241,8 @@ impl Parser<'_> {
                 word => ExprKind::Name(self.take_word(word)),
             },
             b'"' => {
-                let raw = match self.bytes[start..].starts_with(b"\"\"\"") {
-                    true => find(&self.bytes[start + 3..], b"\"\"\""),
+                let raw = match self.text.as_bytes()[start..].starts_with(b"\"\"\"") {
+                    true => find(&self.text.as_bytes()[start + 3..], b"\"\"\""),
                     false => None,
                 };
                 match raw {
@@ -287,7 +287,7 @@ impl Parser<'_> {
         if self.peek() != Some(b'"') {
             return None;
         }
-        let bytes = self.bytes;
+        let bytes = self.text.as_bytes();
         let mut at = start + 1;
         loop {
             match bytes.get(at)? {
@@ -308,7 +308,7 @@ impl Parser<'_> {
     pub(super) fn int_token(&mut self) -> Option<&str> {
         let start = self.pos;
         let end = self.digits_from(start, true)?;
-        if self.bytes.get(end).is_some_and(|&b| is_word_byte(b)) {
+        if self.text.as_bytes().get(end).is_some_and(|&b| is_word_byte(b)) {
             return None;
         }
         self.pos = end;
@@ -318,7 +318,7 @@ impl Parser<'_> {
     /// The end of `ASCII_DIGIT ~ (ASCII_DIGIT | "_")*` (or `ASCII_DIGIT+` without
     /// `underscores`) starting at `at`.
     fn digits_from(&self, at: usize, underscores: bool) -> Option<usize> {
-        let bytes = self.bytes;
+        let bytes = self.text.as_bytes();
         if !bytes.get(at)?.is_ascii_digit() {
             return None;
         }
@@ -332,7 +332,7 @@ impl Parser<'_> {
     /// `duration | float | int`, in that order.
     fn number(&mut self) -> Option<ExprKind> {
         let start = self.pos;
-        let bytes = self.bytes;
+        let bytes = self.text.as_bytes();
         let ends_word = |at: usize| !bytes.get(at).is_some_and(|&b| is_word_byte(b));
         // duration: digits, then `ms`, `s`, `m`, `h` or `d` (the first that matches).
         let digits = self.digits_from(start, false)?;
@@ -374,7 +374,7 @@ impl Parser<'_> {
 
     /// The end of `("e" | "E") ~ ("+" | "-")? ~ ASCII_DIGIT+` at `at`.
     fn exponent(&self, at: usize) -> Option<usize> {
-        let bytes = self.bytes;
+        let bytes = self.text.as_bytes();
         if !matches!(bytes.get(at), Some(b'e' | b'E')) {
             return None;
         }
